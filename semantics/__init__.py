@@ -1,0 +1,23 @@
+"""Linear A, the language: syntax, parser, printer, typing, evaluation, primitives.
+
+The public API of the language layer (SPEC §14)::
+
+    from semantics import parse_program, show, typecheck, evaluate
+    prog = parse_program(open("examples/seed.la").read(), "examples/seed.la")
+    typecheck(prog)                       # a Derivation, or a located LinearATypeError
+    evaluate(prog, "f", {"x1": 2, "x2": 5}).nl   # (11.652...,)
+"""
+from .derivation import Derivation
+from .domains import FLOAT, Domain, get_domain
+from .errors import (DomainError, EvalError, InputError, LinearAError, LinearATypeError, ParseError,
+                     Pos, ProofTimeout, ScopeError, TransformError, UsageError)
+from .evaluate import Costs, DEFAULT_COSTS, Result, evaluate
+from .parser import parse_def, parse_expr, parse_program
+from .primitives import PRIMITIVES
+from .printer import show
+from .syntax import (REAL, UNIT, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+                     NUnpack, Param, Prim, Program, Ret, Scale, Signature, TupleType, Type, Zero,
+                     expr_size, free_vars, size_of_type)
+from .typecheck import typecheck, typecheck_def
+
+__all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,347 @@
+"""Big-step evaluation  ρ ⊢ e ⇓ (v̄ ; ū)  with work W and peak memory M (SPEC §4).
+
+One evaluator, several number domains (``semantics.domains``): the same code
+runs on floats, on sympy numbers and symbols (symbolic execution) and on z3
+terms.  Values are domain numbers and Python tuples of values.
+
+Cost model (every entry configurable through :class:`Costs`):
+
+======================================  ============================
+form                                    work W
+======================================  ============================
+Ret, Let, tuples, unpacks, drop of a     0
+non-linear variable
+literal                                 ``lit`` (1)
+primitive op                            ``prim[op]`` (1 each)
+``zero : σ``, ``drop(l : σ)``           ``zero`` · ‖σ‖, ``drop`` · ‖σ‖
+``l1 +. l2``, ``dup(l)``, ``x *. l``    ``add`` · ‖σ‖, ``dup`` · ‖σ‖, ``scale`` · ‖σ‖
+call                                    W(body)
+======================================  ============================
+
+Memory: a variable is live from its binding to its last use; M is the peak of
+the summed ‖value‖ of live variables, over all frames.  A node's results are
+allocated before the inputs it used for the last time are freed (so ``sin x``
+briefly holds x and its result).  A call *moves* arguments that are at their
+last use into the callee's frame; an argument the caller still needs is
+counted in both frames.  Evaluation of a let-chain is a loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .derivation import Derivation
+from .domains import Domain, get_domain
+from .errors import EvalError, LinearAError, UsageError
+from .primitives import PRIMITIVES, apply
+from .syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup, NUnpack,
+                     Prim, Program, RealType, Ret, Scale, TupleType, Type, Zero, expr_size,
+                     iter_nodes, leaf_uses, size_of_type)
+
+
+@dataclass
+class Costs:
+    """The work of each form; linear forms are charged per real (‖σ‖)."""
+    lit: int = 1
+    prim: dict = field(default_factory=dict)   # op -> cost; missing ops use the table's
+    zero: int = 1
+    drop: int = 1       # drop of a linear value
+    add: int = 1
+    dup: int = 1
+    scale: int = 1
+
+    def prim_cost(self, op: str) -> int:
+        c = self.prim.get(op)
+        return PRIMITIVES[op].cost if c is None else c
+
+    def dual(self) -> "Costs":
+        """The pricing under which transposition conserves work exactly:
+        +. ↔ dup and zero ↔ drop swap prices; scale is self-dual."""
+        return Costs(self.lit, dict(self.prim), zero=self.drop, drop=self.zero, add=self.dup,
+                     dup=self.add, scale=self.scale)
+
+
+DEFAULT_COSTS = Costs()
+
+
+@dataclass
+class Result:
+    nl: tuple
+    lin: tuple
+    work: int
+    memory: int
+    size: int
+    derivation: Derivation | None = None
+
+    @property
+    def outputs(self):
+        return self.nl + self.lin
+
+
+def vsize(v) -> int:
+    if type(v) is tuple:
+        return sum(vsize(x) for x in v)
+    return 1
+
+
+def vzero(t: Type, zero):
+    if isinstance(t, RealType):
+        return zero
+    return tuple(vzero(s, zero) for s in t.items)
+
+
+def vadd(a, b):
+    if type(a) is tuple:
+        return tuple(vadd(x, y) for x, y in zip(a, b))
+    return a + b
+
+
+def vscale(c, v):
+    if type(v) is tuple:
+        return tuple(vscale(c, x) for x in v)
+    return c * v
+
+
+def use_counts(body) -> dict[str, int]:
+    """How many times each variable is read in ``body`` (unpack sources included)."""
+    n: dict[str, int] = {}
+    for x in iter_nodes(body):
+        uses = (x.src,) if type(x) in (NUnpack, LUnpack) else (() if type(x) is Let else leaf_uses(x))
+        for v in uses:
+            n[v] = n.get(v, 0) + 1
+    return n
+
+
+def _typing_info(prog: Program):
+    """Φ and each definition's class table, from the typing judgment (cached)."""
+    info = getattr(prog, "_typing", None)
+    if info is None:
+        from .typecheck import typecheck
+        dv = typecheck(prog)
+        envs = {p.subject.name: p.notes["env"] for p in dv.premises}
+        info = (dv, envs)
+        prog._typing = info
+    return info
+
+
+class Frame:
+    __slots__ = ("env", "left", "live", "peak", "work")
+
+    def __init__(self):
+        self.env = {}
+        self.left = {}
+        self.live = 0
+        self.peak = 0
+        self.work = 0
+
+
+class Evaluator:
+    def __init__(self, prog: Program, domain: Domain | str = "float", costs: Costs | None = None,
+                 derive: bool = False):
+        self.prog = prog
+        self.domain = get_domain(domain)
+        self.costs = costs or DEFAULT_COSTS
+        self.derive = derive
+        self.zero = self.domain.const("0")
+        _, self.envs = _typing_info(prog)
+        self.defs = {d.name: d for d in prog.defs}
+        self._counts: dict[str, dict] = {}
+        self.lin_env = None
+
+    # -- frames -------------------------------------------------------------
+    def call(self, d: Def, nl_args, lin_args, outer_live: int = 0):
+        """Evaluate d's body on its arguments; returns (nl, lin, work, peak, derivation)."""
+        counts = self._counts.get(d.name)
+        if counts is None:
+            counts = self._counts[d.name] = use_counts(d.body)
+        f = Frame()
+        f.left = dict(counts)
+        for p, v in zip(d.params, tuple(nl_args) + tuple(lin_args)):
+            f.env[p.name] = v
+            f.live += vsize(v)
+        f.peak = f.live
+        saved = self.lin_env
+        self.lin_env = self.envs[d.name]
+        nl, lin, dv = self.expr(d.body, f)
+        self.lin_env = saved
+        return nl, lin, f.work, f.peak, dv
+
+    def release(self, f: Frame, names):
+        left, env = f.left, f.env
+        for v in names:
+            n = left[v] - 1
+            left[v] = n
+            if n == 0:
+                f.live -= vsize(env[v])
+
+    def alloc(self, f: Frame, values):
+        for v in values:
+            f.live += vsize(v)
+        if f.live > f.peak:
+            f.peak = f.live
+
+    # -- expressions ----------------------------------------------------------
+    def expr(self, e, f: Frame):
+        if type(e) is not Block:
+            return self.leaf(e, f)
+        env = f.env
+        premises = [] if self.derive else None
+        for b in e.binds:
+            tb = type(b)
+            if tb is Let:
+                nl, lin, dv = self.expr(b.rhs, f)
+                for n, v in zip(b.nl, nl):
+                    env[n] = v
+                for n, v in zip(b.lin, lin):
+                    env[n] = v
+                if premises is not None:
+                    premises.append(Derivation("eval", "Let", b, (nl, lin), [dv]))
+            else:
+                val = env[b.src]
+                for n, v in zip(b.names, val):
+                    env[n] = v
+                self.alloc(f, val)
+                self.release(f, (b.src,))
+                if premises is not None:
+                    res = (tuple(val), ()) if tb is NUnpack else ((), tuple(val))
+                    premises.append(Derivation("eval", tb.__name__, b, res))
+        nl, lin, dv = self.leaf(e.tail, f)
+        if premises is not None:
+            premises.append(dv)
+            dv = Derivation("eval", "Let", e, (nl, lin), premises)
+        return nl, lin, dv
+
+    def leaf(self, e, f: Frame):
+        t = type(e)
+        env = f.env
+        c = self.costs
+        w = 0
+        if t is Block:
+            return self.expr(e, f)
+        if t is Prim:
+            p = PRIMITIVES[e.op]
+            out = ((apply(p, self.domain, [env[x] for x in e.args], e.pos),), ())
+            w = c.prim_cost(e.op)
+        elif t is Ret:
+            out = (tuple(env[x] for x in e.nl), tuple(env[y] for y in e.lin))
+        elif t is Lit:
+            out = ((self.domain.const(e.text),), ())
+            w = c.lit
+        elif t is Scale:
+            v = vscale(env[e.x], env[e.l])
+            out = ((), (v,))
+            w = c.scale * vsize(v)
+        elif t is LAdd:
+            v = vadd(env[e.a], env[e.b])
+            out = ((), (v,))
+            w = c.add * vsize(v)
+        elif t is Dup:
+            v = env[e.l]
+            out = ((), (v, v))
+            w = c.dup * vsize(v)
+        elif t is Zero:
+            if e.ty is None:
+                raise EvalError("`zero` has no known type; typecheck the program first", e.pos)
+            v = vzero(e.ty, self.zero)
+            out = ((), (v,))
+            w = c.zero * vsize(v)
+        elif t is Drop:
+            out = ((), ())
+            if self.lin_env[e.v][0]:
+                w = c.drop * vsize(env[e.v])
+        elif t is NTup:
+            out = ((tuple(env[x] for x in e.args),), ())
+        elif t is LTup:
+            out = ((), (tuple(env[x] for x in e.args),))
+        elif t is Call:
+            return self.do_call(e, f)
+        else:
+            raise EvalError(f"cannot evaluate {t.__name__}", e.pos)
+        f.work += w
+        self.alloc(f, out[0])
+        self.alloc(f, out[1])
+        self.release(f, leaf_uses(e))
+        dv = Derivation("eval", t.rule, e, out, notes={"work": w}) if self.derive else None
+        return out[0], out[1], dv
+
+    def do_call(self, e: Call, f: Frame):
+        d = self.defs[e.fn]
+        env = f.env
+        nl_args = [env[x] for x in e.nl]
+        lin_args = [env[y] for y in e.lin]
+        self.release(f, e.nl + e.lin)       # arguments at their last use move to the callee
+        nl, lin, w, peak, body_dv = self.call(d, nl_args, lin_args)
+        f.work += w
+        if f.live + peak > f.peak:
+            f.peak = f.live + peak
+        self.alloc(f, nl)
+        self.alloc(f, lin)
+        dv = None
+        if self.derive:
+            dv = Derivation("eval", "Call", e, (nl, lin), [body_dv], notes={"work": w})
+        return nl, lin, dv
+
+
+# ----------------------------------------------------------------------------
+
+
+def _coerce(value, ty: Type, name: str, domain: Domain):
+    """JSON-ish argument (number or nested list) to a value of type ty."""
+    if isinstance(ty, RealType):
+        if isinstance(value, (list, tuple)):
+            raise UsageError(f"argument `{name}` should be a number, got a list")
+        if isinstance(value, bool) or not _is_number(value):
+            raise UsageError(f"argument `{name}` should be a number, got {value!r}")
+        if domain.name == "float":
+            return float(value)
+        if isinstance(value, (int, float, str)):
+            return domain.const(repr(value) if isinstance(value, float) else str(value))
+        return value
+    if not isinstance(value, (list, tuple)) or len(value) != len(ty.items):
+        raise UsageError(f"argument `{name}` should be a list of {len(ty.items)} (type {ty!r}), "
+                         f"got {value!r}")
+    return tuple(_coerce(v, s, f"{name}[{i}]", domain) for i, (v, s) in enumerate(zip(value, ty.items)))
+
+
+def _is_number(v) -> bool:
+    if isinstance(v, (int, float)):
+        return True
+    return hasattr(v, "is_number") or type(v).__module__.startswith("z3")
+
+
+def bind_args(d: Def, args, domain: Domain):
+    """Arguments as a dict by parameter name, or a pair (nl values, lin values)."""
+    if isinstance(args, dict):
+        names = [p.name for p in d.params]
+        unknown = [k for k in args if k not in names]
+        if unknown:
+            raise UsageError(f"`{d.name}` has no parameter `{unknown[0]}` (parameters: {', '.join(names)})")
+        missing = [n for n in names if n not in args]
+        if missing:
+            raise UsageError(f"missing argument for parameter `{missing[0]}` of `{d.name}`")
+        nl = [_coerce(args[p.name], p.ty, p.name, domain) for p in d.nl_params]
+        lin = [_coerce(args[p.name], p.ty, p.name, domain) for p in d.lin_params]
+        return nl, lin
+    nl, lin = args
+    if len(nl) != len(d.nl_params) or len(lin) != len(d.lin_params):
+        raise UsageError(f"`{d.name}` takes ({len(d.nl_params)} ; {len(d.lin_params)}) arguments")
+    return ([_coerce(v, p.ty, p.name, domain) for v, p in zip(nl, d.nl_params)],
+            [_coerce(v, p.ty, p.name, domain) for v, p in zip(lin, d.lin_params)])
+
+
+def evaluate(prog: Program, fn: str, args, domain: Domain | str = "float",
+             costs: Costs | None = None, derive: bool = False) -> Result:
+    """Run ``fn`` of a (well-typed) program.  ``args``: {param: value} or (nl, lin).
+    Returns outputs, work, peak memory, the body's size, and (if ``derive``) the
+    evaluation derivation."""
+    d = prog.get(fn)
+    if d is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    try:
+        ev = Evaluator(prog, domain, costs, derive)
+        nl_args, lin_args = bind_args(d, args, ev.domain)
+        nl, lin, w, peak, dv = ev.call(d, nl_args, lin_args)
+    except LinearAError as e:
+        raise e.located(prog.file)
+    if derive:
+        dv = Derivation("eval", "Def", d, (nl, lin), [dv], notes={"args": (nl_args, lin_args)})
+    return Result(nl, lin, w, peak, expr_size(d.body), dv)

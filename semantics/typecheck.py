@@ -1,0 +1,364 @@
+"""The typing judgment  Φ ; Γ ; Δ ⊢ e : (τ̄ ; σ̄)  (SPEC §3).
+
+Algorithmic, in the style of the authors' prototype: Γ and Δ are exactly the
+free non-linear and linear variables of e.  Linear variables are used exactly
+once; non-linear variables at least once (an unused one needs ``drop``).
+
+How it runs.  Within a definition every binder is distinct, so a variable's
+class and type can live in one table for the whole definition.  The checker
+walks the body in evaluation order -- a let-chain by a loop, a nested
+right-hand side by a (depth-bounded) call -- counting the uses of every
+variable.  A second use of a linear variable is reported where it happens;
+when a chain ends, each of its binders is checked to have been used (exactly
+once if linear).  Each rule is one small method named after the rule, a short
+list of named checks, and returns the rule's derivation.
+
+The only inference is for ``zero`` without an annotation: its type is an
+unknown resolved by unification with the first known type it meets (the
+binder's annotation, the other side of ``+.``, a call's parameter, the
+declared result); an unknown left at the end is an error asking for
+``zero : σ``.  The checker writes the inferred type into the ``Zero`` node.
+"""
+from __future__ import annotations
+
+from .derivation import Derivation
+from .errors import LinearATypeError, Pos, ScopeError
+from .primitives import PRIMITIVES
+from .printer import show_leaf
+from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+                     NUnpack, Prim, Program, RealType, Ret, Scale, Signature, TupleType, Type, Zero)
+
+
+class TVar(Type):
+    """The unknown type of an unannotated ``zero``."""
+    __slots__ = ("ref", "pos")
+
+    def __init__(self, pos):
+        self.ref = None
+        self.pos = pos
+
+    def __repr__(self):
+        return repr(self.ref) if self.ref is not None else "?"
+
+
+def resolve(t):
+    while type(t) is TVar and t.ref is not None:
+        t = t.ref
+    if type(t) is TupleType and any(type(s) is not RealType for s in t.items):
+        return TupleType(resolve(s) for s in t.items)
+    return t
+
+
+def has_unknown(t) -> bool:
+    t = resolve(t)
+    return type(t) is TVar or (type(t) is TupleType and any(has_unknown(s) for s in t.items))
+
+
+def unify(a, b) -> bool:
+    a, b = resolve(a), resolve(b)
+    if a is b or (type(a) is RealType and type(b) is RealType):
+        return True
+    if type(a) is TVar:
+        a.ref = b
+        return True
+    if type(b) is TVar:
+        b.ref = a
+        return True
+    if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
+        return all(unify(x, y) for x, y in zip(a.items, b.items))
+    return False
+
+
+def _types(ts) -> str:
+    return ", ".join(repr(resolve(t)) for t in ts)
+
+
+def _result(nl, lin) -> str:
+    return f"({_types(nl)} ; {_types(lin)})"
+
+
+class DefChecker:
+    """Checks one definition against its signature, given Φ (earlier definitions)."""
+
+    def __init__(self, d: Def, phi: dict[str, Signature], later: set[str], file=None):
+        self.d = d
+        self.phi = phi
+        self.later = later
+        self.file = file
+        self.env: dict[str, tuple[bool, Type]] = {}   # name -> (linear?, type)
+        self.binder_pos: dict[str, Pos | None] = {}
+        self.binder_rule: dict[str, str] = {}
+        self.uses: dict[str, int] = {}
+        self.first_use: dict[str, Pos | None] = {}
+        self.in_scope: set[str] = set()
+        self.zeros: list[Zero] = []
+
+    # -- errors -----------------------------------------------------------
+    def fail(self, rule, msg, pos, hint=None, cls=LinearATypeError):
+        raise cls(msg, pos, file=self.file, rule=rule, hint=hint)
+
+    # -- variables ----------------------------------------------------------
+    def bind(self, name: str, linear: bool, ty: Type, pos, rule: str):
+        if name in self.env:
+            where = self.binder_pos.get(name)
+            at = f" (first bound at line {where[0]})" if where else ""
+            self.fail(rule, f"variable `{name}` is bound twice{at}", pos,
+                      hint="every binder in a definition must have a fresh name", cls=ScopeError)
+        self.env[name] = (linear, ty)
+        self.binder_pos[name] = pos
+        self.binder_rule[name] = rule
+        self.uses[name] = 0
+        self.in_scope.add(name)
+
+    def use(self, name: str, linear: bool | None, rule: str, pos, what: str = ""):
+        """Record one use of ``name``; ``linear`` is the class the rule needs
+        (None: either).  Returns (linear?, type)."""
+        entry = self.env.get(name)
+        if entry is None or name not in self.in_scope:
+            if entry is not None:
+                self.fail(rule, f"variable `{name}` is not in scope here (it was bound inside an "
+                                f"inner let at line {self.binder_pos[name][0]})", pos, cls=ScopeError)
+            self.fail(rule, f"unknown variable `{name}`", pos, cls=ScopeError)
+        is_lin, ty = entry
+        if linear is not None and linear != is_lin:
+            if is_lin:
+                self.fail(rule, f"`{name}` is a linear variable, but {what or rule} needs a "
+                                f"non-linear one here", pos,
+                          hint="linear values only flow into linear operations (+., *., dup, drop, "
+                               "linear tuples, the linear side of a call or return)")
+            self.fail(rule, f"`{name}` is a non-linear variable, but {what or rule} needs a "
+                            f"linear one here", pos,
+                      hint="non-linear values may only scale linear ones (x *. l)")
+        n = self.uses[name] + 1
+        self.uses[name] = n
+        if is_lin and n > 1:
+            first = self.first_use.get(name)
+            same_node = first is pos
+            at = f" (first used at line {first[0]}, column {first[1]})" if first and not same_node else ""
+            self.fail(rule if same_node else "Let",
+                      f"linear variable `{name}` is used twice{at}", pos,
+                      hint=f"use `let (; {name}1, {name}2) = dup({name}) in …` to get two copies")
+        if n == 1:
+            self.first_use[name] = pos
+        return is_lin, ty
+
+    def end_scope(self, names, rule_of=None):
+        """Every binder of a finished chain was used (exactly once if linear)."""
+        for name in names:
+            self.in_scope.discard(name)
+            if self.uses[name] == 0:
+                is_lin, ty = self.env[name]
+                rule = self.binder_rule[name]
+                pos = self.binder_pos[name]
+                if is_lin:
+                    self.fail(rule, f"linear variable `{name}` is never used", pos,
+                              hint=f"consume it, or discard it with `drop({name})`")
+                self.fail(rule, f"non-linear variable `{name}` is never used", pos,
+                          hint=f"drop it explicitly with `let (;) = drop({name}) in …`")
+
+    # -- the rules ------------------------------------------------------------
+    def check(self, e) -> Derivation:
+        t = type(e)
+        if t is Block:
+            return self.chain(e)
+        return getattr(self, t.__name__)(e)
+
+    def chain(self, e: Block) -> Derivation:
+        """Let (n-ary): the bindings in order, then the tail; each binder used."""
+        premises = []
+        bound = []
+        for b in e.binds:
+            d = self.LetBind(b) if type(b) is Let else self.Unpack(b)
+            premises.append(d)
+            bound.extend(b.binders)
+        tail = self.check(e.tail)
+        premises.append(tail)
+        self.end_scope(bound)
+        return Derivation("typing", "Let", e, tail.result, premises)
+
+    def LetBind(self, b: Let) -> Derivation:
+        rhs = self.check(b.rhs)
+        nl_t, lin_t = rhs.result
+        if len(nl_t) != len(b.nl) or len(lin_t) != len(b.lin):
+            self.fail("Let", f"the pattern {len(b.nl)} ; {len(b.lin)} does not match the right-hand "
+                             f"side's results {_result(nl_t, lin_t)}", b.pos,
+                      hint="the pattern needs one name per non-linear and per linear result")
+        for names, tys, anns, lin in ((b.nl, nl_t, b.nl_ty, False), (b.lin, lin_t, b.lin_ty, True)):
+            for i, (n, ty) in enumerate(zip(names, tys)):
+                if anns is not None and anns[i] is not None and not unify(anns[i], ty):
+                    self.fail("Let", f"`{n}` is annotated {anns[i]!r} but the right-hand side gives "
+                                     f"{resolve(ty)!r}", b.pos)
+                self.bind(n, lin, ty, b.pos, "Let")
+        return Derivation("typing", "Let", b, rhs.result, [rhs])
+
+    def Unpack(self, b) -> Derivation:
+        rule = "LUnpack" if type(b) is LUnpack else "NUnpack"
+        linear = rule == "LUnpack"
+        _, ty = self.use(b.src, linear, rule, b.pos, "this unpack")
+        ty = resolve(ty)
+        if type(ty) is not TupleType or len(ty.items) != len(b.names):
+            self.fail(rule, f"cannot unpack `{b.src}` of type {ty!r} into {len(b.names)} names", b.pos)
+        for n, s in zip(b.names, ty.items):
+            self.bind(n, linear, s, b.pos, rule)
+        res = ((), tuple(ty.items)) if linear else (tuple(ty.items), ())
+        return Derivation("typing", rule, b, res)
+
+    def Ret(self, e: Ret) -> Derivation:
+        nl = tuple(self.use(x, False, "Ret", e.pos, "the non-linear side of a return")[1] for x in e.nl)
+        lin = tuple(self.use(y, True, "Ret", e.pos, "the linear side of a return")[1] for y in e.lin)
+        return Derivation("typing", "Ret", e, (nl, lin))
+
+    def Lit(self, e: Lit) -> Derivation:
+        return Derivation("typing", "Lit", e, ((REAL,), ()))
+
+    def Prim(self, e: Prim) -> Derivation:
+        p = PRIMITIVES.get(e.op)
+        if p is None:
+            self.fail("Prim", f"unknown primitive `{e.op}`", e.pos, cls=ScopeError)
+        if len(e.args) != p.arity:
+            self.fail("Prim", f"`{e.op}` takes {p.arity} argument{'s' * (p.arity != 1)}, "
+                              f"got {len(e.args)}", e.pos)
+        for x in e.args:
+            _, ty = self.use(x, False, "Prim", e.pos, f"`{e.op}`")
+            if not unify(ty, REAL):
+                self.fail("Prim", f"`{e.op}` needs real arguments, `{x}` has type {resolve(ty)!r}", e.pos)
+        return Derivation("typing", "Prim", e, ((REAL,), ()))
+
+    def Zero(self, e: Zero) -> Derivation:
+        ty = e.ty
+        if ty is None:
+            ty = TVar(e.pos)
+            self.zeros.append(e)
+            e.ty = ty
+        return Derivation("typing", "Zero", e, ((), (ty,)))
+
+    def LAdd(self, e: LAdd) -> Derivation:
+        if e.a == e.b:
+            self.fail("LAdd", f"linear variable `{e.a}` is used twice (both sides of `+.`)", e.pos,
+                      hint=f"to double it, write `let (; a, b) = dup({e.a}) in a +. b`")
+        _, ta = self.use(e.a, True, "LAdd", e.pos, "`+.`")
+        _, tb = self.use(e.b, True, "LAdd", e.pos, "`+.`")
+        if not unify(ta, tb):
+            self.fail("LAdd", f"`+.` adds values of one type; `{e.a}` : {resolve(ta)!r} but "
+                              f"`{e.b}` : {resolve(tb)!r}", e.pos)
+        return Derivation("typing", "LAdd", e, ((), (ta,)))
+
+    def Scale(self, e: Scale) -> Derivation:
+        _, tx = self.use(e.x, False, "Scale", e.pos, "the scalar of `*.`")
+        if not unify(tx, REAL):
+            self.fail("Scale", f"the scalar `{e.x}` of `*.` must be real, not {resolve(tx)!r}", e.pos)
+        _, tl = self.use(e.l, True, "Scale", e.pos, "the right side of `*.`")
+        return Derivation("typing", "Scale", e, ((), (tl,)))
+
+    def Dup(self, e: Dup) -> Derivation:
+        _, t = self.use(e.l, True, "Dup", e.pos, "`dup`")
+        return Derivation("typing", "Dup", e, ((), (t, t)))
+
+    def Drop(self, e: Drop) -> Derivation:
+        self.use(e.v, None, "Drop", e.pos)
+        return Derivation("typing", "Drop", e, ((), ()))
+
+    def NTup(self, e: NTup) -> Derivation:
+        ts = tuple(self.use(x, False, "NTup", e.pos, "a non-linear tuple")[1] for x in e.args)
+        return Derivation("typing", "NTup", e, ((TupleType(ts),), ()))
+
+    def LTup(self, e: LTup) -> Derivation:
+        seen = set()
+        for x in e.args:
+            if x in seen:
+                self.fail("LTup", f"linear variable `{x}` is used twice in one tuple", e.pos)
+            seen.add(x)
+        ts = tuple(self.use(x, True, "LTup", e.pos, "a linear tuple")[1] for x in e.args)
+        return Derivation("typing", "LTup", e, ((), (TupleType(ts),)))
+
+    def Call(self, e: Call) -> Derivation:
+        sig = self.phi.get(e.fn)
+        if sig is None:
+            if e.fn == self.d.name:
+                self.fail("Call", f"`{e.fn}` calls itself; functions are not recursive", e.pos,
+                          cls=ScopeError)
+            if e.fn in self.later:
+                self.fail("Call", f"`{e.fn}` is defined after `{self.d.name}`; a function may only "
+                                  f"call functions defined before it", e.pos, cls=ScopeError)
+            self.fail("Call", f"unknown function `{e.fn}`", e.pos, cls=ScopeError)
+        if len(e.nl) != len(sig.nl_in) or len(e.lin) != len(sig.lin_in):
+            self.fail("Call", f"`{e.fn}` takes ({len(sig.nl_in)} ; {len(sig.lin_in)}) arguments, "
+                              f"got ({len(e.nl)} ; {len(e.lin)})", e.pos)
+        if len(set(e.lin)) != len(e.lin):
+            dup = next(y for y in e.lin if e.lin.count(y) > 1)
+            self.fail("Call", f"linear variable `{dup}` is passed twice to `{e.fn}`", e.pos,
+                      hint=f"pass two copies made by `dup({dup})`")
+        for args, tys, lin in ((e.nl, sig.nl_in, False), (e.lin, sig.lin_in, True)):
+            for x, want in zip(args, tys):
+                _, ty = self.use(x, lin, "Call", e.pos, f"this argument of `{e.fn}`")
+                if not unify(ty, want):
+                    self.fail("Call", f"argument `{x}` of `{e.fn}` has type {resolve(ty)!r}, "
+                                      f"expected {want!r}", e.pos)
+        return Derivation("typing", "Call", e, (sig.nl_out, sig.lin_out))
+
+    # -- the definition --------------------------------------------------------
+    def run(self) -> Derivation:
+        d = self.d
+        for p in d.nl_params:
+            self.bind(p.name, False, p.ty, p.pos or d.pos, "Def")
+        for p in d.lin_params:
+            self.bind(p.name, True, p.ty, p.pos or d.pos, "Def")
+        body = self.check(d.body)
+        nl_t, lin_t = body.result
+        want = (tuple(d.nl_out), tuple(d.lin_out))
+        ok = len(nl_t) == len(want[0]) and len(lin_t) == len(want[1]) and \
+            all(unify(a, b) for a, b in zip(nl_t + lin_t, want[0] + want[1]))
+        if not ok:
+            self.fail("Def", f"`{d.name}` is declared to return {_result(*want)} but its body "
+                             f"returns {_result(nl_t, lin_t)}", d.body.pos or d.pos)
+        self.end_scope([p.name for p in d.params])
+        for z in self.zeros:
+            z.ty = resolve(z.ty)
+            if has_unknown(z.ty):
+                self.fail("Zero", "cannot infer the type of this `zero`", z.pos,
+                          hint="annotate it, e.g. `zero : real`")
+        if self.zeros:
+            for node in body.walk():
+                n, l = node.result
+                node.result = (tuple(map(resolve, n)), tuple(map(resolve, l)))
+            for name, (lin, ty) in self.env.items():
+                self.env[name] = (lin, resolve(ty))
+        return Derivation("typing", "Def", d, d.signature, [body], notes={"env": self.env})
+
+
+def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), file=None) -> Derivation:
+    if d.name in PRIMITIVES:
+        raise ScopeError(f"`{d.name}` is a primitive; choose another name for the function", d.pos,
+                         file=file, rule="Def")
+    return DefChecker(d, dict(phi or {}), set(later), file).run()
+
+
+def typecheck(prog: Program) -> Derivation:
+    """Check every definition in order, Φ holding only the earlier ones.
+    Returns the Program derivation (result: Φ, the signatures)."""
+    phi: dict[str, Signature] = {}
+    premises = []
+    names = [d.name for d in prog.defs]
+    for i, d in enumerate(prog.defs):
+        if d.name in phi:
+            raise ScopeError(f"function `{d.name}` is defined twice", d.pos, file=prog.file, rule="Def")
+        premises.append(typecheck_def(d, phi, names[i + 1:], prog.file))
+        phi[d.name] = d.signature
+    return Derivation("program", "Program", prog, phi, premises)
+
+
+def conclusion_text(dv: Derivation) -> str:
+    """``e : (τ̄ ; σ̄)`` for a typing derivation node (one line)."""
+    s = dv.subject
+    if dv.rule == "Def":
+        return f"{s.name} : {s.signature}"
+    if dv.rule == "Program":
+        return f"{len(s.defs)} definitions"
+    if type(s) is Block:
+        head = "let … in " * min(len(s.binds), 1)
+        return f"{head}… : {_result(*dv.result)}"
+    if type(s) is Let:
+        return f"let {s.binders} = {show_leaf(s.rhs) if type(s.rhs) is not Block else '…'} : {_result(*dv.result)}"
+    if type(s) in (NUnpack, LUnpack):
+        return f"let {s.names} = {s.src} : {_result(*dv.result)}"
+    return f"{show_leaf(s)} : {_result(*dv.result)}"
