@@ -25,6 +25,7 @@ from .derivation import Derivation
 from .errors import LinearATypeError, Pos, ScopeError
 from .primitives import PRIMITIVES
 from .printer import show_leaf
+from .rules import rule
 from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                      NUnpack, Prim, Program, RealType, Ret, Scale, Signature, TupleType, Type, Zero)
 
@@ -163,6 +164,12 @@ class DefChecker:
             return self.chain(e)
         return getattr(self, t.__name__)(e)
 
+    @rule("typing", "Let",
+          r"\Gamma_1 \cup \Gamma_2 ; \Delta_1 \uplus \Delta_2 \vdash \mathsf{let}\ (\bar x ; \dot{\bar y}) = e_1\ \mathsf{in}\ e_2 : M",
+          [r"\Gamma_1 ; \Delta_1 \vdash e_1 : (\bar\tau ; \bar\sigma)",
+           r"\Gamma_2, \bar x : \bar\tau ; \Delta_2, \dot{\bar y} : \bar\sigma \vdash e_2 : M",
+           r"\bar x, \dot{\bar y} \text{ occur in } e_2", r"\Delta_1 \cap \Delta_2 = \emptyset"],
+          "let: split Δ disjointly, share Γ; every binder is used in the body")
     def chain(self, e: Block) -> Derivation:
         """Let (n-ary): the bindings in order, then the tail; each binder used."""
         premises = []
@@ -191,6 +198,14 @@ class DefChecker:
                 self.bind(n, lin, ty, b.pos, "Let")
         return Derivation("typing", "Let", b, rhs.result, [rhs])
 
+    @rule("typing", "NUnpack",
+          r"\Gamma, x : (\bar\tau) ; \Delta \vdash \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ e : M",
+          [r"\Gamma, x : (\bar\tau), \bar y : \bar\tau ; \Delta \vdash e : M", r"\bar y \text{ occur in } e"],
+          "non-linear unpack: x may be used again")
+    @rule("typing", "LUnpack",
+          r"\Gamma ; \Delta, \dot l : (\bar\sigma) \vdash \mathsf{let}\ (\dot{\bar k}) = \dot l\ \mathsf{in}\ e : M",
+          [r"\Gamma ; \Delta, \dot{\bar k} : \bar\sigma \vdash e : M", r"\dot l \notin e"],
+          "linear unpack: the tuple is consumed, each component used once")
     def Unpack(self, b) -> Derivation:
         rule = "LUnpack" if type(b) is LUnpack else "NUnpack"
         linear = rule == "LUnpack"
@@ -203,14 +218,21 @@ class DefChecker:
         res = ((), tuple(ty.items)) if linear else (tuple(ty.items), ())
         return Derivation("typing", rule, b, res)
 
+    @rule("typing", "Ret",
+          r"\Gamma ; \Delta \vdash (\bar x ; \dot{\bar y}) : (\Gamma(\bar x) ; \Delta(\dot{\bar y}))",
+          [r"\{\bar x\} = \mathrm{dom}\,\Gamma", r"\dot{\bar y} \text{ distinct}", r"\{\dot{\bar y}\} = \mathrm{dom}\,\Delta"],
+          "return: non-linear names may repeat, linear names may not")
     def Ret(self, e: Ret) -> Derivation:
         nl = tuple(self.use(x, False, "Ret", e.pos, "the non-linear side of a return")[1] for x in e.nl)
         lin = tuple(self.use(y, True, "Ret", e.pos, "the linear side of a return")[1] for y in e.lin)
         return Derivation("typing", "Ret", e, (nl, lin))
 
+    @rule("typing", "Lit", r"\emptyset ; \emptyset \vdash c : (\mathbb{R} ;)", [], "a literal is a real")
     def Lit(self, e: Lit) -> Derivation:
         return Derivation("typing", "Lit", e, ((REAL,), ()))
 
+    @rule("typing", "Prim", r"\bar x : \bar{\mathbb{R}} ; \emptyset \vdash \mathit{op}(\bar x) : (\mathbb{R} ;)",
+          [r"|\bar x| = \mathrm{arity}(\mathit{op})"], "a primitive takes non-linear reals")
     def Prim(self, e: Prim) -> Derivation:
         p = PRIMITIVES.get(e.op)
         if p is None:
@@ -224,6 +246,7 @@ class DefChecker:
                 self.fail("Prim", f"`{e.op}` needs real arguments, `{x}` has type {resolve(ty)!r}", e.pos)
         return Derivation("typing", "Prim", e, ((REAL,), ()))
 
+    @rule("typing", "Zero", r"\emptyset ; \emptyset \vdash \mathsf{zero} : (; \sigma)", [], "zero of any type")
     def Zero(self, e: Zero) -> Derivation:
         ty = e.ty
         if ty is None:
@@ -232,6 +255,8 @@ class DefChecker:
             e.ty = ty
         return Derivation("typing", "Zero", e, ((), (ty,)))
 
+    @rule("typing", "LAdd", r"\emptyset ; \dot l_1 : \sigma, \dot l_2 : \sigma \vdash \dot l_1 \mathbin{+.} \dot l_2 : (; \sigma)",
+          [r"\dot l_1 \neq \dot l_2"], "linear addition")
     def LAdd(self, e: LAdd) -> Derivation:
         if e.a == e.b:
             self.fail("LAdd", f"linear variable `{e.a}` is used twice (both sides of `+.`)", e.pos,
@@ -243,6 +268,8 @@ class DefChecker:
                               f"`{e.b}` : {resolve(tb)!r}", e.pos)
         return Derivation("typing", "LAdd", e, ((), (ta,)))
 
+    @rule("typing", "Scale", r"x : \mathbb{R} ; \dot l : \sigma \vdash x \mathbin{*.} \dot l : (; \sigma)", [],
+          "scaling by a non-linear real")
     def Scale(self, e: Scale) -> Derivation:
         _, tx = self.use(e.x, False, "Scale", e.pos, "the scalar of `*.`")
         if not unify(tx, REAL):
@@ -250,18 +277,26 @@ class DefChecker:
         _, tl = self.use(e.l, True, "Scale", e.pos, "the right side of `*.`")
         return Derivation("typing", "Scale", e, ((), (tl,)))
 
+    @rule("typing", "Dup", r"\emptyset ; \dot l : \sigma \vdash \mathsf{dup}(\dot l) : (; \sigma, \sigma)", [],
+          "fan-out of a linear value")
     def Dup(self, e: Dup) -> Derivation:
         _, t = self.use(e.l, True, "Dup", e.pos, "`dup`")
         return Derivation("typing", "Dup", e, ((), (t, t)))
 
+    @rule("typing", "Drop", r"x : \tau ; \emptyset \vdash \mathsf{drop}(x) : (;) \qquad \emptyset ; \dot l : \sigma \vdash \mathsf{drop}(\dot l) : (;)",
+          [], "discard a variable of either class")
     def Drop(self, e: Drop) -> Derivation:
         self.use(e.v, None, "Drop", e.pos)
         return Derivation("typing", "Drop", e, ((), ()))
 
+    @rule("typing", "NTup", r"\Gamma ; \emptyset \vdash (\bar x) : ((\Gamma(\bar x)) ;)", [r"\{\bar x\} = \mathrm{dom}\,\Gamma"],
+          "non-linear tuple")
     def NTup(self, e: NTup) -> Derivation:
         ts = tuple(self.use(x, False, "NTup", e.pos, "a non-linear tuple")[1] for x in e.args)
         return Derivation("typing", "NTup", e, ((TupleType(ts),), ()))
 
+    @rule("typing", "LTup", r"\emptyset ; \Delta \vdash (\dot{\bar l}) : (; (\Delta(\dot{\bar l})))",
+          [r"\dot{\bar l} \text{ distinct}", r"\{\dot{\bar l}\} = \mathrm{dom}\,\Delta"], "linear tuple")
     def LTup(self, e: LTup) -> Derivation:
         seen = set()
         for x in e.args:
@@ -271,6 +306,9 @@ class DefChecker:
         ts = tuple(self.use(x, True, "LTup", e.pos, "a linear tuple")[1] for x in e.args)
         return Derivation("typing", "LTup", e, ((), (TupleType(ts),)))
 
+    @rule("typing", "Call", r"\Gamma ; \Delta \vdash f(\bar x ; \dot{\bar y}) : M",
+          [r"\Phi(f) = (\bar\tau ; \bar\sigma) \to M", r"\Gamma(\bar x) = \bar\tau", r"\Delta(\dot{\bar y}) = \bar\sigma",
+           r"\dot{\bar y} \text{ distinct}"], "call of an earlier definition")
     def Call(self, e: Call) -> Derivation:
         sig = self.phi.get(e.fn)
         if sig is None:
@@ -297,6 +335,9 @@ class DefChecker:
         return Derivation("typing", "Call", e, (sig.nl_out, sig.lin_out))
 
     # -- the definition --------------------------------------------------------
+    @rule("typing", "Def", r"\Phi \vdash \mathsf{def}\ f(\bar x : \bar\tau ; \dot{\bar y} : \bar\sigma) \to M = e",
+          [r"\bar x : \bar\tau ; \dot{\bar y} : \bar\sigma \vdash e : M", r"\Phi \text{ holds only earlier definitions}"],
+          "a definition is checked against its signature")
     def run(self) -> Derivation:
         d = self.d
         for p in d.nl_params:
