@@ -1,0 +1,7 @@
+# f(x) = x·x as surface Python: `x ** 2` with a small integer exponent traces to `x * x`.
+from semantics.surface import linear_a
+
+
+@linear_a
+def f(x):
+    return x ** 2
