@@ -1,0 +1,127 @@
+"""Golden tests for `linear-a teach` (SPEC §13): the seed article's traces.
+
+Expected numbers are computed here, independently, from the formulas (math,
+sympy) -- not copied from the implementation's output -- and compared at the
+3 decimals the teaching output prints."""
+from __future__ import annotations
+
+import math
+
+import sympy
+
+from linear_a.cli import main
+from paper.evaltrace import tape
+from paper.teach import (adjoint_rows, checkpoint_rows, fmt, load_example, primal_rows, render_text,
+                         summary_rows, tangent_rows)
+
+X1, X2 = 2.0, 5.0
+
+
+def f3(v: float) -> str:
+    """The independent formatting: 3 decimals, no trailing zeros, a true minus."""
+    s = f"{v:.3f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s.replace("-", "−")
+
+
+def seed_tape():
+    ex, prog = load_example("seed")
+    return tape(prog, ex.fn, ex.args)
+
+
+def test_formatting_matches_the_article():
+    assert [fmt(v) for v in (math.log(2), 10.0, math.sin(5), -0.0, 5.5)] == ["0.693", "10", "−0.959", "0", "5.5"]
+
+
+def test_primal_trace_values():
+    want = [X1, X2, math.log(X1), X1 * X2, math.sin(X2), math.log(X1) + X1 * X2,
+            math.log(X1) + X1 * X2 - math.sin(X2)]
+    rows = primal_rows(seed_tape())
+    assert [r[2] for r in rows] == [f3(v) for v in want]
+    # the article's numbers, literally (SPEC §13)
+    assert [r[2] for r in rows][2:] == ["0.693", "10", "−0.959", "10.693", "11.652"]
+    assert [r[0] for r in rows] == ["v₋₁", "v₀", "v₁", "v₂", "v₃", "v₄", "v₅"]
+
+
+def test_tangent_trace_for_x1_dot_1():
+    # forward mode by hand: d ln x1 = 1/x1, d(x1 x2) = x2, d sin x2 = 0 (ẋ2 = 0)
+    want = [1, 0, 1 / X1, X2, 0, 1 / X1 + X2, 1 / X1 + X2]
+    assert [r[2] for r in tangent_rows(seed_tape())] == [f3(v) for v in want]
+
+
+def test_adjoint_trace_with_per_path_contributions():
+    rows = {r[0]: r for r in adjoint_rows(seed_tape())}
+    g1 = 1 / X1 + X2                    # ∂f/∂x1 = 1/x1 + x2
+    g2 = X1 - math.cos(X2)              # ∂f/∂x2 = x1 − cos x2
+    assert rows["v̄₋₁"][2] == f3(g1) == "5.5"
+    assert rows["v̄₀"][2] == f3(g2) == "1.716"
+    assert f"{f3(1 / X1)} + {f3(X2)}" in rows["v̄₋₁"][1] and "0.5 + 5" in rows["v̄₋₁"][1]
+    assert f"{f3(X1)} − {f3(math.cos(X2))}" in rows["v̄₀"][1] and "2 − 0.284" in rows["v̄₀"][1]
+    assert "via v₁" in rows["v̄₋₁"][1] and "via v₂" in rows["v̄₋₁"][1]
+    assert rows["v̄₃"][2] == "−1"           # v5 = v4 − v3
+
+
+def test_summary_table_is_the_spec_table():
+    rows = summary_rows(seed_tape())
+    assert rows[0] == ("v₋₁ = x1", "2", "1", "0.5 + 5 = 5.5")
+    assert rows[1] == ("v₀ = x2", "5", "0", "2 − 0.284 = 1.716")
+    assert rows[-1] == ("v₅ = v₄ − v₃", "11.652", "5.5", "1")
+
+
+def test_seed_teaching_output():
+    text = render_text("seed")
+    for s in ("0.693", "10.693", "11.652", "−0.959", "5.5", "1.716", "0.5 + 5", "2 − 0.284"):
+        assert s in text, s
+    # the same function as Linear A through the three transformations
+    for name in ("def f_jvp(", "def f_jvp_nl(", "def f_jvp_lin(", "def f_jvp_lin_T("):
+        assert name in text, name
+    # Jacobian: columns by forward passes, rows by reverse passes
+    assert "n = 2 passes for n inputs" in text
+    assert "m = 1 pass for m outputs" in text
+    assert "gives column 1: (5.5)" in text and "gives row 1: (5.5, 1.716)" in text
+
+
+def test_pottier_example_against_sympy():
+    x0, x1 = sympy.symbols("x0 x1")
+    f = x0 * sympy.cos(x1) + x0
+    at = {x0: 3, x1: sympy.Rational(1, 2)}
+    grad = [float(sympy.diff(f, v).subs(at)) for v in (x0, x1)]
+    text = render_text("pottier")
+    assert f3(float(f.subs(at))) in text
+    assert f"gives row 1: ({f3(grad[0])}, {f3(grad[1])})" in text
+
+
+def test_matvec_gradient_77_382():
+    text = render_text("matvec")
+    # independent: specific(v) = (2 v1 + 7 v2)(v1 + 8 v2) at (2, 3)
+    v1, v2 = sympy.symbols("v1 v2")
+    s = (2 * v1 + 7 * v2) * (v1 + 8 * v2)
+    g = [int(sympy.diff(s, v).subs({v1: 2, v2: 3})) for v in (v1, v2)]
+    assert g == [77, 382]
+    assert f"gives row 1: ({g[0]}, {g[1]})" in text
+    assert "650" in text
+
+
+def test_checkpoint_example_save_all_vs_recompute_all():
+    ex, prog = load_example("checkpoint")
+    rows = {r[0]: r for r in checkpoint_rows(prog, ex.fn, ex.args)}
+    save, rec = rows["save-all"], rows["recompute-all"]
+    assert save[3] == rec[3]                      # the same gradient
+    assert rec[1] > save[1]                       # recomputation costs work …
+    assert rec[2] < save[2]                       # … and saves memory
+    x, w = sympy.symbols("x w")
+    f = w * sympy.sin(w * sympy.sin(w * sympy.sin(x)))
+    at = {x: sympy.Rational(1, 2), w: sympy.Rational(3, 2)}
+    gx, gw = (float(sympy.diff(f, v).subs(at)) for v in (x, w))
+    assert save[3] == f"x = {f3(gx)}, w = {f3(gw)}"
+    text = render_text("checkpoint")
+    assert "save-all" in text and "recompute-all" in text
+
+
+def test_cli_teach(capsys):
+    assert main(["teach"]) == 0
+    out = capsys.readouterr().out
+    assert "1.716" in out and "5.5" in out
+    assert main(["teach", "--list"]) == 0
+    assert "matvec" in capsys.readouterr().out
+    assert main(["teach", "no-such-example"]) == 2
+    assert "no teaching example" in capsys.readouterr().err
