@@ -2,51 +2,104 @@
 printing JSON, writing files atomically."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
-from semantics.errors import InputError, LinearAError, UsageError
+from semantics.errors import InputError, LinearAError, ParseError, Pos, UsageError
 from semantics.parser import parse_program
 from semantics.syntax import Program
 
 
+MAX_FILE_BYTES = 256 * 2**20   # 256 MB: ~10^7 lets; a bigger "program" is refused unread
+
+
+def _pos_of_byte(data: bytes, offset: int) -> Pos:
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    return Pos(line, len(data[start:offset].decode("utf-8", "replace")) + 1)
+
+
 def read_text(path: str) -> str:
+    """The text of a program file, or an InputError naming the file and, for
+    bad bytes, their line and column: missing, a directory or other non-file,
+    unreadable, too big, not UTF-8, or binary (NUL bytes)."""
+    path = str(path)
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file: {path}")
-    if p.is_dir():
-        raise InputError(f"{path} is a directory, not a program file")
     try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8 text (byte {e.start}: {e.reason})") from None
+        if not p.exists():
+            raise InputError("no such file", file=path)
+        if p.is_dir():
+            raise InputError("this is a directory, not a program file", file=path)
+        if not p.is_file():
+            raise InputError("not a regular file (a device, pipe or socket?)", file=path)
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"the file is {size / 2**20:.0f} MB; programs larger than "
+                             f"{MAX_FILE_BYTES // 2**20} MB are refused", file=path)
+        data = p.read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from None
+        raise InputError(f"cannot read the file: {e.strerror or e}", file=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text: byte 0x{data[e.start]:02x} ({e.reason}); is this a "
+                         "binary file?", _pos_of_byte(data, e.start), file=path) from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise InputError("the file contains a NUL byte; is this a binary file?",
+                         _pos_of_byte(data, nul), file=path)
+    if text.startswith("\ufeff"):      # a UTF-8 byte-order mark is not part of the program
+        text = text[1:]
+    return text
 
 
 def load_program(path: str) -> Program:
     """A core program from a ``.la`` file, or the traced functions of a ``.py`` file."""
+    path = str(path)
     if path.endswith(".py"):
         try:
             from semantics.surface import load_surface_file
         except ImportError:
-            raise InputError("the surface (.py) front end is not available") from None
+            raise InputError("the surface (.py) front end is not available", file=path) from None
         return load_surface_file(path)
     if not path.endswith(".la"):
-        raise InputError(f"{path}: expected a Linear A file (.la) or a Python surface file (.py)")
+        raise InputError("expected a Linear A file (.la) or a Python surface file (.py)", file=path)
+    text = read_text(path)
     try:
-        return parse_program(read_text(path), path)
+        prog = parse_program(text, path)
     except LinearAError as e:
         raise e.located(path)
+    if not prog.defs:
+        lines = text.split("\n")
+        raise ParseError("expected `def` (a definition), found end of input: the file defines no "
+                         "functions", Pos(len(lines), len(lines[-1]) + 1), file=path)
+    return prog
+
+
+def _no_constant(name):
+    raise UsageError(f"`{name}` is not a finite number")
 
 
 def parse_json_arg(text: str, flag: str):
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
-        raise UsageError(f"{flag} is not valid JSON ({e.msg} at character {e.pos}): {text!r}") from None
+        raise UsageError(f"{flag} is not valid JSON ({e.msg} at character {e.pos}): "
+                         f"{_clip(text)!r}") from None
+    except UsageError as e:
+        raise UsageError(f"{flag}: {e.message}") from None
+    except RecursionError:
+        raise UsageError(f"{flag}: the JSON value nests too deeply") from None
+    except ValueError as e:       # e.g. an integer of more than 4300 digits
+        what = "a number has too many digits" if "digits" in str(e) else str(e).split(";")[0]
+        raise UsageError(f"{flag}: {what}") from None
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n] + "…"
 
 
 def parse_at(text: str) -> dict:
@@ -54,9 +107,14 @@ def parse_at(text: str) -> dict:
     out = {}
     for part in _split_top(text):
         if "=" not in part:
-            raise UsageError(f"--at expects name=value pairs separated by commas, got {part!r}")
+            raise UsageError(f"--at expects name=value pairs separated by commas, got {_clip(part)!r}")
         k, v = part.split("=", 1)
-        out[k.strip()] = parse_json_arg(v.strip(), "--at")
+        k = k.strip()
+        if not k.isidentifier():
+            raise UsageError(f"--at: {_clip(k)!r} is not a parameter name")
+        if k in out:
+            raise UsageError(f"--at gives `{k}` twice")
+        out[k] = parse_json_arg(v.strip(), "--at")
     return out
 
 
@@ -106,23 +164,49 @@ def print_json(obj):
     print(json.dumps(obj, indent=2))
 
 
-def write_atomic(path: str | os.PathLike, data: str | bytes):
-    """Write via a temporary file in the same directory, then rename: a failure
-    never leaves a half-written file behind."""
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike):
+    """``with atomic_output("out.pdf") as tmp: <write or produce tmp>`` — the
+    file appears at ``path`` only if the block succeeds (rename of a temporary
+    file in the same directory); on any failure ``path`` is left as it was and
+    the temporary file is removed.  For tools that write files themselves."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"cannot write here: {e.strerror or e}", file=str(path)) from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)           # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise InputError(f"cannot write the file: {e.strerror or e}", file=str(path)) from None
         raise
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes):
+    """Write via a temporary file in the same directory, then rename: a failure
+    (an exception while writing, a full disk, Ctrl-C) never leaves a
+    half-written or empty file behind, and an existing file is kept intact."""
+    with atomic_output(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
 
 
 def add_program_args(p, fn_required=True, point=False):

@@ -27,11 +27,12 @@ counted in both frames.  Evaluation of a let-chain is a loop.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .derivation import Derivation
 from .domains import Domain, get_domain
-from .errors import EvalError, LinearAError, UsageError
+from .errors import DomainError, EvalError, LinearAError, UsageError
 from .primitives import PRIMITIVES, apply
 from .syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup, NUnpack,
                      Prim, Program, RealType, Ret, Scale, TupleType, Type, Zero, expr_size,
@@ -142,6 +143,7 @@ class Evaluator:
         self.costs = costs or DEFAULT_COSTS
         self.derive = derive
         self.zero = self.domain.const("0")
+        self.floats = self.domain.name == "float"
         _, self.envs = _typing_info(prog)
         self.defs = {d.name: d for d in prog.defs}
         self._counts: dict[str, dict] = {}
@@ -219,7 +221,13 @@ class Evaluator:
             return self.expr(e, f)
         if t is Prim:
             p = PRIMITIVES[e.op]
-            out = ((apply(p, self.domain, [env[x] for x in e.args], e.pos),), ())
+            v = apply(p, self.domain, [env[x] for x in e.args], e.pos)
+            if self.floats and v - v != 0.0:       # inf or nan: overflow, not a real
+                shown = [f"{env[x]:.6g}" for x in e.args]
+                call = f" {p.infix} ".join(shown) if p.infix else f"{e.op}({', '.join(shown)})"
+                raise DomainError(f"`{e.op}` overflows: {call} is not a finite float", e.pos,
+                                  rule="Prim")
+            out = ((v,), ())
             w = c.prim_cost(e.op)
         elif t is Ret:
             out = (tuple(env[x] for x in e.nl), tuple(env[y] for y in e.lin))
@@ -290,7 +298,9 @@ def _coerce(value, ty: Type, name: str, domain: Domain):
         if isinstance(value, (list, tuple)):
             raise UsageError(f"argument `{name}` should be a number, got a list")
         if isinstance(value, bool) or not _is_number(value):
-            raise UsageError(f"argument `{name}` should be a number, got {value!r}")
+            raise UsageError(f"argument `{name}` should be a number, got {_clip(value)}")
+        if isinstance(value, (int, float)) and not _finite(value):
+            raise UsageError(f"argument `{name}` should be a finite number, got {_clip(value)}")
         if domain.name == "float":
             return float(value)
         if isinstance(value, (int, float, str)):
@@ -298,8 +308,23 @@ def _coerce(value, ty: Type, name: str, domain: Domain):
         return value
     if not isinstance(value, (list, tuple)) or len(value) != len(ty.items):
         raise UsageError(f"argument `{name}` should be a list of {len(ty.items)} (type {ty!r}), "
-                         f"got {value!r}")
+                         f"got {_clip(value)}")
     return tuple(_coerce(v, s, f"{name}[{i}]", domain) for i, (v, s) in enumerate(zip(value, ty.items)))
+
+
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:         # an int beyond the float range
+        return False
+
+
+def _clip(v, n: int = 60) -> str:
+    try:
+        r = repr(v)
+    except ValueError:            # an int too long to print
+        r = f"a {type(v).__name__} too large to show"
+    return r if len(r) <= n else r[:n] + "…"
 
 
 def _is_number(v) -> bool:
@@ -321,7 +346,12 @@ def bind_args(d: Def, args, domain: Domain):
         nl = [_coerce(args[p.name], p.ty, p.name, domain) for p in d.nl_params]
         lin = [_coerce(args[p.name], p.ty, p.name, domain) for p in d.lin_params]
         return nl, lin
-    nl, lin = args
+    try:
+        nl, lin = args
+        nl, lin = list(nl), list(lin)
+    except (TypeError, ValueError):
+        raise UsageError(f"arguments of `{d.name}` must be a dict {{parameter: value}} or a pair "
+                         f"(non-linear values, linear values), got {_clip(args)}") from None
     if len(nl) != len(d.nl_params) or len(lin) != len(d.lin_params):
         raise UsageError(f"`{d.name}` takes ({len(d.nl_params)} ; {len(d.lin_params)}) arguments")
     return ([_coerce(v, p.ty, p.name, domain) for v, p in zip(nl, d.nl_params)],

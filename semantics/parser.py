@@ -43,7 +43,8 @@ from .primitives import INFIX, PRIMITIVES, SYNONYMS
 from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                      NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero)
 
-MAX_NESTING = 200   # nested right-hand sides / tuple types; deeper input is refused
+MAX_NESTING = 100   # nested right-hand sides / tuple types; deeper input is refused (the
+                    # judgments recurse on this nesting, never on the length of a chain)
 
 _TOKEN = re.compile(r"""
    (?P<nl>\n)
@@ -98,9 +99,10 @@ class Parser:
     def error(self, expected: str, tok=None):
         tok = tok or self.tok
         kind, text = tok[0], tok[1]
-        found = "end of input" if kind == "eof" else f"`{text}`"
+        found = "end of input" if kind == "eof" else f"`{_clip(text)}`"
         if kind == "bad":
-            found = f"unexpected character `{text}`"
+            found = (f"unexpected character `{text}`" if text.isprintable()
+                     else f"unexpected character U+{ord(text):04X}")
         raise ParseError(f"expected {expected}, found {found}", Pos(tok[2], tok[3]), file=self.file)
 
     def expect(self, kind: str, what: str | None = None):
@@ -118,11 +120,13 @@ class Parser:
             self.error(what)
         return self.advance()[1]
 
-    def nest(self, pos):
+    def nest(self, pos, what):
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise ParseError(f"nested more than {MAX_NESTING} levels deep; flatten the program "
-                             "into a let-chain", pos, file=self.file)
+            raise ParseError(f"{what} nested more than {MAX_NESTING} levels deep; this "
+                             "implementation refuses deeper nesting", pos, file=self.file,
+                             hint="flatten it: bind the inner parts with a let-chain" if what ==
+                             "right-hand sides" else "use a flatter tuple type")
 
     # -- program ----------------------------------------------------------
     def program(self) -> Program:
@@ -189,7 +193,7 @@ class Parser:
             return REAL
         if self.tok[0] != "(":
             self.error("a type (`real` or a tuple of types)")
-        self.nest(pos)
+        self.nest(pos, "tuple types")
         self.advance()
         items = []
         while self.tok[0] != ")":
@@ -233,14 +237,20 @@ class Parser:
         if side == 0:   # an unpack: `let (y1, y2) = x in`
             if any(a is not None for a in anns[0]):
                 raise ParseError("an unpack's names take no type annotations", pos, file=self.file)
+            src_pos = self.pos
             src = self.name("the tuple variable to unpack (a `let` pattern without `;` unpacks a "
                             "tuple; write `let (x ;) = …` to bind a result)")
+            if self.tok[0] == "(" or self.tok[0] in INFIX or self.tok[0] in ("+.", "*."):
+                raise ParseError(f"a `let` pattern without `;` unpacks a tuple variable, but `{src}` "
+                                 f"starts an expression", src_pos, file=self.file,
+                                 hint="to bind an expression's results write `let (a, b ;) = …`, "
+                                      "with a `;`")
             self.expect("in", "`in` after the unpacked variable")
             linear = self.linear.get(src, False)
             for n in groups[0]:
                 self.linear[n] = linear
             return (LUnpack if linear else NUnpack)(groups[0], src, pos)
-        self.nest(pos)
+        self.nest(pos, "right-hand sides")
         rhs = self.expr()
         self.depth -= 1
         self.expect("in", "`in` after the let's right-hand side")
@@ -302,8 +312,11 @@ class Parser:
                 if prim in PRIMITIVES and lin is None:
                     return Prim(prim, args, pos)
                 return Call(a, args, lin or (), pos)
-            self.error(f"an operator or `(` after `{a}` (a bare variable is not an expression: "
-                       f"write `({a} ;)` to return it)")
+            if k2 == "bad":
+                self.error(f"an operator or `(` after `{a}`")
+            raise ParseError(f"expected an expression, found the bare variable `{a}`: a variable "
+                             f"alone is not an expression", pos, file=self.file,
+                             hint=f"write `({a} ;)` to return it")
         self.error("an expression (`let`, a tuple or return `( … ; … )`, a number, `zero`, "
                    "`dup`, `drop`, a primitive or a call)")
 
@@ -317,6 +330,10 @@ class Parser:
             if not self._last_comma:
                 break
         return out
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"
 
 
 def parse_program(text: str, file: str | None = None) -> Program:

@@ -21,9 +21,12 @@ declared result); an unknown left at the end is an error asking for
 """
 from __future__ import annotations
 
+import difflib
+import math
+
 from .derivation import Derivation
 from .errors import LinearATypeError, Pos, ScopeError
-from .primitives import PRIMITIVES
+from .primitives import PRIMITIVES, SYNONYMS
 from .printer import show_leaf
 from .rules import rule
 from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
@@ -70,6 +73,11 @@ def unify(a, b) -> bool:
     return False
 
 
+def _did_you_mean(name: str, known) -> str | None:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
 def _types(ts) -> str:
     return ", ".join(repr(resolve(t)) for t in ts)
 
@@ -91,6 +99,7 @@ class DefChecker:
         self.binder_rule: dict[str, str] = {}
         self.uses: dict[str, int] = {}
         self.first_use: dict[str, Pos | None] = {}
+        self.unpacked: set[str] = set()       # linear tuples consumed by an LUnpack
         self.in_scope: set[str] = set()
         self.zeros: list[Zero] = []
 
@@ -119,16 +128,17 @@ class DefChecker:
             if entry is not None:
                 self.fail(rule, f"variable `{name}` is not in scope here (it was bound inside an "
                                 f"inner let at line {self.binder_pos[name][0]})", pos, cls=ScopeError)
-            self.fail(rule, f"unknown variable `{name}`", pos, cls=ScopeError)
+            self.fail(rule, f"unknown variable `{name}`", pos, cls=ScopeError,
+                      hint=_did_you_mean(name, self.in_scope))
         is_lin, ty = entry
         if linear is not None and linear != is_lin:
             if is_lin:
-                self.fail(rule, f"`{name}` is a linear variable, but {what or rule} needs a "
-                                f"non-linear one here", pos,
+                self.fail(rule, f"`{name}` is a linear variable where a non-linear one is needed "
+                                f"({what or rule} takes non-linear values)", pos,
                           hint="linear values only flow into linear operations (+., *., dup, drop, "
                                "linear tuples, the linear side of a call or return)")
-            self.fail(rule, f"`{name}` is a non-linear variable, but {what or rule} needs a "
-                            f"linear one here", pos,
+            self.fail(rule, f"`{name}` is a non-linear variable where a linear one is needed "
+                            f"({what or rule} takes linear values)", pos,
                       hint="non-linear values may only scale linear ones (x *. l)")
         n = self.uses[name] + 1
         self.uses[name] = n
@@ -136,11 +146,17 @@ class DefChecker:
             first = self.first_use.get(name)
             same_node = first is pos
             at = f" (first used at line {first[0]}, column {first[1]})" if first and not same_node else ""
+            if name in self.unpacked:
+                self.fail("LUnpack", f"linear tuple `{name}` is used again after it was unpacked{at}",
+                          pos, hint="unpacking consumes a linear tuple; use its components, or "
+                                    f"`dup({name})` before unpacking")
             self.fail(rule if same_node else "Let",
                       f"linear variable `{name}` is used twice{at}", pos,
                       hint=f"use `let (; {name}1, {name}2) = dup({name}) in …` to get two copies")
         if n == 1:
             self.first_use[name] = pos
+            if rule == "LUnpack":
+                self.unpacked.add(name)
         return is_lin, ty
 
     def end_scope(self, names, rule_of=None):
@@ -153,7 +169,7 @@ class DefChecker:
                 pos = self.binder_pos[name]
                 if is_lin:
                     self.fail(rule, f"linear variable `{name}` is never used", pos,
-                              hint=f"consume it, or discard it with `drop({name})`")
+                              hint=f"consume it, or discard it with `let (;) = drop({name}) in …`")
                 self.fail(rule, f"non-linear variable `{name}` is never used", pos,
                           hint=f"drop it explicitly with `let (;) = drop({name}) in …`")
 
@@ -187,8 +203,9 @@ class DefChecker:
         rhs = self.check(b.rhs)
         nl_t, lin_t = rhs.result
         if len(nl_t) != len(b.nl) or len(lin_t) != len(b.lin):
-            self.fail("Let", f"the pattern {len(b.nl)} ; {len(b.lin)} does not match the right-hand "
-                             f"side's results {_result(nl_t, lin_t)}", b.pos,
+            self.fail("Let", f"the pattern binds {len(b.nl)} non-linear and {len(b.lin)} linear "
+                             f"name{'s' * (len(b.lin) != 1)}, but the right-hand side returns "
+                             f"{_result(nl_t, lin_t)}", b.pos,
                       hint="the pattern needs one name per non-linear and per linear result")
         for names, tys, anns, lin in ((b.nl, nl_t, b.nl_ty, False), (b.lin, lin_t, b.lin_ty, True)):
             for i, (n, ty) in enumerate(zip(names, tys)):
@@ -229,6 +246,12 @@ class DefChecker:
 
     @rule("typing", "Lit", r"\emptyset ; \emptyset \vdash c : (\mathbb{R} ;)", [], "a literal is a real")
     def Lit(self, e: Lit) -> Derivation:
+        try:
+            finite = math.isfinite(float(e.text))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            self.fail("Lit", f"the literal `{e.text[:40]}` is not a finite real number", e.pos)
         return Derivation("typing", "Lit", e, ((REAL,), ()))
 
     @rule("typing", "Prim", r"\bar x : \bar{\mathbb{R}} ; \emptyset \vdash \mathit{op}(\bar x) : (\mathbb{R} ;)",
@@ -318,7 +341,13 @@ class DefChecker:
             if e.fn in self.later:
                 self.fail("Call", f"`{e.fn}` is defined after `{self.d.name}`; a function may only "
                                   f"call functions defined before it", e.pos, cls=ScopeError)
-            self.fail("Call", f"unknown function `{e.fn}`", e.pos, cls=ScopeError)
+            if e.fn in PRIMITIVES or e.fn in SYNONYMS:
+                self.fail("Call", f"`{e.fn}` is a primitive; it takes non-linear arguments only, "
+                                  f"without `;`", e.pos, cls=ScopeError,
+                          hint=f"write `{e.fn}({', '.join(e.nl)})`; to scale a tangent by a "
+                               f"derivative use `c *. dx`")
+            self.fail("Call", f"unknown function `{e.fn}`", e.pos, cls=ScopeError,
+                      hint=_did_you_mean(e.fn, list(self.phi) + list(PRIMITIVES)))
         if len(e.nl) != len(sig.nl_in) or len(e.lin) != len(sig.lin_in):
             self.fail("Call", f"`{e.fn}` takes ({len(sig.nl_in)} ; {len(sig.lin_in)}) arguments, "
                               f"got ({len(e.nl)} ; {len(e.lin)})", e.pos)
@@ -351,7 +380,8 @@ class DefChecker:
             all(unify(a, b) for a, b in zip(nl_t + lin_t, want[0] + want[1]))
         if not ok:
             self.fail("Def", f"`{d.name}` is declared to return {_result(*want)} but its body "
-                             f"returns {_result(nl_t, lin_t)}", d.body.pos or d.pos)
+                             f"returns {_result(nl_t, lin_t)}",
+                      (d.body.tail.pos if type(d.body) is Block else d.body.pos) or d.pos)
         self.end_scope([p.name for p in d.params])
         for z in self.zeros:
             z.ty = resolve(z.ty)

@@ -1,0 +1,5 @@
+from semantics.surface import sin
+
+
+def f(x):
+    return sin(x)

@@ -1,0 +1,8 @@
+from semantics.surface import linear_a
+
+scale = 1 / 0
+
+
+@linear_a
+def f(x):
+    return scale * x

@@ -1,0 +1,6 @@
+from semantics.surface import linear_a, sin
+
+
+@linear_a
+def f(x):
+    return sin(x) +* x
