@@ -178,7 +178,7 @@ class DefChecker:
         t = type(e)
         if t is Block:
             return self.chain(e)
-        return getattr(self, t.__name__)(e)
+        return _DISPATCH[t](self, e)
 
     @rule("typing", "Let",
           r"\Gamma_1 \cup \Gamma_2 ; \Delta_1 \uplus \Delta_2 \vdash \mathsf{let}\ (\bar x ; \dot{\bar y}) = e_1\ \mathsf{in}\ e_2 : M",
@@ -207,6 +207,13 @@ class DefChecker:
                              f"name{'s' * (len(b.lin) != 1)}, but the right-hand side returns "
                              f"{_result(nl_t, lin_t)}", b.pos,
                       hint="the pattern needs one name per non-linear and per linear result")
+        if b.nl_ty is None and b.lin_ty is None:    # the common case: no annotations
+            pos, bind = b.pos, self.bind
+            for n, ty in zip(b.nl, nl_t):
+                bind(n, False, ty, pos, "Let")
+            for n, ty in zip(b.lin, lin_t):
+                bind(n, True, ty, pos, "Let")
+            return Derivation("typing", "Let", b, rhs.result, [rhs])
         for names, tys, anns, lin in ((b.nl, nl_t, b.nl_ty, False), (b.lin, lin_t, b.lin_ty, True)):
             for i, (n, ty) in enumerate(zip(names, tys)):
                 if anns is not None and anns[i] is not None and not unify(anns[i], ty):
@@ -263,9 +270,10 @@ class DefChecker:
         if len(e.args) != p.arity:
             self.fail("Prim", f"`{e.op}` takes {p.arity} argument{'s' * (p.arity != 1)}, "
                               f"got {len(e.args)}", e.pos)
+        what = _PRIM_WHAT.get(e.op) or _PRIM_WHAT.setdefault(e.op, f"`{e.op}`")
         for x in e.args:
-            _, ty = self.use(x, False, "Prim", e.pos, f"`{e.op}`")
-            if not unify(ty, REAL):
+            _, ty = self.use(x, False, "Prim", e.pos, what)
+            if ty is not REAL and not unify(ty, REAL):
                 self.fail("Prim", f"`{e.op}` needs real arguments, `{x}` has type {resolve(ty)!r}", e.pos)
         return Derivation("typing", "Prim", e, ((REAL,), ()))
 
@@ -395,6 +403,11 @@ class DefChecker:
             for name, (lin, ty) in self.env.items():
                 self.env[name] = (lin, resolve(ty))
         return Derivation("typing", "Def", d, d.signature, [body], notes={"env": self.env})
+
+
+_PRIM_WHAT: dict[str, str] = {}
+_DISPATCH = {t: getattr(DefChecker, t.__name__)
+             for t in (Ret, Lit, Prim, Zero, LAdd, Scale, Dup, Drop, NTup, LTup, Call)}
 
 
 def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), file=None) -> Derivation:

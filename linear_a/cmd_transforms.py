@@ -1,0 +1,153 @@
+"""`jvp`, `unzip`, `transpose`, `linearize`, `vjp`, `grad`.
+
+The program-valued commands print the transformed definition(s) and their
+callees in core syntax (the printer's output parses back).  `grad` and `vjp`
+with a point print the primal results, the gradient by parameter name, and the
+work and peak memory of the two runs (``--json``: ``{"primal", "gradient",
+"work", "memory"}``).
+"""
+from __future__ import annotations
+
+from semantics.printer import show
+from semantics.syntax import Program
+
+from .common import add_program_args, get_args, load_program, parse_json_arg, print_json, to_json
+
+
+def register(sub):
+    p = sub.add_parser("jvp", help="forward mode: f ↦ f_jvp (SPEC §7)")
+    add_program_args(p, fn_required=False)
+    p.set_defaults(func=run_jvp)
+
+    p = sub.add_parser("unzip", help="split into f_nl and f_lin (SPEC §8)")
+    add_program_args(p, fn_required=False)
+    _policy(p)
+    p.set_defaults(func=run_unzip)
+
+    p = sub.add_parser("transpose", help="transpose linear functions: f ↦ f_T (SPEC §9)")
+    add_program_args(p, fn_required=False)
+    p.set_defaults(func=run_transpose)
+
+    p = sub.add_parser("linearize", help="unzip ∘ jvp: f_jvp_nl and f_jvp_lin (SPEC §10)")
+    add_program_args(p, fn_required=False)
+    _policy(p)
+    p.set_defaults(func=run_linearize)
+
+    p = sub.add_parser("vjp", help="reverse mode: print f_jvp_nl and f_jvp_lin_T, or, given a point "
+                                   "and a cotangent, compute J^T·ct")
+    add_program_args(p, point=True)
+    p.add_argument("--cotangent", help="JSON: one value per result of the function "
+                                       "(a bare value for a single result)")
+    _policy(p)
+    _values(p)
+    p.set_defaults(func=run_vjp)
+
+    p = sub.add_parser("grad", help="the gradient of a function with one real result")
+    add_program_args(p, point=True)
+    _policy(p)
+    _values(p)
+    p.set_defaults(func=run_grad)
+
+
+def _policy(p):
+    p.add_argument("--policy", default=None,
+                   help="checkpoint policy: save-all (default), recompute-all, recompute:a,b, "
+                        "call:g=recompute,h=save …")
+
+
+def _values(p):
+    p.add_argument("--domain", default="float", choices=["float", "sympy"],
+                   help="number domain (sympy: exact rationals)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _get_policy(ns):
+    if ns.policy is None:
+        return None
+    from transforms.checkpoint import policy_from_string
+    return policy_from_string(ns.policy)
+
+
+def _select(prog: Program, roots) -> Program:
+    """The definitions ``roots`` and everything they call, in program order."""
+    from transforms.jvp import callees_of
+    defs = {d.name: d for d in prog.defs}
+    needed, todo = set(), list(roots)
+    while todo:
+        n = todo.pop()
+        if n in needed or n not in defs:
+            continue
+        needed.add(n)
+        todo.extend(callees_of(defs[n]))
+    return Program([d for d in prog.defs if d.name in needed], prog.file)
+
+
+def _names(ns):
+    return None if ns.fn is None else [ns.fn]
+
+
+def run_jvp(ns):
+    from transforms.jvp import jvp_program
+    print(show(jvp_program(load_program(ns.file), _names(ns))), end="")
+    return 0
+
+
+def run_unzip(ns):
+    from transforms.unzip import unzip_program
+    prog = load_program(ns.file)
+    out = unzip_program(prog, policy=_get_policy(ns), names=_names(ns))
+    if ns.fn is not None:
+        out = _select(out, [ns.fn + "_nl", ns.fn + "_lin"])
+    print(show(out), end="")
+    return 0
+
+
+def run_transpose(ns):
+    from transforms.transpose import transpose_program
+    print(show(transpose_program(load_program(ns.file), _names(ns))), end="")
+    return 0
+
+
+def run_linearize(ns):
+    from transforms.compose import linearize
+    print(show(linearize(load_program(ns.file), _get_policy(ns), _names(ns))), end="")
+    return 0
+
+
+def _report(ns, r):
+    if ns.json:
+        print_json({"primal": to_json(r.primal),
+                    "gradient": {k: to_json(v) for k, v in r.gradient.items()},
+                    "work": r.work, "memory": r.memory})
+        return
+    print("primal:   " + ", ".join(str(to_json(v)) for v in r.primal))
+    print("gradient:")
+    for k, v in r.gradient.items():
+        print(f"  {k} = {to_json(v)}")
+    print(f"work {r.work}  memory {r.memory}")
+
+
+def _has_point(ns) -> bool:
+    return ns.args is not None or ns.at is not None
+
+
+def run_vjp(ns):
+    from transforms.compose import vjp, vjp_program
+    prog = load_program(ns.file)
+    policy = _get_policy(ns)
+    if not _has_point(ns):
+        if ns.cotangent is not None:
+            from semantics.errors import UsageError
+            raise UsageError("--cotangent needs a point (--args or --at)")
+        print(show(vjp_program(prog, ns.fn, policy)), end="")
+        return 0
+    ct = None if ns.cotangent is None else parse_json_arg(ns.cotangent, "--cotangent")
+    _report(ns, vjp(prog, ns.fn, get_args(ns), ct, policy, ns.domain))
+    return 0
+
+
+def run_grad(ns):
+    from transforms.compose import grad
+    prog = load_program(ns.file)
+    _report(ns, grad(prog, ns.fn, get_args(ns), _get_policy(ns), ns.domain))
+    return 0

@@ -1,0 +1,121 @@
+"""Compositions of the three transformations (SPEC §10): reverse mode is
+JVP, then unzip, then transpose.
+
+* ``linearize(prog) = unzip(jvp(prog))``: for each f, ``f_jvp_nl(x̄ ;) ->
+  (f(x̄), w ;)`` computes the primal results and the residuals ``w``, and
+  ``f_jvp_lin(w ; dx̄) -> (; J_f(x̄)·dx̄)`` is the linear map.
+* ``vjp_program(prog, fn)``: ``fn_jvp_nl`` and ``fn_jvp_lin_T``, the transpose
+  of the linear map, ``fn_jvp_lin_T(w ; ȳ) -> (; J_f(x̄)ᵀ·ȳ)``, with their callees.
+* ``vjp(prog, fn, args, cotangent)``: run ``fn_jvp_nl`` at ``args`` for the
+  primal results and the residuals, then ``fn_jvp_lin_T`` on ``(w ; ȳ)`` for the
+  cotangents of the parameters.  Work is the sum of the two runs, memory the
+  larger peak.
+* ``grad(prog, fn, args)``: ``vjp`` with ȳ = 1 for a function with one real
+  result (a :class:`TransformError` otherwise).
+
+Gradients are keyed by parameter name; tuple parameters get nested tuples.
+The checkpoint ``policy`` (see ``transforms.checkpoint``) is passed to unzip;
+every policy gives the same derivative, only work and memory change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from semantics.domains import get_domain
+from semantics.errors import LinearAError, TransformError, UsageError
+from semantics.evaluate import Costs, bind_args, evaluate
+from semantics.syntax import Program
+
+from .jvp import SUFFIX as JVP_SUFFIX, callees_of, jvp_program
+from .oracle import cotangent_values
+from .transpose import SUFFIX as T_SUFFIX, transpose_program
+from .unzip import unzip_program
+
+NL_SUFFIX = "_nl"      # unzip's names (contract in transforms/unzip.py)
+LIN_SUFFIX = "_lin"
+
+
+def _unzip_program(prog: Program, policy=None) -> Program:
+    # JVP output is well typed by construction; unzip need not re-check it.
+    return unzip_program(prog, policy=policy, trusted=True)
+
+
+def names_for(fn: str) -> tuple[str, str]:
+    """The names of fn's primal-and-residual function and of its gradient map."""
+    return fn + JVP_SUFFIX + NL_SUFFIX, fn + JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX
+
+
+def linearize(prog: Program, policy=None, names=None) -> Program:
+    """``unzip ∘ jvp``: ``f_jvp_nl`` and ``f_jvp_lin`` for each (requested) f."""
+    return _unzip_program(jvp_program(prog, names), policy)
+
+
+def vjp_program(prog: Program, fn: str, policy=None) -> Program:
+    """``fn_jvp_nl`` and ``fn_jvp_lin_T`` and the definitions they call, callees first."""
+    if prog.get(fn) is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    lin = _unzip_program(jvp_program(prog, [fn]), policy)
+    nl_name, t_name = names_for(fn)
+    lin_name = fn + JVP_SUFFIX + LIN_SUFFIX
+    for n in (nl_name, lin_name):
+        if lin.get(n) is None:
+            raise TransformError(f"internal: unzip produced no `{n}`", file=prog.file)
+    tp = transpose_program(lin, [lin_name], trusted=True)
+    defs = {d.name: d for d in lin.defs}
+    order = [d.name for d in lin.defs]
+    for d in tp.defs:
+        if d.name not in defs:
+            order.append(d.name)
+        defs[d.name] = d
+    needed, todo = set(), [nl_name, t_name]
+    while todo:
+        n = todo.pop()
+        if n in needed or n not in defs:
+            continue
+        needed.add(n)
+        todo.extend(callees_of(defs[n]))
+    return Program([defs[n] for n in order if n in needed], prog.file)
+
+
+@dataclass
+class VJPResult:
+    primal: tuple          # f's results at the point
+    gradient: dict         # parameter name -> cotangent (nested tuples for tuples)
+    work: int              # W(fn_jvp_nl) + W(fn_jvp_lin_T)
+    memory: int            # the larger of the two runs' peak memory
+
+
+def vjp(prog: Program, fn: str, args, cotangent, policy=None, domain="float",
+        costs: Costs | None = None, program: Program | None = None) -> VJPResult:
+    """The vector–Jacobian product ``J_fn(args)ᵀ · cotangent`` by the composed
+    transformations.  ``program``: a ``vjp_program`` already built for fn."""
+    d = prog.get(fn)
+    if d is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    if not d.is_nonlinear:
+        raise TransformError(f"vjp needs a purely non-linear function, but `{fn}` has linear "
+                             f"parameters or results", d.pos, file=prog.file, rule="JDef")
+    try:
+        dom = get_domain(domain)
+        nl_args, _ = bind_args(d, args, dom)
+        cts = cotangent_values(fn, d.nl_out, cotangent)
+    except LinearAError as e:
+        raise e.located(prog.file)
+    vp = program if program is not None else vjp_program(prog, fn, policy)
+    nl_name, t_name = names_for(fn)
+    r1 = evaluate(vp, nl_name, (nl_args, []), dom, costs)
+    k = len(d.nl_out)
+    primal, residuals = r1.nl[:k], r1.nl[k:]
+    r2 = evaluate(vp, t_name, (list(residuals), cts), dom, costs)
+    gradient = {p.name: v for p, v in zip(d.nl_params, r2.lin)}
+    return VJPResult(tuple(primal), gradient, r1.work + r2.work, max(r1.memory, r2.memory))
+
+
+def grad(prog: Program, fn: str, args, policy=None, domain="float", costs: Costs | None = None,
+         program: Program | None = None) -> VJPResult:
+    """``vjp`` with cotangent 1; ``fn`` must have exactly one real result."""
+    d = prog.get(fn)
+    if d is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    cotangent_values(fn, d.nl_out, None)     # refuses anything but one real result
+    return vjp(prog, fn, args, None, policy, domain, costs, program)

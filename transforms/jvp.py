@@ -1,0 +1,423 @@
+r"""JVP, forward-mode differentiation as a program transformation (SPEC §7).
+
+The judgment ``θ ⊢ e ⇝J e'``: θ maps each non-linear variable in scope to
+the linear variable holding its tangent.  On definitions::
+
+    def f(x̄ : τ̄) -> (τ̄' ;) = e   ⟼   def f_jvp(x̄ : τ̄ ; dx̄ : τ̄) -> (τ̄' ; τ̄') = J_θ(e),  θ = [x̄ ↦ dx̄]
+
+Contract.
+* Input: a well-typed program; every definition transformed must be purely
+  non-linear (no linear parameters, results or operations) and may only call
+  purely non-linear definitions.  Anything else is a :class:`TransformError`
+  naming the definition (and the offending node's position).
+* Output: ``f_jvp`` for each transformed ``f`` (callees first), well typed by
+  construction (the tests typecheck every output).  ``f_jvp`` computes f's
+  results unchanged and, linearly in ``dx̄``, their tangents ``J_f(x̄)·dx̄``.
+
+Tangent splitting.  θ(x) is a linear variable, consumed exactly once, while x
+may be read many times.  Every read of a non-linear variable in e consumes one
+tangent in J(e) (a primitive argument, a tuple component, a returned value, a
+call argument, an unpack source, a drop), so we count the reads of every
+variable once per definition and, at each read, hand out θ(x) itself if it is
+the last read, else ``let (; dx_1, dx_2) = dup(dx)``: the read takes ``dx_1``
+and θ(x) becomes ``dx_2``.  A variable read k times costs k − 1 ``dup``s,
+placed just before the reads (so ``x * x`` has one ``dup``).  A nested
+right-hand side that reads an outer x gets its own copy, split off in front of
+the nested ``let``, so no tangent escapes its scope.
+
+Let-chains are walked by a loop; a let whose right-hand side is a leaf is
+translated into a flat run of lets (primal, partials, tangent), not a nested
+block, so the output of a 10^6-let chain is again one flat chain.
+
+Derivations.  Each rule is one function below, registered with ``@rule``; it
+appends its output bindings to the chain being built and returns
+``Derivation("jvp", rule, subject, result, premises)`` where ``result`` is the
+list of output bindings it produced (for a binding) or the output expression
+(for a chain or a tail ``Ret``).  A chain is one ``JLet`` node whose premises
+are its bindings' derivations and then its tail's.
+"""
+from __future__ import annotations
+
+from semantics.derivation import Derivation
+from semantics.errors import LinearAError, TransformError
+from semantics.evaluate import _typing_info, use_counts
+from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from semantics.printer import show_bind_head, show_leaf
+from semantics.rules import rule
+from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, iter_nodes)
+
+from .fresh import Emitter, Fresh, def_names, paused_gc
+
+SUFFIX = "_jvp"
+
+
+def tangent_base(x: str) -> str:
+    return "d" + x
+
+
+class JVPContext:
+    """State for one definition: θ, the reads left per variable, names."""
+    __slots__ = ("d", "theta", "left", "fresh", "callees", "file")
+
+    def __init__(self, d: Def, callees: dict, file=None):
+        self.d = d
+        self.theta: dict[str, str] = {}
+        self.left: dict[str, int] = use_counts(d.body)
+        self.fresh = Fresh(def_names(d))
+        self.callees = callees          # name -> (f_jvp name, number of non-linear outputs)
+        self.file = file
+
+    def refuse(self, what: str, pos) -> None:
+        raise TransformError(f"JVP needs purely non-linear code, but `{self.d.name}` contains {what}",
+                             pos, file=self.file, rule="JLet",
+                             hint="JVP differentiates non-linear programs; linear code is its output")
+
+    def bind(self, x: str) -> str:
+        """A fresh tangent variable for the new binder x: θ(x) := dx."""
+        t = self.fresh(tangent_base(x))
+        self.theta[x] = t
+        return t
+
+    def tangent(self, x: str, out: list) -> str:
+        """The tangent for one read of x (splitting θ(x) with ``dup`` unless last)."""
+        t = self.theta[x]
+        n = self.left[x]
+        if n <= 1:
+            return t
+        base = tangent_base(x)
+        a, b = self.fresh(base), self.fresh(base)
+        out.append(Let((), (a, b), Dup(t)))
+        self.theta[x] = b
+        self.left[x] = n - 1
+        return a
+
+
+# ----------------------------------------------------------------------------
+# Leaf rules: ``let (z̄ ;) = leaf`` with z̄ given; they bind θ(z̄) themselves.
+
+
+@rule("jvp", "JLit",
+      r"\theta \vdash c \leadsto_J \mathsf{let}\ (y;) = c\ \mathsf{in}\ \mathsf{let}\ (;\dot y) = \mathsf{zero}\ \mathsf{in}\ (y ; \dot y)",
+      [], "a literal has tangent zero")
+def JLit(cx: JVPContext, e: Lit, dest, out: list) -> Derivation:
+    start = len(out)
+    (z,) = dest
+    out.append(Let((z,), (), e))
+    out.append(Let((), (cx.bind(z),), Zero(REAL)))
+    return Derivation("jvp", "JLit", e, out[start:])
+
+
+@rule("jvp", "JPrim",
+      r"\theta \vdash \mathit{op}(\bar x) \leadsto_J \mathsf{let}\ (y;) = \mathit{op}(\bar x)\ \mathsf{in}\ \mathsf{let}\ (\bar c;) = \partial\mathit{op}(\bar x, y)\ \mathsf{in}\ (y ; \textstyle\sum_i c_i \mathbin{*.} \theta(x_i))",
+      [r"\partial\mathit{op} \text{ from the primitive table}"],
+      "primal op, then its partials as non-linear lets, then the scaled tangents summed with +.")
+def JPrim(cx: JVPContext, e: Prim, dest, out: list) -> Derivation:
+    start = len(out)
+    (z,) = dest
+    out.append(Let((z,), (), e))
+    fresh = cx.fresh
+    coeffs = PRIMITIVES[e.op].partials(Emitter(fresh, out), e.args, z)
+    terms = []
+    base = tangent_base(z)
+    for c, x in zip(coeffs, e.args):
+        t = cx.tangent(x, out)
+        if c is ONE or c == ONE:
+            terms.append(t)
+            continue
+        if c is MINUS_ONE or c == MINUS_ONE:
+            c = fresh("m")
+            out.append(Let((c,), (), Lit("-1")))
+        s = fresh(base)
+        out.append(Let((), (s,), Scale(c, t)))
+        terms.append(s)
+    if not terms:                                   # a constant primitive
+        s = fresh(base)
+        out.append(Let((), (s,), Zero(REAL)))
+        terms.append(s)
+    acc = terms[0]
+    for t in terms[1:]:
+        s = fresh(base)
+        out.append(Let((), (s,), LAdd(acc, t)))
+        acc = s
+    cx.theta[z] = acc
+    return Derivation("jvp", "JPrim", e, out[start:])
+
+
+@rule("jvp", "JTup",
+      r"\theta \vdash (\bar x) \leadsto_J \mathsf{let}\ (y;) = (\bar x)\ \mathsf{in}\ \mathsf{let}\ (;\dot y) = (\theta(\bar x))\ \mathsf{in}\ (y ; \dot y)",
+      [], "the tangent of a tuple is the linear tuple of the tangents")
+def JTup(cx: JVPContext, e: NTup, dest, out: list) -> Derivation:
+    start = len(out)
+    (z,) = dest
+    out.append(Let((z,), (), e))
+    ts = [cx.tangent(x, out) for x in e.args]
+    out.append(Let((), (cx.bind(z),), LTup(ts)))
+    return Derivation("jvp", "JTup", e, out[start:])
+
+
+@rule("jvp", "JCall",
+      r"\theta \vdash f(\bar x ;) \leadsto_J f_{\mathit{jvp}}(\bar x ; \theta(\bar x))", [],
+      "a call calls the callee's JVP with the arguments' tangents")
+def JCall(cx: JVPContext, e: Call, dest, out: list) -> Derivation:
+    start = len(out)
+    target = cx.callees.get(e.fn)
+    if target is None or e.lin:
+        cx.refuse(f"a call of `{e.fn}`, which is not purely non-linear", e.pos)
+    ts = [cx.tangent(x, out) for x in e.nl]
+    out.append(Let(dest, [cx.bind(z) for z in dest], Call(target[0], e.nl, ts, e.pos)))
+    return Derivation("jvp", "JCall", e, out[start:])
+
+
+@rule("jvp", "JDrop",
+      r"\theta \vdash \mathsf{drop}(x) \leadsto_J \mathsf{let}\ (;) = \mathsf{drop}(x)\ \mathsf{in}\ \mathsf{drop}(\theta(x))",
+      [], "discarding x also discards its tangent")
+def JDrop(cx: JVPContext, e: Drop, dest, out: list) -> Derivation:
+    start = len(out)
+    out.append(Let((), (), e))
+    out.append(Let((), (), Drop(cx.tangent(e.v, out))))
+    return Derivation("jvp", "JDrop", e, out[start:])
+
+
+@rule("jvp", "JRet",
+      r"\theta \vdash (\bar x ;) \leadsto_J (\bar x ; \theta(\bar x))", [],
+      "a return also returns the tangents (split where a name repeats)")
+def JRet(cx: JVPContext, e: Ret, dest, out: list) -> Derivation:
+    """In tail position (``dest is None``) the result is the output ``Ret``; as
+    the right-hand side of ``let (z̄;)`` it emits ``let (z̄ ; dz̄) = (x̄ ; θ(x̄))``."""
+    if e.lin:
+        cx.refuse(f"a return of linear variables ({', '.join(e.lin)})", e.pos)
+    start = len(out)
+    ts = [cx.tangent(x, out) for x in e.nl]
+    if dest is None:
+        return Derivation("jvp", "JRet", e, Ret(e.nl, ts, e.pos))
+    out.append(Let(dest, [cx.bind(z) for z in dest], Ret(e.nl, ts, e.pos)))
+    return Derivation("jvp", "JRet", e, out[start:])
+
+
+LEAF_RULES = {Lit: JLit, Prim: JPrim, NTup: JTup, Call: JCall, Drop: JDrop, Ret: JRet}
+
+
+def _leaf(cx: JVPContext, e, dest, out: list) -> Derivation:
+    r = LEAF_RULES.get(type(e))
+    if r is None:
+        cx.refuse(f"the linear form `{type(e).__name__}`", e.pos)
+    return r(cx, e, dest, out)
+
+
+# ----------------------------------------------------------------------------
+# Bindings and chains.
+
+
+@rule("jvp", "JLet",
+      r"\theta \vdash \mathsf{let}\ (\bar x;) = e_1\ \mathsf{in}\ e_2 \leadsto_J \mathsf{let}\ (\bar x ; \dot{\bar x}) = e_1'\ \mathsf{in}\ e_2'",
+      [r"\theta \vdash e_1 \leadsto_J e_1'", r"\theta, \bar x \mapsto \dot{\bar x} \vdash e_2 \leadsto_J e_2'"],
+      "let: differentiate the right-hand side, extend θ with the new tangents, continue")
+def JLet(cx: JVPContext, b: Let, out: list) -> Derivation:
+    if b.lin:
+        cx.refuse(f"a let binding linear variables ({', '.join(b.lin)})", b.pos)
+    rhs = b.rhs
+    if type(rhs) is not Block:
+        start = len(out)
+        prem = _leaf(cx, rhs, b.nl, out)
+        return Derivation("jvp", "JLet", b, out[start:], [prem])
+    # A nested right-hand side: give it its own copies of the outer tangents it
+    # reads, split off here, so that no tangent it binds escapes its scope.
+    start = len(out)
+    theta, left = cx.theta, cx.left
+    restore = []
+    for x, k in use_counts(rhs).items():
+        if x in theta:
+            n = left[x]
+            if n > k:
+                base = tangent_base(x)
+                a, c = cx.fresh(base), cx.fresh(base)
+                out.append(Let((), (a, c), Dup(theta[x])))
+                theta[x] = a
+                left[x] = k
+                restore.append((x, c, n - k))
+    inner = expr(cx, rhs)
+    for x, c, n in restore:
+        theta[x] = c
+        left[x] = n
+    out.append(Let(b.nl, [cx.bind(z) for z in b.nl], inner.result, b.pos, b.nl_ty))
+    return Derivation("jvp", "JLet", b, out[start:], [inner])
+
+
+@rule("jvp", "JUnpack",
+      r"\theta \vdash \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ e \leadsto_J \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ \mathsf{let}\ (\dot{\bar y}) = \theta(x)\ \mathsf{in}\ e'",
+      [r"\theta, \bar y \mapsto \dot{\bar y} \vdash e \leadsto_J e'"],
+      "unpacking a tuple also unpacks its tangent")
+def JUnpack(cx: JVPContext, b: NUnpack, out: list) -> Derivation:
+    start = len(out)
+    out.append(b)
+    t = cx.tangent(b.src, out)
+    out.append(LUnpack([cx.bind(y) for y in b.names], t, b.pos))
+    return Derivation("jvp", "JUnpack", b, out[start:])
+
+
+def _nl_arity(cx: JVPContext, e) -> int:
+    t = type(e)
+    if t is Drop:
+        return 0
+    if t is Call:
+        target = cx.callees.get(e.fn)
+        if target is None:
+            cx.refuse(f"a call of `{e.fn}`, which is not purely non-linear", e.pos)
+        return target[1]
+    return 1
+
+
+def expr(cx: JVPContext, e) -> Derivation:
+    """J(e) for a chain or a leaf in tail position; result: the output expression."""
+    out: list = []
+    premises = []
+    binds = e.binds if type(e) is Block else ()
+    for b in binds:
+        tb = type(b)
+        if tb is Let:
+            premises.append(JLet(cx, b, out))
+        elif tb is NUnpack:
+            premises.append(JUnpack(cx, b, out))
+        else:
+            cx.refuse("a linear unpack", b.pos)
+    tail = e.tail if type(e) is Block else e
+    if type(tail) is Ret:
+        d = JRet(cx, tail, None, out)
+        ret = d.result
+    else:
+        dest = tuple(cx.fresh("r") for _ in range(_nl_arity(cx, tail)))
+        d = _leaf(cx, tail, dest, out)
+        ret = Ret(dest, [cx.theta[z] for z in dest])
+    if not premises and type(tail) is Ret:
+        return d if not out else Derivation("jvp", "JLet", e, Block(out, ret, e.pos), [d])
+    premises.append(d)
+    return Derivation("jvp", "JLet", e, Block(out, ret, e.pos) if out else ret, premises)
+
+
+# ----------------------------------------------------------------------------
+# Definitions and programs.
+
+
+@rule("jvp", "JDef",
+      r"\mathsf{def}\ f(\bar x : \bar\tau) \to (\bar\tau' ;) = e \leadsto_J \mathsf{def}\ f_{\mathit{jvp}}(\bar x : \bar\tau ; \dot{\bar x} : \bar\tau) \to (\bar\tau' ; \bar\tau') = e'",
+      [r"\bar x \mapsto \dot{\bar x} \vdash e \leadsto_J e'"],
+      "a definition gets one tangent parameter per parameter and one tangent result per result")
+def jvp_def(d: Def, callees: dict, file=None) -> Derivation:
+    if not d.is_nonlinear:
+        raise TransformError(f"JVP needs a purely non-linear function, but `{d.name}` has linear "
+                             f"parameters or results", d.pos, file=file, rule="JDef")
+    cx = JVPContext(d, callees, file)
+    dparams = [Param(cx.bind(p.name), p.ty, p.pos) for p in d.nl_params]
+    body = expr(cx, d.body)
+    out = Def(callees[d.name][0], list(d.nl_params), dparams, list(d.nl_out), list(d.nl_out),
+              body.result, d.pos)
+    return Derivation("jvp", "JDef", d, out, [body])
+
+
+@rule("jvp", "Program", r"P \leadsto_J P'", [r"\mathsf{def}\ f \leadsto_J \mathsf{def}\ f_{\mathit{jvp}}"],
+      "every (requested) definition, callees first")
+def jvp(prog: Program, names=None, trusted: bool = False) -> Derivation:
+    """JVP of a program: ``f_jvp`` for each requested definition and its callees
+    (``names=None``: every purely non-linear definition).  The program is
+    typechecked first (cached on it) unless ``trusted`` (already checked)."""
+    if not trusted:
+        try:
+            _typing_info(prog)
+        except LinearAError as e:
+            raise e.located(prog.file)
+    defs = {d.name: d for d in prog.defs}
+    if names is None:
+        chosen = {d.name for d in prog.defs if d.is_nonlinear}
+        if not chosen:
+            raise TransformError("JVP needs purely non-linear functions; this program has none ("
+                                 + ", ".join(f"`{d.name}`" for d in prog.defs)
+                                 + " have linear parameters or results)",
+                                 prog.defs[0].pos if prog.defs else None, file=prog.file, rule="JDef")
+    else:
+        chosen = _with_callees(prog, names)
+    with paused_gc():
+        try:
+            return _jvp_defs(prog, chosen, defs)
+        except LinearAError as e:
+            raise e.located(prog.file)
+        except (KeyError, AttributeError, IndexError, ValueError) as e:   # ill-typed, trusted input
+            raise TransformError(f"JVP: the program is not well typed ({type(e).__name__}: {e}); "
+                                 f"typecheck it first", file=prog.file, rule="JDef") from None
+
+
+def _jvp_defs(prog: Program, chosen: set, defs: dict) -> Derivation:
+    callees = {}
+    premises = []
+    out_defs = []
+    for d in prog.defs:
+        if d.name not in chosen:
+            continue
+        new = d.name + SUFFIX
+        if new in defs:
+            raise TransformError(f"cannot name the JVP of `{d.name}` `{new}`: that name is taken",
+                                 defs[new].pos, file=prog.file, rule="JDef")
+        callees[d.name] = (new, len(d.nl_out))
+        if not d.is_nonlinear:
+            raise TransformError(f"JVP needs a purely non-linear function, but `{d.name}` has linear "
+                                 f"parameters or results", d.pos, file=prog.file, rule="JDef")
+        dv = jvp_def(d, callees, prog.file)
+        premises.append(dv)
+        out_defs.append(dv.result)
+    return Derivation("jvp", "Program", prog, Program(out_defs, prog.file), premises)
+
+
+def jvp_program(prog: Program, names=None, trusted: bool = False) -> Program:
+    return jvp(prog, names, trusted).result
+
+
+def callees_of(d: Def) -> list[str]:
+    """Functions called anywhere in d's body (each once, first-call order)."""
+    seen = []
+    for n in iter_nodes(d.body):
+        if type(n) is Call and n.fn not in seen:
+            seen.append(n.fn)
+    return seen
+
+
+def _with_callees(prog: Program, names) -> set[str]:
+    """``names`` and every function they call, transitively."""
+    defs = {d.name: d for d in prog.defs}
+    todo = list(names)
+    seen: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        d = defs.get(n)
+        if d is None:
+            raise TransformError(f"no function `{n}` in the program (defined: "
+                                 f"{', '.join(defs) or 'none'})", file=prog.file)
+        seen.add(n)
+        todo.extend(callees_of(d))
+    return seen
+
+
+def fragment_text(x) -> str:
+    """One line for a rule's subject or result: a leaf, a binding, a list of
+    bindings (``let p1 = e1; let p2 = e2``), a chain or a definition."""
+    if isinstance(x, (list, tuple)):
+        return "; ".join(fragment_text(b) for b in x) if x else "□"
+    t = type(x)
+    if t is Let:
+        rhs = x.rhs
+        return f"{show_bind_head(x)} {'…' if type(rhs) is Block else show_leaf(rhs)}"
+    if t is NUnpack or t is LUnpack:
+        return show_bind_head(x)
+    if t is Block:
+        return f"let … ({len(x.binds)} bindings) in {show_leaf(x.tail)}"
+    if t is Def:
+        return f"{x.name} : {x.signature}"
+    if t is Program:
+        return ", ".join(x.names)
+    return show_leaf(x)
+
+
+def conclusion_text(dv: Derivation) -> str:
+    """``subject ⇝ result`` on one line, for traces (JVP and transposition)."""
+    return f"{fragment_text(dv.subject)} ⇝ {fragment_text(dv.result)}"
