@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass, field
 
 from .derivation import Derivation
+from .gcpause import paused_gc
 from .domains import Domain, get_domain
 from .errors import DomainError, EvalError, LinearAError, UsageError
 from .primitives import PRIMITIVES, apply
@@ -367,9 +368,10 @@ def evaluate(prog: Program, fn: str, args, domain: Domain | str = "float",
     if d is None:
         raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
     try:
-        ev = Evaluator(prog, domain, costs, derive)
-        nl_args, lin_args = bind_args(d, args, ev.domain)
-        nl, lin, w, peak, dv = ev.call(d, nl_args, lin_args)
+        with paused_gc():
+            ev = Evaluator(prog, domain, costs, derive)
+            nl_args, lin_args = bind_args(d, args, ev.domain)
+            nl, lin, w, peak, dv = ev.call(d, nl_args, lin_args)
     except LinearAError as e:
         raise e.located(prog.file)
     if derive:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 
 from .errors import ParseError, Pos
+from .gcpause import paused_gc
 from .primitives import INFIX, PRIMITIVES, SYNONYMS
 from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                      NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero)
@@ -338,7 +339,8 @@ def _clip(text: str, n: int = 40) -> str:
 
 def parse_program(text: str, file: str | None = None) -> Program:
     """Parse a whole ``.la`` file."""
-    return Parser(text, file).program()
+    with paused_gc():
+        return Parser(text, file).program()
 
 
 def parse_def(text: str) -> Def:

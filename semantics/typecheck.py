@@ -28,6 +28,7 @@ from .derivation import Derivation
 from .errors import LinearATypeError, Pos, ScopeError
 from .primitives import PRIMITIVES, SYNONYMS
 from .printer import show_leaf
+from .gcpause import paused_gc
 from .rules import rule
 from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                      NUnpack, Prim, Program, RealType, Ret, Scale, Signature, TupleType, Type, Zero)
@@ -420,6 +421,11 @@ def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), fil
 def typecheck(prog: Program) -> Derivation:
     """Check every definition in order, Φ holding only the earlier ones.
     Returns the Program derivation (result: Φ, the signatures)."""
+    with paused_gc():
+        return _typecheck(prog)
+
+
+def _typecheck(prog: Program) -> Derivation:
     phi: dict[str, Signature] = {}
     premises = []
     names = [d.name for d in prog.defs]

@@ -18,9 +18,8 @@ that introduces bindings needs names no binder of that definition already has.
 """
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 
+from semantics.gcpause import paused_gc  # noqa: F401  (re-exported for the transforms)
 from semantics.parser import KEYWORDS
 from semantics.syntax import Block, Def, Let, Lit, Prim
 
@@ -96,13 +95,3 @@ class Emitter:
         return name
 
 
-@contextmanager
-def paused_gc():
-    """Run a block with the cyclic garbage collector off (restored afterwards)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
