@@ -27,10 +27,10 @@ import math
 from .derivation import Derivation
 from .errors import LinearATypeError, Pos, ScopeError
 from .primitives import PRIMITIVES, SYNONYMS
-from .printer import show_leaf
+from .printer import show_bind_head, show_leaf
 from .gcpause import paused_gc
 from .rules import rule
-from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+from .syntax import (_group, REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                      NUnpack, Prim, Program, RealType, Ret, Scale, Signature, TupleType, Type, Zero)
 
 
@@ -84,7 +84,7 @@ def _types(ts) -> str:
 
 
 def _result(nl, lin) -> str:
-    return f"({_types(nl)} ; {_types(lin)})"
+    return _group([resolve(t) for t in nl], [resolve(t) for t in lin])
 
 
 class DefChecker:
@@ -438,17 +438,17 @@ def _typecheck(prog: Program) -> Derivation:
 
 
 def conclusion_text(dv: Derivation) -> str:
-    """``e : (τ̄ ; σ̄)`` for a typing derivation node (one line)."""
+    """``e : (τ̄ ; σ̄)`` for a typing derivation node, on one line."""
     s = dv.subject
     if dv.rule == "Def":
         return f"{s.name} : {s.signature}"
     if dv.rule == "Program":
         return f"{len(s.defs)} definitions"
     if type(s) is Block:
-        head = "let … in " * min(len(s.binds), 1)
-        return f"{head}… : {_result(*dv.result)}"
+        return f"let … ({len(s.binds)} bindings) in {show_leaf(s.tail)} : {_result(*dv.result)}"
     if type(s) is Let:
-        return f"let {s.binders} = {show_leaf(s.rhs) if type(s.rhs) is not Block else '…'} : {_result(*dv.result)}"
+        rhs = show_leaf(s.rhs) if type(s.rhs) is not Block else "let … in …"
+        return f"{show_bind_head(s)} {rhs} : {_result(*dv.result)}"
     if type(s) in (NUnpack, LUnpack):
-        return f"let {s.names} = {s.src} : {_result(*dv.result)}"
+        return f"{show_bind_head(s)} : {_result(*dv.result)}"
     return f"{show_leaf(s)} : {_result(*dv.result)}"

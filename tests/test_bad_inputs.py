@@ -112,7 +112,7 @@ ROWS = [
     Row("type_dup_of_nonlinear.la", LinearATypeError, (2, 18),
         "`x` is a non-linear variable where a linear one is needed", "Dup"),
     # --- shapes and types
-    Row("type_return_mismatch.la", LinearATypeError, (3, 3), "is declared to return (real, real ; )", "Def"),
+    Row("type_return_mismatch.la", LinearATypeError, (3, 3), "is declared to return (real, real ;)", "Def"),
     Row("type_pattern_arity.la", LinearATypeError, (2, 3), "the pattern binds 2 non-linear", "Let"),
     Row("type_annotation_mismatch.la", LinearATypeError, (2, 3), "is annotated (real, real)", "Let"),
     Row("type_unpack_non_tuple.la", LinearATypeError, (2, 3), "cannot unpack `x` of type real", "NUnpack"),
