@@ -28,6 +28,7 @@ counted in both frames.  Evaluation of a let-chain is a loop.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 
 from .derivation import Derivation
@@ -113,6 +114,18 @@ def use_counts(body) -> dict[str, int]:
     return n
 
 
+_STATIC: "weakref.WeakKeyDictionary[Def, tuple]" = weakref.WeakKeyDictionary()
+
+
+def static_info(d: Def) -> tuple[dict[str, int], int]:
+    """(read counts of every variable, |body|) of a definition, computed once.
+    Programs are not mutated after construction, so this is a pure cache."""
+    info = _STATIC.get(d)
+    if info is None:
+        info = _STATIC[d] = (use_counts(d.body), expr_size(d.body))
+    return info
+
+
 def _typing_info(prog: Program):
     """Φ and each definition's class table, from the typing judgment (cached)."""
     info = getattr(prog, "_typing", None)
@@ -147,15 +160,12 @@ class Evaluator:
         self.floats = self.domain.name == "float"
         _, self.envs = _typing_info(prog)
         self.defs = {d.name: d for d in prog.defs}
-        self._counts: dict[str, dict] = {}
         self.lin_env = None
 
     # -- frames -------------------------------------------------------------
     def call(self, d: Def, nl_args, lin_args, outer_live: int = 0):
         """Evaluate d's body on its arguments; returns (nl, lin, work, peak, derivation)."""
-        counts = self._counts.get(d.name)
-        if counts is None:
-            counts = self._counts[d.name] = use_counts(d.body)
+        counts = static_info(d)[0]
         f = Frame()
         f.left = dict(counts)
         for p, v in zip(d.params, tuple(nl_args) + tuple(lin_args)):
@@ -376,4 +386,4 @@ def evaluate(prog: Program, fn: str, args, domain: Domain | str = "float",
         raise e.located(prog.file)
     if derive:
         dv = Derivation("eval", "Def", d, (nl, lin), [dv], notes={"args": (nl_args, lin_args)})
-    return Result(nl, lin, w, peak, expr_size(d.body), dv)
+    return Result(nl, lin, w, peak, static_info(d)[1], dv)
