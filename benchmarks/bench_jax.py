@@ -1,0 +1,154 @@
+"""Side by side with JAX (optional extra ``bench``: ``pip install jax``).
+
+    python3 benchmarks/bench_jax.py                    # chains of 1000, 3000, 10000 + examples
+    python3 benchmarks/bench_jax.py --sizes 1000
+
+Speed: for the chain ``f(x, w)`` (n lets alternating ``sin`` and ``* w``,
+``proofs.generators.chain_text``) this times, in one process, one after the
+other:
+
+* JAX: ``jax.make_jaxpr(jax.grad(f))(x, w)`` with f the same chain written
+  with ``jnp.sin`` and ``*`` -- tracing, JVP, partial evaluation and
+  transposition, the jaxpr of the gradient (no XLA compilation);
+* this project: text → ``parse_program`` → ``typecheck`` → ``jvp`` → ``unzip``
+  → ``transpose`` → ``typecheck`` of the vjp program → ``show`` (printed), the
+  same work JAX's line does, text in and text out.
+
+and prints µs per primal equation / per let and the ratio (JAX ÷ ours).
+
+Output quality, per program: JAX's equation ratio |grad jaxpr| / |primal
+jaxpr| (equations) against this project's W(vjp)/W(f) (work of
+``f_jvp_nl`` + ``f_jvp_lin_T`` over the work of f, default costs) and
+|vjp|/|f| (AST size, §4) -- lower is better, the issue's target is at or
+below JAX's.  On the teaching examples (examples/*.la) only quality is
+compared (the programs are a few equations long).
+
+Without jax installed the script says so and exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.setrecursionlimit(200000)
+
+
+def ours(text: str, fn: str):
+    """Seconds for text → printed vjp program, and the vjp program."""
+    from semantics import parse_program, show, typecheck
+    from transforms.compose import vjp_program
+    t0 = time.perf_counter()
+    prog = parse_program(text, "bench.la")
+    typecheck(prog)
+    vp = vjp_program(prog, fn)
+    typecheck(vp)
+    show(vp)
+    return time.perf_counter() - t0, prog, vp
+
+
+def quality(prog, vp, fn, args):
+    from semantics import evaluate
+    from semantics.syntax import program_size
+    from transforms.compose import names_for, vjp
+    d = prog.get(fn)
+    wf = evaluate(prog, fn, args).work
+    r = vjp(prog, fn, args, None, program=vp)
+    nl, tn = names_for(fn)
+    fsize = sum(program_size(type(prog)([x], prog.file)) for x in prog.defs)
+    return r.work / wf, program_size(vp) / fsize
+
+
+def jax_chain(n):
+    import jax.numpy as jnp
+
+    def f(x, w):
+        for i in range(1, n + 1):
+            x = jnp.sin(x) if i % 2 else x * w
+        return x
+    return f
+
+
+def jax_eqns(jaxpr) -> int:
+    """Equations of a closed jaxpr, nested sub-jaxprs (pjit, custom_jvp) included."""
+    total = 0
+    stack = [jaxpr.jaxpr]
+    while stack:
+        j = stack.pop()
+        for e in j.eqns:
+            subs = [v for v in e.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
+            if subs:
+                for s in subs:
+                    stack.append(s.jaxpr if hasattr(s, "jaxpr") else s)
+            else:
+                total += 1
+    return total
+
+
+EXAMPLES = {
+    # name: (example file, function, args, JAX version)
+    "seed": ("examples/seed.la", "f", {"x1": 2.0, "x2": 5.0},
+             lambda jnp: (lambda x1, x2: jnp.log(x1) + x1 * x2 - jnp.sin(x2))),
+    "pottier": ("examples/pottier.la", "f", {"x0": 2.0, "x1": 5.0},
+                lambda jnp: (lambda x0, x1: x0 * jnp.cos(x1) + x0)),
+    "pythagoras": ("examples/pythagoras.la", "f", {"x": 0.7},
+                   lambda jnp: (lambda x: jnp.sin(x) * jnp.sin(x) + jnp.cos(x) * jnp.cos(x))),
+    "square": ("examples/square.la", "f", {"x": 3.0}, lambda jnp: (lambda x: x * x)),
+    "sin": ("examples/sin.la", "f", {"x": 0.5}, lambda jnp: (lambda x: jnp.sin(x))),
+}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,3000,10000")
+    a = ap.parse_args(argv)
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        print("jax is not installed: this benchmark is optional (pip install jax, or the `bench` extra).")
+        return 0
+    jax.config.update("jax_enable_x64", True)
+    from proofs.generators import chain_text
+    from semantics import parse_program
+
+    print("### speed: chain of n lets (sin, * w), one run each, same process\n")
+    print("| n | JAX make_jaxpr(grad) s | µs / primal eqn | ours (text → printed vjp) s | µs / let "
+          "| JAX ÷ ours |")
+    print("|---|---|---|---|---|---|")
+    qual = []
+    for n in (int(s) for s in a.sizes.split(",")):
+        f = jax_chain(n)
+        gc.collect()
+        t0 = time.perf_counter()
+        gj = jax.make_jaxpr(jax.grad(f, argnums=(0, 1)))(0.5, 1.01)   # both, as our vjp
+        tj = time.perf_counter() - t0
+        pj = jax.make_jaxpr(f)(0.5, 1.01)
+        gc.collect()
+        to, prog, vp = ours(chain_text(n), "f")
+        print(f"| {n:,} | {tj:.2f} | {tj / n * 1e6:.0f} | {to:.2f} | {to / n * 1e6:.1f} "
+              f"| {tj / to:.1f}× |", flush=True)
+        wr, sr = quality(prog, vp, "f", {"x": 0.5, "w": 1.01})
+        qual.append((f"chain n={n:,}", jax_eqns(gj) / jax_eqns(pj), wr, sr))
+    for name, (path, fn, args, mk) in EXAMPLES.items():
+        f = mk(jnp)
+        pos = list(args.values())
+        gj = jax.make_jaxpr(jax.grad(f, argnums=tuple(range(len(pos)))))(*pos)
+        pj = jax.make_jaxpr(f)(*pos)
+        _, prog, vp = ours(open(os.path.join(ROOT, path)).read(), fn)
+        wr, sr = quality(prog, vp, fn, args)
+        qual.append((name, jax_eqns(gj) / jax_eqns(pj), wr, sr))
+    print("\n### output quality (lower is better)\n")
+    print("| program | JAX grad eqns / primal eqns | ours W(vjp)/W(f) | ours |vjp|/|f| | W at or below JAX |")
+    print("|---|---|---|---|---|")
+    for name, jr, wr, sr in qual:
+        print(f"| {name} | {jr:.2f} | {wr:.2f} | {sr:.2f} | {'yes' if wr <= jr else 'no'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

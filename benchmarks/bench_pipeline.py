@@ -1,0 +1,220 @@
+"""Per-stage cost of the whole pipeline on long chains (SPEC §15).
+
+    python3 benchmarks/bench_pipeline.py            # 10^4 and 10^5 lets, gc on and off
+    python3 benchmarks/bench_pipeline.py --big      # … and 10^6 lets
+    python3 benchmarks/bench_pipeline.py --sizes 20000,200000 --json out.json
+
+The program is ``proofs.generators.chain_text(n)``: ``f(x, w)``, n lets
+alternating ``sin`` and ``* w``.  Each (size, gc setting) runs in a fresh
+subprocess, so its peak RSS is its own.  Stages, in order, each timed once
+with ``time.perf_counter``:
+
+  parse          parse_program(text)
+  typecheck      typecheck(prog)
+  jvp            jvp_program(prog, ["f"])
+  unzip          unzip_program(jvp, trusted=True)         (save-all)
+  transpose      transpose_program(lin, ["f_jvp_lin"], trusted=True)
+  check output   typecheck(vjp program)                    (f_jvp_nl, f_jvp_lin_T)
+  print          show(vjp program)
+  eval f         evaluate(prog, "f")                       (reference interpreter)
+  eval vjp       evaluate f_jvp_nl, then f_jvp_lin_T       (reference interpreter)
+  compile vjp    transforms.compile.compile_program(vjp program)
+  run vjp        the compiled f_jvp_nl and f_jvp_lin_T
+
+"pipeline" is parse … print (the transform pipeline, text in, text out);
+"+ eval" adds the reference evaluation of the vjp.  The table prints µs per
+let and, between consecutive sizes, the scaling exponent
+log(t₂/t₁)/log(n₂/n₁) (1 = linear).  "gc off" runs with ``gc.disable()`` from
+the start (the transforms already pause the collector themselves).  Also
+printed: lets/second of the reference interpreter and of the compiled path
+against CPython running the equivalent straight-line Python (the same chain
+as Python statements, chunked like the compiled code), and the output-quality
+ratios W(vjp)/W(f) and |vjp|/|f|.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STAGES = ["parse", "typecheck", "jvp", "unzip", "transpose", "check output", "print",
+          "eval f", "eval vjp", "compile vjp", "run vjp"]
+PIPELINE = STAGES[:7]
+
+
+def straight_line_python(n: int, chunk: int = 2000):
+    """The chain as plain CPython: straight-line statements, ``chunk`` per function."""
+    lines, k = [], 0
+    for c0 in range(0, n, chunk):
+        lines.append(f"def f{k}(x, w):")
+        prev = "x"
+        for i in range(c0, min(n, c0 + chunk)):
+            lines.append(f"    v{i} = sin({prev})" if i % 2 == 0 else f"    v{i} = {prev} * w")
+            prev = f"v{i}"
+        lines.append(f"    return {prev}")
+        k += 1
+    ns = {"sin": math.sin}
+    t0 = time.perf_counter()
+    exec(compile("\n".join(lines), "<straight>", "exec"), ns)
+    t_compile = time.perf_counter() - t0
+    fs = [ns[f"f{j}"] for j in range(k)]
+
+    def run(x, w):
+        for f in fs:
+            x = f(x, w)
+        return x
+    return run, t_compile
+
+
+def one(n: int, gc_on: bool) -> dict:
+    sys.setrecursionlimit(100000)
+    if not gc_on:
+        gc.disable()
+    sys.path.insert(0, ROOT)
+    from proofs.generators import chain_text, chain_value
+    from semantics import evaluate, parse_program, show, typecheck
+    from semantics.syntax import Program, program_size
+    from transforms.compile import compile_program
+    from transforms.jvp import jvp_program
+    from transforms.transpose import transpose_program
+    from transforms.unzip import unzip_program
+
+    text = chain_text(n)
+    t, res = {}, {}
+
+    def stage(name, thunk):
+        t0 = time.perf_counter()
+        out = thunk()
+        t[name] = time.perf_counter() - t0
+        return out
+
+    prog = stage("parse", lambda: parse_program(text, "chain.la"))
+    stage("typecheck", lambda: typecheck(prog))
+    jp = stage("jvp", lambda: jvp_program(prog, ["f"]))
+    up = stage("unzip", lambda: unzip_program(jp, trusted=True))
+    tp = stage("transpose", lambda: transpose_program(up, ["f_jvp_lin"], trusted=True))
+    keep = {"f_jvp_nl", "f_jvp_lin_T"}
+    vp = Program([d for d in up.defs if d.name in keep] + [d for d in tp.defs if d.name in keep],
+                 "vjp.la")
+    stage("check output", lambda: typecheck(vp))
+    stage("print", lambda: show(vp))
+    x, w = 0.5, 1.01
+    rf = stage("eval f", lambda: evaluate(prog, "f", {"x": x, "w": w}))
+
+    def eval_vjp():
+        r1 = evaluate(vp, "f_jvp_nl", ([x, w], []))
+        r2 = evaluate(vp, "f_jvp_lin_T", (list(r1.nl[1:]), [1.0]))
+        return r1, r2
+    r1, r2 = stage("eval vjp", eval_vjp)
+    cp = stage("compile vjp", lambda: compile_program(vp))
+
+    def run_vjp():
+        a = cp.run("f_jvp_nl", ([x, w], []))
+        return a, cp.run("f_jvp_lin_T", (list(a[0][1:]), [1.0]))
+    c1, c2 = stage("run vjp", run_vjp)
+    assert c1[0] == r1.nl and c2[1] == r2.lin, "compiled path disagrees with the interpreter"
+    assert rf.nl[0] == chain_value(n, x, w)
+    # lets/second: interpreter, compiled (primal f), CPython straight-line
+    cf = compile_program(prog)
+    t0 = time.perf_counter(); cf.run("f", {"x": x, "w": w}); t_cf = time.perf_counter() - t0
+    py, _ = straight_line_python(n)
+    t0 = time.perf_counter(); py(x, w); t_py = time.perf_counter() - t0
+    res.update(
+        n=n, gc=gc_on, times=t,
+        rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        work_ratio=(r1.work + r2.work) / rf.work,
+        size_ratio=program_size(vp) / program_size(prog),
+        lets_per_s={"interpreter": n / t["eval f"], "compiled": n / t_cf, "cpython": n / t_py},
+    )
+    return res
+
+
+def run_child(n: int, gc_on: bool) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--one", str(n), "--gc", "on" if gc_on else "off"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark child failed (n={n}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table(rows: list[dict]) -> str:
+    out = []
+    for gc_on in (True, False):
+        rs = sorted((r for r in rows if r["gc"] == gc_on), key=lambda r: r["n"])
+        if not rs:
+            continue
+        out.append(f"\n### gc {'on' if gc_on else 'off'}: µs per let (exponent vs previous size)\n")
+        head = "| stage | " + " | ".join(f"n = {r['n']:,}" for r in rs) + " |"
+        out += [head, "|---" * (len(rs) + 1) + "|"]
+        names = STAGES + ["pipeline (parse…print)", "pipeline + eval vjp"]
+
+        def tot(r, name):
+            if name == "pipeline (parse…print)":
+                return sum(r["times"][s] for s in PIPELINE)
+            if name == "pipeline + eval vjp":
+                return sum(r["times"][s] for s in PIPELINE) + r["times"]["eval vjp"]
+            return r["times"][name]
+        for name in names:
+            cells = []
+            for i, r in enumerate(rs):
+                us = tot(r, name) / r["n"] * 1e6
+                cell = f"{us:.2f}"
+                if i:
+                    p = rs[i - 1]
+                    a, b = tot(p, name), tot(r, name)
+                    if a > 0 and b > 0:
+                        cell += f" ({math.log(b / a) / math.log(r['n'] / p['n']):.2f})"
+                cells.append(cell)
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("| peak RSS (MB) | " + " | ".join(f"{r['rss_mb']:.0f}" for r in rs) + " |")
+        out.append("| W(vjp)/W(f) | " + " | ".join(f"{r['work_ratio']:.3f}" for r in rs) + " |")
+        out.append("| \\|vjp\\|/\\|f\\| | " + " | ".join(f"{r['size_ratio']:.3f}" for r in rs) + " |")
+        for k in ("interpreter", "compiled", "cpython"):
+            out.append(f"| lets/s, {k} (f) | " + " | ".join(f"{r['lets_per_s'][k]:.3g}" for r in rs) + " |")
+    on = {r["n"]: r for r in rows if r["gc"]}
+    off = {r["n"]: r for r in rows if not r["gc"]}
+    common = sorted(set(on) & set(off))
+    if common:
+        out.append("\n### cost of the cyclic garbage collector (pipeline + eval vjp, gc on / gc off)\n")
+        out.append("| n | gc on (s) | gc off (s) | ratio |")
+        out.append("|---|---|---|---|")
+        for n in common:
+            a = sum(on[n]["times"][s] for s in PIPELINE) + on[n]["times"]["eval vjp"]
+            b = sum(off[n]["times"][s] for s in PIPELINE) + off[n]["times"]["eval vjp"]
+            out.append(f"| {n:,} | {a:.2f} | {b:.2f} | {a / b:.2f} |")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--big", action="store_true", help="add 10^6 lets")
+    ap.add_argument("--gc", choices=["on", "off", "both"], default="both")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--json", help="also write the raw measurements here")
+    a = ap.parse_args(argv)
+    if a.one:
+        print(json.dumps(one(a.one, a.gc != "off")))
+        return
+    sizes = [int(s) for s in a.sizes.split(",")] + ([10 ** 6] if a.big else [])
+    gcs = {"on": [True], "off": [False], "both": [True, False]}[a.gc]
+    rows = []
+    for n in sizes:
+        for g in gcs:
+            print(f"running n = {n:,}, gc {'on' if g else 'off'} …", file=sys.stderr, flush=True)
+            rows.append(run_child(n, g))
+    print(table(rows))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

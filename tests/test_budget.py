@@ -1,0 +1,90 @@
+"""``budget:M``: the cheapest choice vector within a memory budget."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from semantics import parse_program
+from semantics.errors import TransformError
+from transforms.budget import Budget, Fixed, budget_vjp_program, choice_points, frontier, measure
+from transforms.checkpoint import RECOMPUTE, SAVE, policy_from_string
+from transforms.compose import grad
+from transforms.oracle import oracle_grad
+from transforms.revolve import chain_source
+
+SEED = open("examples/seed.la").read()
+
+
+@pytest.fixture(scope="module")
+def chain4():
+    prog = parse_program(chain_source(3, ("sin", "tanh")), "chain3")
+    return prog, frontier(prog, "f")
+
+
+def test_frontier_is_pareto_and_bounded(chain4):
+    prog, (points, table, pareto) = chain4
+    assert len(table) == 2 ** len(points)
+    save_all = measure(prog, "f", {})
+    # save-all does the least work (recomputing never saves work) …
+    assert save_all[0] == min(w for w, _, _ in table)
+    # … and the frontier dominates every vector
+    for w, m, _ in table:
+        assert any(pw <= w and pm <= m for pw, pm, _ in pareto)
+    ms = [m for _, m, _ in pareto]
+    ws = [w for w, _, _ in pareto]
+    assert ms == sorted(ms) and ws == sorted(ws, reverse=True)
+    assert pareto[0][1] <= save_all[1] and pareto[-1][0] == save_all[0]
+
+
+def test_budget_choice_is_optimal_and_correct(chain4):
+    prog, (points, table, pareto) = chain4
+    least = min(m for _, m, _ in table)
+    rng = random.Random(3)
+    ref = oracle_grad(prog, "f", {"x0": 0.4})
+    for budget in sorted({least, least + 1, pareto[len(pareto) // 2][1], 10 ** 6}):
+        vp, pol = budget_vjp_program(prog, "f", budget)
+        g = grad(prog, "f", {"x0": 0.4}, program=vp)
+        assert abs(g.gradient["x0"] - ref["x0"]) <= 1e-12 * max(1.0, abs(ref["x0"]))
+        w, m = pol.cost
+        assert m <= budget
+        assert (w, m) == measure(prog, "f", pol.choices)
+        # no random vector within the budget is cheaper (independent of the search order)
+        for _ in range(12):
+            c = {(p.fn, p.index): rng.choice((SAVE, RECOMPUTE)) for p in points}
+            cw, cm = measure(prog, "f", c)
+            if cm <= budget:
+                assert cw >= w
+    with pytest.raises(TransformError, match="least peak memory"):
+        Budget(least - 1).prepare(prog, "f")
+
+
+def test_seed_example_budget():
+    prog = parse_program(SEED, "seed")
+    pts = choice_points(prog, "f")
+    assert 0 < len(pts) <= 14
+    save_w, save_m = measure(prog, "f", {})
+    every = {(p.fn, p.index): RECOMPUTE for p in pts}
+    rec_w, rec_m = measure(prog, "f", every)
+    assert rec_w >= save_w and rec_m <= save_m
+    # the seed article's adjoints (SPEC §13), under the all-recompute vector
+    g = grad(prog, "f", {"x1": 2, "x2": 5}, policy=Fixed(every))
+    assert round(g.gradient["x1"], 3) == 5.5 and round(g.gradient["x2"], 3) == 1.716
+
+
+def test_policy_string_and_misuse():
+    assert isinstance(policy_from_string("budget:12"), Budget)
+    for bad in ("budget:x", "budget:-1", "budget:"):
+        with pytest.raises(TransformError):
+            policy_from_string(bad)
+    prog = parse_program(SEED, "seed")
+    with pytest.raises(TransformError, match="prepared"):
+        grad(prog, "f", {"x1": 2, "x2": 5}, policy="budget:10")
+    big = parse_program(chain_source(20), "c20")
+    with pytest.raises(TransformError, match="exhaustive"):
+        Budget(5).prepare(big, "f")
+    assert Fixed({}).decide(pts_first(prog)) == SAVE
+
+
+def pts_first(prog):
+    return choice_points(prog, "f")[0]

@@ -1,0 +1,164 @@
+"""``budget:M``: the cheapest checkpoint choice vector under a memory budget (SPEC §8, §15).
+
+For a small program, every choice vector of the vjp's unzip is tried: each
+choice point (``transforms.checkpoint.ChoicePoint``, all definitions the vjp
+unzips) is saved or recomputed, the vjp program is built and run, and its
+work W (sum of the two runs) and peak memory M (the larger peak) are
+measured with the §4 evaluator.  W and M depend only on the program, never on
+the argument values (there is no control flow), so the runs use the z3 domain
+on symbolic arguments: no point can hit a domain error.
+
+Contract.
+* ``choice_points(prog, fn)`` — the choice points of fn's vjp, in unzip's order.
+* ``measure(prog, fn, choices)`` — (W, M) of the vjp under a choice vector
+  (a dict ``(def, index) -> "save" | "recompute"``; missing points are saved).
+* ``frontier(prog, fn)`` — every vector's (W, M), and the Pareto frontier.
+* ``Budget(M)`` — a :class:`~transforms.checkpoint.Policy`; ``prepare(prog, fn)``
+  searches exhaustively (at most ``MAX_POINTS`` choice points, i.e. 2^14
+  vectors) and picks the least W with M ≤ budget (ties: least M, then
+  fewest recomputations); then ``decide`` answers per point.  No feasible
+  vector is a :class:`TransformError` naming the least achievable M.
+  ``budget:M`` is registered with ``policy_from_string``.
+
+Exhaustive search is exact and, for the small programs it accepts, fast
+enough; a chain's optimum under a budget of s snapshots is the binomial
+schedule (``transforms/revolve.py``), which scales to 10^4 steps.
+"""
+from __future__ import annotations
+
+from itertools import product
+
+from semantics.domains import get_domain
+from semantics.errors import TransformError
+from semantics.syntax import RealType
+
+from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
+
+MAX_POINTS = 14
+
+
+class Fixed(Policy):
+    """A given choice vector: ``{(def name, index): decision}``; others saved."""
+
+    def __init__(self, choices: dict):
+        self.choices = dict(choices)
+
+    def decide(self, point: ChoicePoint) -> str:
+        return self.choices.get((point.fn, point.index), SAVE)
+
+    def describe(self):
+        rec = sorted(f"{f}#{i}" for (f, i), c in self.choices.items() if c == RECOMPUTE)
+        return "fixed:" + (",".join(rec) or "save-all")
+
+
+class _Recorder(Policy):
+    def __init__(self):
+        self.points: list[ChoicePoint] = []
+
+    def decide(self, point):
+        self.points.append(point)
+        return SAVE
+
+
+def choice_points(prog, fn: str) -> list[ChoicePoint]:
+    """The choice points unzip meets when building fn's vjp."""
+    from .compose import vjp_program
+    rec = _Recorder()
+    vjp_program(prog, fn, rec)
+    return rec.points
+
+
+def _symbolic(ty, dom, name):
+    if isinstance(ty, RealType):
+        return dom.symbol(name)
+    return [_symbolic(t, dom, f"{name}_{i}") for i, t in enumerate(ty.items)]
+
+
+def measure(prog, fn: str, choices: dict) -> tuple[int, int]:
+    """(W, M) of fn's vjp (cotangent 1) under the choice vector ``choices``."""
+    from .compose import grad
+    d = prog.get(fn)
+    if d is None:
+        raise TransformError(f"no function `{fn}`", rule="Policy")
+    dom = get_domain("z3")
+    args = {p.name: _symbolic(p.ty, dom, p.name) for p in d.nl_params}
+    r = grad(prog, fn, args, policy=Fixed(choices), domain=dom)
+    return r.work, r.memory
+
+
+def frontier(prog, fn: str):
+    """``(points, table, pareto)``: the choice points; every vector as
+    ``(W, M, choices)``; the Pareto-optimal ones sorted by M."""
+    points = choice_points(prog, fn)
+    if len(points) > MAX_POINTS:
+        raise TransformError(f"budget search is exhaustive: `{fn}`'s vjp has {len(points)} "
+                             f"choice points, at most {MAX_POINTS} are searched", rule="Policy",
+                             hint="for a long chain use `binomial:S`")
+    table = []
+    for bits in product((SAVE, RECOMPUTE), repeat=len(points)):
+        choices = {(p.fn, p.index): b for p, b in zip(points, bits)}
+        w, m = measure(prog, fn, choices)
+        table.append((w, m, choices))
+    pareto, best_w = [], None
+    for w, m, c in sorted(table, key=lambda t: (t[1], t[0])):
+        if best_w is None or w < best_w:
+            pareto.append((w, m, c))
+            best_w = w
+    return points, table, pareto
+
+
+class Budget(Policy):
+    """``budget:M``: least work with peak memory at most M (exhaustive search)."""
+
+    def __init__(self, memory: int):
+        if not isinstance(memory, int) or memory < 0:
+            raise TransformError(f"budget:M needs a non-negative integer, got {memory!r}",
+                                 rule="Policy")
+        self.memory = memory
+        self.choices: dict | None = None
+        self.cost: tuple[int, int] | None = None
+
+    def prepare(self, prog, fn: str):
+        _, table, _ = frontier(prog, fn)
+        ok = [t for t in table if t[1] <= self.memory]
+        if not ok:
+            least = min(m for _, m, _ in table)
+            raise TransformError(f"no checkpoint choice fits in memory {self.memory}: the least "
+                                 f"peak memory of `{fn}`'s vjp is {least}", rule="Policy")
+        w, m, c = min(ok, key=lambda t: (t[0], t[1], sum(v == RECOMPUTE for v in t[2].values())))
+        self.choices, self.cost = c, (w, m)
+        return prog
+
+    def decide(self, point):
+        if self.choices is None:
+            return SAVE
+        return self.choices.get((point.fn, point.index), SAVE)
+
+    def check(self, points):
+        if self.choices is None:
+            raise TransformError(f"policy `{self.describe()}` searches a program's choice "
+                                 "vectors; it was used without being prepared", rule="Policy",
+                                 hint="use transforms.budget.budget_vjp_program(prog, fn, M), or "
+                                      "call policy.prepare(prog, fn) first")
+
+    def describe(self):
+        return f"budget:{self.memory}"
+
+
+def _parse_budget(arg: str) -> Policy:
+    try:
+        return Budget(int(arg))
+    except ValueError:
+        raise TransformError(f"budget:M needs an integer memory budget, got `{arg}`",
+                             rule="Policy") from None
+
+
+register_policy("budget", _parse_budget, "budget:M")
+
+
+def budget_vjp_program(prog, fn: str, memory: int):
+    """fn's vjp program under the cheapest choice vector within ``memory``."""
+    from .compose import vjp_program
+    pol = Budget(memory)
+    pol.prepare(prog, fn)
+    return vjp_program(prog, fn, pol), pol

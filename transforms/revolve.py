@@ -1,0 +1,483 @@
+r"""Binomial (Revolve) checkpointing as a program transformation (SPEC §8, §15).
+
+Reverse mode on a chain ``x_l = F_l(… F_1(x_0))`` must run the steps
+backwards.  Saving every intermediate (save-all) costs memory l; the binomial
+schedule of Griewank and Walther keeps at most ``s`` states (*snapshots*, the
+input ``x_0`` included) and re-runs forward steps instead, the provably fewest:
+
+    t(l, s) = r·l − β(s+1, r−1),   β(s, r) = C(s+r, s),
+    r = the least integer with β(s, r) ≥ l,
+
+counting every forward *advance*, the first sweep's l − 1 included; each step
+is in addition evaluated once more "taped", just before its adjoint.  It obeys
+t(l, s) = min over 1 ≤ m < l of  m + t(l−m, s−1) + t(m, s)  (advance m steps,
+snapshot x_m, reverse the tail with one snapshot fewer, then the head), with
+t(1, s) = 0 and t(l, 1) = l(l−1)/2.  :func:`optimal_split` gives an optimal m in
+O(1) (the interval of optimal splits, verified against that recursion in the
+tests).
+
+**The contract.**  ``restructure(prog, fn, s)`` rewrites a chain definition
+``fn(x : real) -> (real ;)`` into nested calls realising that recursion; its
+result computes the same function (and is well typed).  Under the
+:class:`Binomial` policy, unzip saves everything except the one call inside
+each *head wrapper*, which it recomputes.  Then the transposed program
+(``fn_jvp_nl`` followed by ``fn_jvp_lin_T``) evaluates exactly ``l + t(l, s)``
+forward steps, and at any time holds at most s snapshots.
+
+**The shape.**  A chain is cut into *steps*: maximal segments after which
+exactly one real variable is live (for a chain of ``sin``'s every ``let`` is a
+step).  Each step becomes a definition ``step(x) -> (y;)`` (identical steps
+share one).  A segment of length n ≥ 2 with s snapshots, split at m, becomes
+
+    def G(x: real) -> (real ;) =           def W(x: real) -> (real ;) =
+      let (y ;) = W(x) in                    let (y ;) = H(x) in      # recompute
+      let (z ;) = T(y) in                    (y ;)
+      (z ;)
+
+with ``H`` the head (m steps, s snapshots) and ``T`` the tail (n − m steps,
+s − 1 snapshots), both built the same way, and both calls of G saved.  Why the
+wrapper: unzip puts a recomputed call in front of the linear half and the
+transposer keeps non-linear bindings in front (TLetNonLin), so a recomputation
+written directly in G would run *before* the tail's adjoint and its residuals
+would be live during it.  Inside W's own transpose, "in front" is exactly when
+the head's adjoint starts -- after the tail's, as Revolve does it.  G_nl runs
+W_nl (the m-step advance; W's residual is just x, the snapshot) then T_nl;
+G_lin_T runs T_lin_T, then W_lin_T = H_nl(x) (the head's forward again) and
+H_lin_T.  So with B(n) the forward steps of a lin_T part,
+B(G) = B(T) + m + B(H), B(step) = 0: Revolve's recursion, and the whole vjp
+costs l (the first sweep, every step once) + t(l, s) forward steps.
+
+**Counting forward steps with W (§4).**  W under :func:`step_costs`, the cost
+table that prices the steps' primal primitives (e.g. ``sin``) at 1 and every
+other form at 0, is the number of step evaluations.  The JVP's partials (here
+``cos``) are priced 0, so a taped evaluation counts once.  Hence
+``W_steps(vjp) = l + t(l, s)``, which is what checkpoint_schedules'
+``optimal_steps_binomial(l, s)`` reports.
+
+**Registration.**  ``binomial:S`` is registered with
+:func:`transforms.checkpoint.register_policy`.  Since a policy only answers
+save/recompute, the restructuring is a separate step:
+:meth:`Binomial.prepare` (used by :func:`binomial_vjp_program` and by any
+composition that calls a policy's ``prepare(prog, fn)`` before JVP).  A
+Binomial policy used without it refuses, rather than silently saving all.
+"""
+from __future__ import annotations
+
+from math import comb
+
+from semantics.errors import LinearAError, TransformError
+from semantics.evaluate import Costs, _typing_info
+from semantics.printer import show_expr
+from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, bind_uses,
+                              leaf_uses)
+
+from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
+
+# ----------------------------------------------------------------------------
+# The binomial optimum.
+
+
+def beta(s: int, r: int) -> int:
+    """β(s, r) = C(s + r, s): the longest chain s snapshots reverse with r repetitions."""
+    if r < 0 or s < 0:
+        return 0
+    return comb(s + r, s)
+
+
+def repetitions(l: int, s: int) -> int:
+    """r: the least integer with β(s, r) ≥ l."""
+    if s < 1:
+        raise TransformError(f"binomial checkpointing needs at least one snapshot (s = {s})",
+                             rule="Policy")
+    r = 0
+    while beta(s, r) < l:
+        r += 1
+    return r
+
+
+def optimal_forward_steps(l: int, s: int) -> int:
+    """t(l, s): the fewest forward advances that reverse l steps with s snapshots
+    (the first sweep's l − 1 included; the l taped evaluations excluded)."""
+    if l < 1:
+        raise TransformError(f"a chain needs at least one step (l = {l})", rule="Policy")
+    if l == 1:
+        return 0
+    r = repetitions(l, s)
+    return r * l - beta(s + 1, r - 1)
+
+
+def optimal_split(l: int, s: int) -> int:
+    """An m (1 ≤ m < l) attaining t(l, s) = m + t(l − m, s − 1) + t(m, s).
+
+    The optimal splits form the interval max(β(s, r−2), l − β(s−1, r)) ≤ m ≤
+    min(β(s, r−1), l − β(s−1, r−1)); we take its smallest element."""
+    if l < 2:
+        raise TransformError("a chain of one step is not split", rule="Policy")
+    r = repetitions(l, s)
+    lo = max(1, beta(s, r - 2), l - beta(s - 1, r))
+    hi = min(l - 1, beta(s, r - 1), l - beta(s - 1, r - 1))
+    if lo > hi:   # cannot happen (tests check every l ≤ 300, s ≤ 12); fail loudly if it does
+        raise TransformError(f"internal: no optimal split for l={l}, s={s}", rule="Policy")
+    return lo
+
+
+# ----------------------------------------------------------------------------
+# The schedule tree.
+
+
+class Node:
+    """Steps [start, stop) reversed with ``snaps`` snapshots: a leaf (one step) or
+    a split into ``head`` (recomputed, same snapshots) and ``tail`` (one fewer)."""
+    __slots__ = ("start", "stop", "snaps", "head", "tail")
+
+    def __init__(self, start, stop, snaps, head=None, tail=None):
+        self.start, self.stop, self.snaps, self.head, self.tail = start, stop, snaps, head, tail
+
+    @property
+    def length(self):
+        return self.stop - self.start
+
+
+def schedule(l: int, s: int) -> Node:
+    """The binomial schedule tree of a chain of l steps (built without recursion)."""
+    optimal_forward_steps(l, s)            # validates l and s
+    root = Node(0, l, s)
+    todo = [root]
+    while todo:
+        n = todo.pop()
+        if n.length > 1:
+            m = optimal_split(n.length, n.snaps)
+            n.head = Node(n.start, n.start + m, n.snaps)
+            n.tail = Node(n.start + m, n.stop, n.snaps - 1)
+            todo += (n.head, n.tail)
+    return root
+
+
+def schedule_cost(root: Node) -> tuple[int, int]:
+    """(forward advances, max snapshots held) of a schedule tree, computed from
+    the tree alone: advances B(n) = B(tail) + m + B(head); while reversing the
+    tail of n, n's start state is held in addition to the tail's snapshots."""
+    post, stack = [], [root]
+    while stack:
+        n = stack.pop()
+        post.append(n)
+        if n.head is not None:
+            stack += (n.head, n.tail)
+    cost: dict[int, tuple[int, int]] = {}
+    for n in reversed(post):
+        if n.head is None:
+            cost[id(n)] = (0, 0)      # a step reads the current state, not a snapshot
+        else:
+            bh, sh = cost[id(n.head)]
+            bt, st = cost[id(n.tail)]
+            cost[id(n)] = (bt + n.head.length + bh, max(sh, 1 + st))
+    return cost[id(root)]
+
+
+# ----------------------------------------------------------------------------
+# Renaming (for canonical step bodies).
+
+
+def _rename(e, m: dict):
+    """A copy of expression e with variables renamed by m (names not in m kept).
+    Iterative on chains; recursion only on nested right-hand sides."""
+    r = lambda v: m.get(v, v)
+    rs = lambda vs: tuple(m.get(v, v) for v in vs)
+    t = type(e)
+    if t is Block:
+        binds = []
+        for b in e.binds:
+            tb = type(b)
+            if tb is Let:
+                binds.append(Let(rs(b.nl), rs(b.lin), _rename(b.rhs, m), None, b.nl_ty, b.lin_ty))
+            else:
+                binds.append(tb(rs(b.names), r(b.src)))
+        return Block(binds, _rename(e.tail, m))
+    if t is Ret:
+        return Ret(rs(e.nl), rs(e.lin))
+    if t is Lit:
+        return Lit(e.text)
+    if t is Prim:
+        return Prim(e.op, rs(e.args))
+    if t is Zero:
+        return Zero(e.ty)
+    if t is LAdd:
+        return LAdd(r(e.a), r(e.b))
+    if t is Scale:
+        return Scale(r(e.x), r(e.l))
+    if t is Dup:
+        return Dup(r(e.l))
+    if t is Drop:
+        return Drop(r(e.v))
+    if t is NTup:
+        return NTup(rs(e.args))
+    if t is LTup:
+        return LTup(rs(e.args))
+    if t is Call:
+        return Call(e.fn, rs(e.nl), rs(e.lin))
+    raise TransformError(f"internal: cannot rename {t.__name__}")
+
+
+def _binders(e) -> list[str]:
+    out, stack = [], [e]
+    while stack:
+        x = stack.pop()
+        if type(x) is Block:
+            for b in x.binds:
+                out += b.binders if type(b) is not Let else b.nl + b.lin
+            for b in reversed(x.binds):
+                if type(b) is Let and type(b.rhs) is Block:
+                    stack.append(b.rhs)
+    return out
+
+
+def _uses(b) -> set[str]:
+    """Free variables read by one binding (including inside a nested right-hand side)."""
+    if type(b) is not Let:
+        return set(bind_uses(b))
+    rhs = b.rhs
+    if type(rhs) is not Block:
+        return set(leaf_uses(rhs))
+    from semantics.syntax import free_vars
+    return set(free_vars(rhs))
+
+
+# ----------------------------------------------------------------------------
+# Chain → nested calls.
+
+
+def chain_steps(d: Def, env: dict) -> list[tuple[str, list, str]]:
+    """Cut ``d``'s body into steps ``(input, bindings, output)``: a cut follows a
+    binding after which exactly one variable, a non-linear real it binds, is live.
+    ``env`` is the def's typing table (var -> (linear?, type))."""
+    body = d.body if type(d.body) is Block else Block([], d.body)
+    binds = list(body.binds)
+    tail = body.tail
+    if type(tail) is not Ret:
+        out = "out"
+        taken = set(_binders(body)) | {p.name for p in d.params}
+        k = 0
+        while out in taken:
+            k += 1
+            out = f"out_{k}"
+        binds.append(Let((out,), (), tail))
+        env = dict(env)
+        env[out] = (False, REAL)
+        tail = Ret((out,), ())
+    if len(tail.nl) != 1 or tail.lin:
+        raise TransformError(f"`{d.name}`: a chain must return one real", d.pos, rule="Policy")
+    x = d.nl_params[0].name
+    # backwards liveness, one pass
+    live = {tail.nl[0]}
+    cut_after = [False] * len(binds)
+    for i in range(len(binds) - 1, -1, -1):
+        b = binds[i]
+        bs = b.nl + b.lin if type(b) is Let else b.names
+        if type(b) is Let and len(live) == 1 and len(b.nl) == 1 and not b.lin:
+            (v,) = live
+            lin, ty = env.get(v, (True, None))
+            if v == b.nl[0] and not lin and ty == REAL:
+                cut_after[i] = True
+        live.difference_update(bs)
+        live.update(_uses(b))
+    if live != {x}:
+        raise TransformError(f"`{d.name}` is not a chain: its start reads {sorted(live)}",
+                             d.pos, rule="Policy")
+    steps, cur, start = [], [], x
+    for i, b in enumerate(binds):
+        cur.append(b)
+        if cut_after[i]:
+            out = b.nl[0]
+            steps.append((start, cur, out))
+            cur, start = [], out
+    if cur or not steps:
+        raise TransformError(f"`{d.name}` does not end in a step", d.pos, rule="Policy")
+    return steps
+
+
+class Restructured:
+    """The result of :func:`restructure`: the program, the names of the head
+    wrappers (whose inner call the Binomial policy recomputes), the schedule
+    tree and the number of steps."""
+
+    def __init__(self, program, wrappers, tree, steps, step_defs):
+        self.program = program
+        self.wrappers = wrappers
+        self.tree = tree
+        self.steps = steps
+        self.step_defs = step_defs
+
+
+def restructure(prog: Program, fn: str, s: int) -> Restructured:
+    """Rewrite the chain ``fn`` into the binomial schedule's nested calls.
+
+    ``fn`` must be ``fn(x : real) -> (real ;)`` whose body is a chain of steps
+    (see :func:`chain_steps`).  Other definitions are kept; the new ones are
+    inserted before ``fn``, whose body becomes a call of the schedule's root."""
+    d = prog.get(fn)
+    if d is None:
+        raise TransformError(f"no function `{fn}` to restructure", rule="Policy")
+    if len(d.nl_params) != 1 or d.nl_params[0].ty != REAL or d.lin_params \
+            or list(d.nl_out) != [REAL] or d.lin_out:
+        raise TransformError(f"binomial checkpointing needs a chain `{fn}(x: real) -> (real ;)`",
+                             d.pos, rule="Policy")
+    try:
+        _, envs = _typing_info(prog)
+    except LinearAError as e:
+        raise e.located(prog.file)
+    steps = chain_steps(d, envs[fn])
+    tree = schedule(len(steps), s)
+
+    taken = set(prog.names)
+    counter = [0]
+
+    def new_name(kind):
+        while True:
+            counter[0] += 1
+            name = f"{fn}_{kind}{counter[0]}"
+            if name not in taken and not any(name + sfx in taken for sfx in ("_jvp",)):
+                taken.add(name)
+                return name
+
+    new_defs: list[Def] = []
+    memo: dict = {}
+
+    def make(key, kind, body_fn):
+        name = memo.get(key)
+        if name is None:
+            name = memo[key] = new_name(kind)
+            new_defs.append(Def(name, [Param("x", REAL)], [], [REAL], [], body_fn()))
+        return name
+
+    # one definition per distinct step (canonical renaming: input x, binders v1, v2 …)
+    step_names = []
+    for (inp, binds, out) in steps:
+        blk = Block(binds, Ret((out,), ()))
+        names = _binders(blk)
+        m = {inp: "x"}
+        m.update({n: f"v{i + 1}" for i, n in enumerate(names)})
+        canon = _rename(blk, m)
+        step_names.append(make(("step", show_expr(canon)), "step", lambda c=canon: c))
+
+    def call_let(y, callee, x):
+        return Let((y,), (), Call(callee, (x,), ()))
+
+    # post-order over the tree, without recursion
+    name_of: dict[int, str] = {}
+    wrappers = set()
+    post, stack = [], [tree]
+    while stack:
+        n = stack.pop()
+        post.append(n)
+        if n.head is not None:
+            stack += (n.head, n.tail)
+    for n in reversed(post):
+        if n.head is None:
+            name_of[id(n)] = step_names[n.start]
+            continue
+        h, t = name_of[id(n.head)], name_of[id(n.tail)]
+        w = make(("wrap", h), "wrap", lambda h=h: Block([call_let("y", h, "x")], Ret(("y",), ())))
+        wrappers.add(w)
+        name_of[id(n)] = make(("node", w, t), "node", lambda w=w, t=t: Block(
+            [call_let("y", w, "x"), call_let("z", t, "y")], Ret(("z",), ())))
+    root = name_of[id(tree)]
+    x = d.nl_params[0].name
+    new_fn = Def(fn, d.nl_params, [], [REAL], [], Block([call_let("y", root, x)], Ret(("y",), ())),
+                 d.pos)
+    defs = []
+    for old in prog.defs:
+        if old.name == fn:
+            defs += new_defs
+            defs.append(new_fn)
+        else:
+            defs.append(old)
+    return Restructured(Program(defs, prog.file), frozenset(wrappers), tree, len(steps),
+                        frozenset(step_names))
+
+
+# ----------------------------------------------------------------------------
+# The policy.
+
+
+def _source_name(name: str) -> str:
+    return name[:-4] if name.endswith("_jvp") else name
+
+
+class Binomial(Policy):
+    """``binomial:S``: Revolve's optimal schedule with at most S snapshots.
+
+    Use :meth:`prepare` (the restructuring) before JVP; then unzip saves every
+    binding except the call inside each head wrapper, which it recomputes."""
+
+    def __init__(self, snaps: int):
+        if not isinstance(snaps, int) or snaps < 1:
+            raise TransformError(f"binomial:S needs a positive number of snapshots, got {snaps!r}",
+                                 rule="Policy")
+        self.snaps = snaps
+        self.restructured: Restructured | None = None
+
+    def prepare(self, prog: Program, fn: str) -> Program:
+        """Restructure ``fn`` (a chain) into the nested calls of the schedule."""
+        self.restructured = restructure(prog, fn, self.snaps)
+        return self.restructured.program
+
+    def decide(self, point: ChoicePoint) -> str:
+        r = self.restructured
+        if r is not None and point.kind == "call" and _source_name(point.fn) in r.wrappers:
+            return RECOMPUTE
+        return SAVE
+
+    def check(self, points) -> None:
+        if self.restructured is None:
+            raise TransformError(
+                f"policy `{self.describe()}` schedules a chain restructured into nested calls; "
+                "it was used on a program that was not prepared", rule="Policy",
+                hint="use transforms.revolve.binomial_vjp_program(prog, fn, S), or call "
+                     "policy.prepare(prog, fn) before the JVP")
+        fns = {_source_name(p.fn) for p in points}
+        if not (self.restructured.wrappers & fns) and self.restructured.tree.length > 1:
+            raise TransformError(f"policy `{self.describe()}` was prepared for another program",
+                                 rule="Policy")
+
+    def describe(self):
+        return f"binomial:{self.snaps}"
+
+
+def _parse_binomial(arg: str) -> Policy:
+    try:
+        s = int(arg)
+    except ValueError:
+        raise TransformError(f"binomial:S needs an integer number of snapshots, got `{arg}`",
+                             rule="Policy") from None
+    return Binomial(s)
+
+
+register_policy("binomial", _parse_binomial, "binomial:S")
+
+
+def binomial_vjp_program(prog: Program, fn: str, s: int) -> tuple[Program, Binomial]:
+    """The vjp program of the chain ``fn`` under ``binomial:s`` (restructure, then
+    ``vjp_program`` with the policy); returns it and the prepared policy."""
+    from .compose import vjp_program
+    pol = Binomial(s)
+    rp = pol.prepare(prog, fn)
+    return vjp_program(rp, fn, pol), pol
+
+
+def step_costs(ops) -> Costs:
+    """The cost table under which W counts forward step evaluations: each op in
+    ``ops`` (the steps' primal primitives) costs 1, every other form 0."""
+    from semantics.primitives import PRIMITIVES
+    ops = set(ops)
+    return Costs(lit=0, prim={p: (1 if p in ops else 0) for p in PRIMITIVES}, zero=0, drop=0,
+                 add=0, dup=0, scale=0)
+
+
+def chain_source(l: int, ops=("sin",), name: str = "f") -> str:
+    """Linear A text of a chain of l steps cycling through the unary ``ops``."""
+    lines = [f"def {name}(x0: real) -> (real ;) ="]
+    for i in range(1, l + 1):
+        lines.append(f"  let (x{i} ;) = {ops[(i - 1) % len(ops)]}(x{i - 1}) in")
+    lines.append(f"  (x{l} ;)")
+    return "\n".join(lines) + "\n"
