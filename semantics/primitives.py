@@ -41,7 +41,7 @@ class Primitive:
     def evaluate(self, domain, args):
         impl = self.impls.get(domain.name)
         if impl is None:
-            if domain.name == "z3":
+            if hasattr(domain, "function"):   # symbolic domains (z3, proofs'): uninterpreted
                 return domain.function(self.name, self.arity)(*args)
             raise DomainError(f"primitive `{self.name}` has no implementation in the {domain.name} domain")
         return impl(*args)

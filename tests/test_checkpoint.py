@@ -35,7 +35,7 @@ def test_policy_from_string_forms():
         assert policy_from_string(s).describe() == s
 
 
-@pytest.mark.parametrize("bad", ["binomial:3", "save", "", "recompute-some", "Save-All"])
+@pytest.mark.parametrize("bad", ["revolve:3", "save", "", "recompute-some", "Save-All"])
 def test_unknown_policy_lists_the_valid_ones(bad):
     with pytest.raises(TransformError) as e:
         policy_from_string(bad)

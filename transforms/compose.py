@@ -29,6 +29,7 @@ from semantics.syntax import Program
 from .jvp import SUFFIX as JVP_SUFFIX, callees_of, jvp_program
 from .oracle import cotangent_values
 from .transpose import SUFFIX as T_SUFFIX, transpose_program
+from .checkpoint import as_policy
 from .unzip import unzip_program
 
 NL_SUFFIX = "_nl"      # unzip's names (contract in transforms/unzip.py)
@@ -50,10 +51,19 @@ def linearize(prog: Program, policy=None, names=None) -> Program:
     return _unzip_program(jvp_program(prog, names), policy)
 
 
+def _prepared(prog: Program, fn: str, policy):
+    """A schedule policy (``binomial:S``, ``budget:M``) may restructure the source
+    program before JVP (``policy.prepare(prog, fn)``); others leave it alone."""
+    policy = as_policy(policy)
+    prepare = getattr(policy, "prepare", None)
+    return (prepare(prog, fn) if prepare else prog), policy
+
+
 def vjp_program(prog: Program, fn: str, policy=None) -> Program:
     """``fn_jvp_nl`` and ``fn_jvp_lin_T`` and the definitions they call, callees first."""
     if prog.get(fn) is None:
         raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    prog, policy = _prepared(prog, fn, policy)
     lin = _unzip_program(jvp_program(prog, [fn]), policy)
     nl_name, t_name = names_for(fn)
     lin_name = fn + JVP_SUFFIX + LIN_SUFFIX
