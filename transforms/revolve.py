@@ -418,7 +418,10 @@ class Binomial(Policy):
         self.restructured: Restructured | None = None
 
     def prepare(self, prog: Program, fn: str) -> Program:
-        """Restructure ``fn`` (a chain) into the nested calls of the schedule."""
+        """Restructure ``fn`` (a chain) into the nested calls of the schedule
+        (idempotent: a program this policy already restructured is returned as is)."""
+        if self.restructured is not None and prog is self.restructured.program:
+            return prog
         self.restructured = restructure(prog, fn, self.snaps)
         return self.restructured.program
 
