@@ -15,8 +15,8 @@ lets are never rendered in full).
 :func:`typing_trees` renders a whole program.  When the program is ill-typed
 it renders every definition that checked, then the failing definition's
 derivation up to the point of failure (the bindings that were checked), and
-names the rule that failed -- obtained by re-running the typing judgment with
-a checker that keeps its partial derivation (:class:`RecordingChecker`).
+names the rule that failed -- read off the typing judgment's own record of
+the chains it had open (``DefChecker.open``) when the rule failed.
 """
 from __future__ import annotations
 
@@ -196,34 +196,11 @@ def _item(label: str, tree: str) -> str:
 # Partial derivations of ill-typed programs
 
 
-class RecordingChecker(DefChecker):
-    """The typing judgment, keeping the partial derivation of each open chain
-    so that a failure can be shown with everything checked before it."""
-
-    def __init__(self, *a, **k):
-        super().__init__(*a, **k)
-        self.open: list[tuple[Block, list]] = []
-
-    def chain(self, e: Block) -> Derivation:
-        premises: list = []
-        self.open.append((e, premises))
-        bound = []
-        for b in e.binds:
-            d = self.LetBind(b) if type(b) is Let else self.Unpack(b)
-            premises.append(d)
-            bound.extend(b.binders)
-        tail = self.check(e.tail)
-        premises.append(tail)
-        self.end_scope(bound)
-        self.open.pop()
-        return Derivation("typing", "Let", e, tail.result, premises)
-
-
 class TypingFailure:
     """Where the typing judgment stopped: the definition, the error (with the
     rule that failed) and the partial derivation of the open chains."""
 
-    def __init__(self, d: Def, error: LinearATypeError, checker: RecordingChecker):
+    def __init__(self, d: Def, error: LinearATypeError, checker: DefChecker):
         self.d = d
         self.error = error
         self.checker = checker
@@ -238,7 +215,7 @@ def check_program(prog: Program):
     phi, done = {}, []
     names = [d.name for d in prog.defs]
     for i, d in enumerate(prog.defs):
-        ck = RecordingChecker(d, dict(phi), set(names[i + 1:]), prog.file)
+        ck = DefChecker(d, dict(phi), set(names[i + 1:]), prog.file)
         try:
             if d.name in PRIMITIVES or d.name in phi:
                 raise ScopeError(f"`{d.name}` is a primitive or already defined", d.pos, rule="Def")

@@ -103,6 +103,9 @@ class DefChecker:
         self.unpacked: set[str] = set()       # linear tuples consumed by an LUnpack
         self.in_scope: set[str] = set()
         self.zeros: list[Zero] = []
+        # The chains being checked, innermost last, each with the premises
+        # derived so far: after a failure, the derivation up to the failing rule.
+        self.open: list[tuple[Block, list]] = []
 
     # -- errors -----------------------------------------------------------
     def fail(self, rule, msg, pos, hint=None, cls=LinearATypeError):
@@ -190,6 +193,7 @@ class DefChecker:
     def chain(self, e: Block) -> Derivation:
         """Let (n-ary): the bindings in order, then the tail; each binder used."""
         premises = []
+        self.open.append((e, premises))   # the partial derivation, shown if a premise fails
         bound = []
         for b in e.binds:
             d = self.LetBind(b) if type(b) is Let else self.Unpack(b)
@@ -198,6 +202,7 @@ class DefChecker:
         tail = self.check(e.tail)
         premises.append(tail)
         self.end_scope(bound)
+        self.open.pop()
         return Derivation("typing", "Let", e, tail.result, premises)
 
     def LetBind(self, b: Let) -> Derivation:

@@ -12,6 +12,7 @@ from semantics.syntax import (Block, Drop, Let, Program, Ret, Scale, Def, Param,
                               expr_size)
 from transforms.compose import linearize
 from transforms.transpose import transpose, transpose_program
+from test_jvp import flat, symbols_like  # shared sympy helpers
 
 # every linear form, a dropped linear value, a zero, tuples both ways
 LINEAR = """
@@ -55,16 +56,6 @@ def k(x: real ; a: real, b: real) -> (; real, real) =
 """
 
 
-def symbols_like(ty, name):
-    if isinstance(ty, RealType):
-        return sympy.Symbol(name, real=True)
-    return tuple(symbols_like(t, f"{name}_{i}") for i, t in enumerate(ty.items))
-
-
-def flat(v):
-    if isinstance(v, tuple):
-        return [y for x in v for y in flat(x)]
-    return [v]
 
 
 def sym_args(d: Def, prefix=""):
