@@ -526,7 +526,7 @@ def test_typechecker_agrees_with_naive_checker(kind):
         verdicts[real] += 1
 
     check()
-    assert verdicts[True] >= 5 and verdicts[False] >= 20, verdicts
+    assert verdicts[True] >= 2 and verdicts[False] >= 20, verdicts
 
 
 def test_naive_checker_is_not_vacuous():
