@@ -1,0 +1,118 @@
+"""`check`: the theorem-check suite (SPEC §11, proofs/runner.py).
+
+    linear-a check                       # built-in corpus + 200 random programs + per-rule obligations
+    linear-a check f.la g.py             # these programs (add --random N for random ones too)
+    linear-a check --random 50 --seed 7 --json
+
+Prints a progress bar (stderr) and a summary table (theorem × status counts,
+time), or with ``--json`` {"results": [...], "summary": {...}}.  Exit code 1
+if any check is refuted.
+"""
+from __future__ import annotations
+
+from semantics.errors import UsageError
+
+from .common import load_program, print_json
+
+
+def register(sub):
+    p = sub.add_parser("check", help="run the theorem-check suite (proved / checked / refuted / unknown)")
+    p.add_argument("files", nargs="*", metavar="FILES",
+                   help="programs to check (.la or .py); default: the built-in corpus")
+    p.add_argument("--random", type=int, default=None, metavar="N",
+                   help="also check N random well-typed programs (default 200 without FILES, 0 with)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random programs")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--no-rules", action="store_true",
+                   help="skip the per-rule (all programs) obligations")
+    p.add_argument("--rules", action="store_true", help="run the per-rule obligations with FILES too")
+    p.add_argument("--theorem", action="append", metavar="ID",
+                   help="only this theorem (repeatable)")
+    p.add_argument("--verbose", "-v", action="store_true", help="list every result, not only failures")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="worker processes (default: CPUs, at most 2)")
+    p.set_defaults(func=run_check)
+
+
+def run_check(ns):
+    from proofs.runner import run_suite
+    from proofs.theorems import IDS
+    n = ns.random if ns.random is not None else (0 if ns.files else 200)
+    if n < 0:
+        raise UsageError("--random must be ≥ 0")
+    if ns.jobs is not None and ns.jobs < 1:
+        raise UsageError("--jobs must be ≥ 1")
+    if ns.theorem:
+        unknown = [t for t in ns.theorem if t not in IDS]
+        if unknown:
+            raise UsageError(f"unknown theorem `{unknown[0]}` (known: {', '.join(IDS)})")
+    rules = (not ns.files or ns.rules) and not ns.no_rules
+    files = list(ns.files)
+    for f in files:          # fail early, with a located error, before any work
+        load_program(f)
+
+    progress_cb, finish = _progress(quiet=False)
+    try:
+        report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
+                           theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
+                           jobs=ns.jobs)
+    finally:
+        finish()
+    if ns.json:
+        print_json(report.as_json())
+    else:
+        _print_summary(report, ns.verbose)
+    return 1 if report.refuted else 0
+
+
+def _progress(quiet: bool):
+    """A rich progress bar on stderr; returns (callback, finish)."""
+    if quiet:
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    console = Console(stderr=True)
+    prog = Progress(TextColumn("[bold]check"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.description}"), console=console, transient=True,
+                    disable=not console.is_terminal)
+    prog.start()
+    task = prog.add_task("", total=None)
+
+    def cb(advance, total, label):
+        prog.update(task, advance=advance, total=total, description=label[:40])
+    return cb, prog.stop
+
+
+def _print_summary(report, verbose: bool):
+    from rich.console import Console
+    from rich.table import Table
+    from proofs.theorems import STATUSES
+    console = Console()
+    secs = {}
+    for r in report.results:
+        secs[r.theorem] = secs.get(r.theorem, 0.0) + r.seconds
+    table = Table(title=f"theorem checks: {report.programs} programs, {report.rules} per-rule "
+                        f"obligations, {report.seconds:.1f} s")
+    table.add_column("theorem")
+    styles = {"proved": "green", "checked": "cyan", "refuted": "bold red", "unknown": "yellow"}
+    for s in STATUSES:
+        table.add_column(s, justify="right", style=styles[s])
+    table.add_column("seconds", justify="right")
+    summary = report.summary()
+    for t, counts in summary["by_theorem"].items():
+        table.add_row(t, *(str(counts[s]) for s in STATUSES), f"{secs.get(t, 0.0):.2f}")
+    tot = summary["totals"]
+    table.add_row("[bold]total", *(f"[bold]{tot[s]}" for s in STATUSES), f"{report.seconds:.2f}")
+    console.print(table)
+    console.print(f"unknown: {100 * summary['unknown_fraction']:.2f} % of {summary['checks']} checks")
+    shown = report.results if verbose else [r for r in report.results if r.status in ("refuted", "unknown")]
+    for r in shown:
+        style = styles.get(r.status, "")
+        console.print(f"[{style}]{r.status}[/] {r.theorem} — {r.program}: {r.method}"
+                      + (f" — {r.detail}" if r.detail else ""), markup=True, highlight=False)
+        if r.status == "refuted" and r.counterexample:
+            for k, v in r.counterexample.items():
+                text = v if isinstance(v, str) else repr(v)
+                console.print(f"    {k}:", highlight=False)
+                for line in str(text).splitlines():
+                    console.print(f"      {line}", highlight=False, markup=False)

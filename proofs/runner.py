@@ -1,0 +1,261 @@
+"""The theorem-check suite: the built-in corpus, random well-typed programs and
+the per-rule obligations, with statuses, timing and a JSON report.
+
+    from proofs.runner import run_suite
+    report = run_suite(random_n=200, seed=0)
+    report.summary()          # {theorem: {status: count}}, totals, seconds
+    report.refuted            # the failures, each with its counterexample
+
+Random programs come from ``proofs.generators`` (hypothesis strategies),
+drawn deterministically from ``seed``: a mix of purely non-linear programs
+(every theorem applies), linear programs (typing, unzip, transposition) and
+mixed programs (typing, unzip, checkpointing).  A refuted random program is
+shrunk with ``hypothesis.find`` over the same strategy (the smallest program
+hypothesis finds that still refutes the theorem) and reported with the
+original.
+
+Every theorem id of ``proofs.theorems`` appears in a default run; a theorem
+with no result at all is reported as ``unknown`` (never silently absent).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from semantics.evaluate import Costs, DEFAULT_COSTS
+from semantics.printer import show
+from semantics.syntax import Program
+
+from .checks import Outcome, Subject, check_program, run_check
+from .theorems import IDS, STATUSES, constants
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+KINDS = ("nonlinear", "nonlinear", "linear", "mixed")      # the random mix (½, ¼, ¼)
+MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
+SHRINK_SECONDS = 5.0
+
+
+@dataclass
+class Report:
+    results: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    programs: int = 0
+    rules: int = 0
+    seed: int = 0
+
+    @property
+    def refuted(self) -> list[Outcome]:
+        return [r for r in self.results if r.status == "refuted"]
+
+    def by_theorem(self) -> dict:
+        table = {t: Counter() for t in IDS}
+        for r in self.results:
+            table.setdefault(r.theorem, Counter())[r.status] += 1
+        return table
+
+    def summary(self) -> dict:
+        table = self.by_theorem()
+        totals = Counter()
+        for c in table.values():
+            totals.update(c)
+        n = sum(totals.values())
+        missing = [t for t, c in table.items() if not c]
+        return {
+            "by_theorem": {t: {s: c.get(s, 0) for s in STATUSES} for t, c in table.items()},
+            "totals": {s: totals.get(s, 0) for s in STATUSES},
+            "checks": n,
+            "unknown_fraction": round(totals.get("unknown", 0) / n, 4) if n else 0.0,
+            "theorems_without_results": missing,
+            "programs": self.programs,
+            "rule_obligations": self.rules,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def as_json(self) -> dict:
+        return {"results": [r.as_json() for r in self.results], "summary": self.summary()}
+
+
+# ----------------------------------------------------------------------------
+# Programs
+
+
+def corpus() -> list[tuple[str, Program]]:
+    """The built-in corpus: every ``examples/*.la``."""
+    from semantics.parser import parse_program
+    out = []
+    for path in sorted(EXAMPLES.glob("*.la")):
+        out.append((f"examples/{path.name}", parse_program(path.read_text(encoding="utf-8"), str(path))))
+    return out
+
+
+def strategy(kind: str):
+    from . import generators as g
+    return {"nonlinear": g.nonlinear_programs, "linear": g.linear_programs,
+            "mixed": g.mixed_programs}[kind]()
+
+
+def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
+    """n programs (name, kind, program), deterministic in seed."""
+    if n <= 0:
+        return []
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+    out: list[tuple[str, str, Program]] = []
+
+    @hseed(seed)
+    @settings(max_examples=n, database=None, phases=[Phase.generate], deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.integers(0, len(KINDS) - 1).flatmap(
+        lambda k: st.tuples(st.just(KINDS[k]), strategy(KINDS[k]))))
+    def collect(kp):
+        if len(out) < n:
+            out.append(kp)
+    collect()
+    # hypothesis may stop early when it runs out of distinct examples; top up
+    extra = seed + 1
+    while len(out) < n and extra < seed + 50:
+        before = len(out)
+        hseed(extra)(collect)()
+        extra += 1
+        if len(out) == before:
+            break
+    return [(f"random-{seed}-{i}:{k}", k, p) for i, (k, p) in enumerate(out[:n])]
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def shrink(kind: str, theorem: str, max_examples: int = 100, budget: float = SHRINK_SECONDS):
+    """The smallest program of ``kind`` hypothesis finds refuting ``theorem``
+    (None if it finds none within ``max_examples`` draws or ``budget`` seconds)."""
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+    deadline = time.perf_counter() + budget
+    best = []
+
+    def refutes(p):
+        bad = run_check(Subject("shrink", p), theorem).status == "refuted"
+        if bad:
+            best.append(p)
+        if time.perf_counter() > deadline:
+            raise _OutOfTime()
+        return bad
+    try:
+        return find(strategy(kind), refutes,
+                    settings=settings(max_examples=max_examples, database=None, deadline=None,
+                                      suppress_health_check=list(HealthCheck),
+                                      phases=[Phase.generate, Phase.shrink]))
+    except NoSuchExample:
+        return None
+    except _OutOfTime:
+        return best[-1] if best else None     # the last (smallest so far) failing draw
+    except Exception:
+        return None
+
+
+# ----------------------------------------------------------------------------
+# The suite
+
+
+def rule_outcomes(costs: Costs) -> list[Outcome]:
+    from .obligations import run_all
+    res = run_all(costs)
+    return [Outcome(o.theorem, f"(all programs) rule {o.rule}", o.status, "rule induction (z3)",
+                    o.seconds, o.detail, o.counterexample) for o in res]
+
+
+_SUBJECTS: list = []          # shared with forked workers (fork copies, nothing is pickled in)
+_RULES_ARGS: tuple = ()
+
+
+def _work(task):
+    kind, i = task
+    if kind == "rules":
+        return kind, i, rule_outcomes(*_RULES_ARGS)
+    s, theorems = _SUBJECTS[i]
+    return kind, i, check_program(s, theorems)
+
+
+def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True,
+              costs: Costs | None = None, progress=None, theorems=None, load=None,
+              jobs: int | None = None) -> Report:
+    """Run the suite.  ``files``: program files instead of the corpus (``load``
+    reads one); ``progress(advance, total, label)`` is called as work is done;
+    ``jobs``: worker processes (default: the number of CPUs, at most 2 -- the
+    target machine's)."""
+    import os
+    costs = costs or DEFAULT_COSTS
+    t0 = time.perf_counter()
+    report = Report(seed=seed)
+    subjects: list[Subject] = []
+    kinds: dict[str, str] = {}
+    if files:
+        for f in files:
+            subjects.append(Subject(str(f), load(f), costs, seed, positive=True))
+    else:
+        for name, prog in corpus():
+            subjects.append(Subject(name, prog, costs, seed, positive=True))
+    for name, kind, prog in random_programs(random_n, seed):
+        subjects.append(Subject(name, prog, costs, seed + len(subjects)))
+        kinds[name] = subjects[-1].kind   # the program's actual shape decides the theorems
+    total = len(subjects) + (1 if rules else 0)
+    if progress:
+        progress(0, total, "constants")
+    constants(costs)                      # computed once, before any fork
+    global _SUBJECTS, _RULES_ARGS
+    _SUBJECTS = [(s, theorems) for s in subjects]
+    _RULES_ARGS = (costs,)
+    tasks = ([("rules", 0)] if rules else []) + [("subject", i) for i in range(len(subjects))]
+    jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
+    by_subject: dict[int, list] = {}
+    rule_results: list = []
+
+    def take(kind, i, outs):
+        if kind == "rules":
+            rule_results.extend(outs)
+            label = "per-rule obligations"
+        else:
+            by_subject[i] = outs
+            label = subjects[i].name
+        if progress:
+            progress(1, total, label)
+
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing as mp
+        ctx = mp.get_context("fork")
+        with ctx.Pool(jobs) as pool:
+            for kind, i, outs in pool.imap_unordered(_work, tasks, chunksize=1):
+                take(kind, i, outs)
+    else:
+        for t in tasks:
+            take(*_work(t))
+    _SUBJECTS = []
+    if theorems is not None:
+        rule_results = [r for r in rule_results if r.theorem in theorems]
+    report.results.extend(rule_results)
+    report.rules = len(rule_results)
+    shrinks = 0
+    for i, s in enumerate(subjects):
+        outs = by_subject[i]
+        for o in outs:
+            if o.status == "refuted" and s.name in kinds and shrinks < MAX_SHRINKS:
+                shrinks += 1
+                small = shrink(kinds[s.name], o.theorem)
+                if small is not None:
+                    o.counterexample = dict(o.counterexample or {})
+                    o.counterexample["shrunk_program"] = show(small)
+        report.results.extend(outs)
+        report.programs += 1
+    if theorems is None and not files:
+        seen = {r.theorem for r in report.results}
+        for t in IDS:
+            if t not in seen:
+                report.results.append(Outcome(t, "(none)", "unknown", "", 0.0,
+                                              "no program exercised this theorem"))
+    report.seconds = time.perf_counter() - t0
+    return report
