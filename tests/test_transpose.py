@@ -260,3 +260,24 @@ def test_long_linear_chain_transposes_without_recursion():
     assert r.lin == (2.0,)
     w = evaluate(prog, "f", {"x": 0.1, "w": 1.0, "dx": 1.0}).work
     assert evaluate(t, "f_T", {"x": 0.1, "w": 1.0, "ct_out": 2.0}, costs=Costs().dual()).work == w
+
+
+MIXED_LET = """
+def f(v1: real ; dx1: real, dx2: real) -> (; real) =
+  let (v5 ; l6) =
+    let (; l4) = v1 *. dx1 in
+    (v1 ; l4)
+  in
+  let (; l7) = v5 *. l6 in
+  l7 +. dx2
+"""
+
+
+def test_a_let_binding_both_classes_in_linear_code_transposes():
+    # Found by `linear-a check` on random linear programs: a nested right-hand
+    # side returning a non-linear and a linear value is well typed and must transpose.
+    p = parse_program(MIXED_LET)
+    typecheck(p)
+    t = transpose_program(p, ["f"])
+    typecheck(t)
+    assert adjoint_gap(p, t, "f") == 0

@@ -269,9 +269,12 @@ def _reads_linear(cx: TContext, e) -> bool:
 
 def _flatten(cx: TContext, body):
     """The body's bindings in evaluation order, each tagged with its rule, and a
-    tail ``Ret``.  The chain of a linear right-hand side is spliced in
-    (``let (;k̄) = (b̄ in t)`` reads as ``b̄; let (;k̄) = t``), and a tail other
-    than a return becomes ``let (;k̄) = tail in (;k̄)``."""
+    tail ``Ret``.  The chain of a right-hand side that touches linear code is
+    spliced in (``let (x̄;k̄) = (b̄ in t)`` reads as ``b̄; let (x̄;k̄) = t`` -- binders
+    are distinct within a definition, so nothing is captured), a let that
+    binds both classes from a return is split in two (``let (x̄;) = (ū;)`` stays
+    in front, ``let (;k̄) = (;v̄)`` transposes), and a tail other than a return
+    becomes ``let (;k̄) = tail in (;k̄)``."""
     out = []
     stack = [(iter(body.binds if type(body) is Block else ()), None)]
     while stack:
@@ -280,19 +283,17 @@ def _flatten(cx: TContext, body):
         if b is None:
             stack.pop()
             if after is not None:
-                out.append((_classify(cx, after), after))
+                _add_let(cx, out, after)
             continue
         tb = type(b)
         if tb is NUnpack:
             out.append((TNUnpack, b))
         elif tb is LUnpack:
             out.append((TLUnpack, b))
+        elif type(b.rhs) is Block and (b.lin or _reads_linear(cx, b.rhs)):
+            stack.append((iter(b.rhs.binds), Let(b.nl, b.lin, b.rhs.tail, b.pos)))
         else:
-            r = _classify(cx, b)
-            if r is TLetLin and type(b.rhs) is Block:
-                stack.append((iter(b.rhs.binds), Let((), b.lin, b.rhs.tail, b.pos)))
-            else:
-                out.append((r, b))
+            _add_let(cx, out, b)
     tail = body.tail if type(body) is Block else body
     if type(tail) is not Ret:
         ks = [cx.fresh("k") for _ in cx.d.lin_out]
@@ -302,6 +303,15 @@ def _flatten(cx: TContext, body):
     if tail.nl:
         cx.refuse(f"`{cx.d.name}` returns non-linear values", tail.pos)
     return out, tail
+
+
+def _add_let(cx: TContext, out: list, b: Let):
+    """Tag a let with its rule; a return binding both classes is split in two."""
+    if b.nl and b.lin and type(b.rhs) is Ret:
+        nl = Let(b.nl, (), Ret(b.rhs.nl, (), b.rhs.pos), b.pos)
+        out.append((_classify(cx, nl), nl))
+        b = Let((), b.lin, Ret((), b.rhs.lin, b.rhs.pos), b.pos)
+    out.append((_classify(cx, b), b))
 
 
 def _classify(cx: TContext, b: Let):
