@@ -80,10 +80,10 @@ transposed.  ``UnzipSig`` (in each UDef's notes and in
 """
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 
 from semantics.derivation import Derivation
+from semantics.gcpause import paused_gc
 from semantics.errors import LinearAError, TransformError
 from semantics.evaluate import _typing_info, bind_args, evaluate, vsize
 from semantics.domains import get_domain
@@ -576,26 +576,25 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
     Returns ``Derivation("unzip", "Program", prog, out_program, [UDef …],
     notes={"signatures": {f: UnzipSig}, "policy": str, "points": [ChoicePoint]})``."""
     pol = as_policy(policy)
-    gc_was_on = gc.isenabled()
-    gc.disable()        # builds no cycles; the collector's rescans of a 10^6-node program cost ~2x
     try:
-        if not trusted or getattr(prog, "_typing", None) is not None:
-            _typing_info(prog)
-        unk = _check_unknown(prog, unknown)
-        chosen = None if names is None else _closure(prog, [names] if isinstance(names, str) else names)
-        sigs: dict[str, UnzipSig] = {}
-        callee_out: dict[str, tuple] = {}
-        premises, out_defs, points = [], [], []
-        for d in prog.defs:
-            if chosen is not None and d.name not in chosen:
-                continue
-            dv = unzip_def(d, sigs, callee_out, pol, unk.get(d.name, ()), prog.file)
-            sigs[d.name] = dv.notes["sig"]
-            callee_out[d.name] = tuple(d.nl_out)
-            premises.append(dv)
-            out_defs.extend(dv.result)
-            points.extend(dv.notes["points"])
-        pol.check(points)
+        with paused_gc():   # builds no cycles; the collector's rescans of a 10^6-node program cost ~2x
+            if not trusted or getattr(prog, "_typing", None) is not None:
+                _typing_info(prog)
+            unk = _check_unknown(prog, unknown)
+            chosen = None if names is None else _closure(prog, [names] if isinstance(names, str) else names)
+            sigs: dict[str, UnzipSig] = {}
+            callee_out: dict[str, tuple] = {}
+            premises, out_defs, points = [], [], []
+            for d in prog.defs:
+                if chosen is not None and d.name not in chosen:
+                    continue
+                dv = unzip_def(d, sigs, callee_out, pol, unk.get(d.name, ()), prog.file)
+                sigs[d.name] = dv.notes["sig"]
+                callee_out[d.name] = tuple(d.nl_out)
+                premises.append(dv)
+                out_defs.extend(dv.result)
+                points.extend(dv.notes["points"])
+            pol.check(points)
     except LinearAError as e:
         raise e.located(prog.file)
     except (KeyError, AttributeError, IndexError) as e:
@@ -603,9 +602,6 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
             raise       # a well-typed program never gets here: an internal bug
         raise TransformError(f"unzip: the program is not well typed ({type(e).__name__}: {e}); "
                              f"typecheck it first", file=prog.file, rule="UDef")
-    finally:
-        if gc_was_on:
-            gc.enable()
     out = Program(out_defs, prog.file)
     return Derivation("unzip", "Program", prog, out, premises,
                       notes={"signatures": sigs, "policy": pol.describe(), "points": points})
