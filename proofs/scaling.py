@@ -38,26 +38,15 @@ import time
 from semantics.evaluate import evaluate
 from semantics.parser import parse_program
 
+from .generators import chain_text
 from .normalform import NormalForm, NotLinear, matrix, mentions_linear, symbolic_value, transpose_rows
-
-
-def chain_source(n: int) -> str:
-    """f(x, w): n steps alternating ``sin`` and ``· w``."""
-    lines = ["def f(x: real, w: real) -> (real ;) ="]
-    prev = "x"
-    for i in range(1, n + 1):
-        rhs = f"sin({prev})" if i % 2 else f"{prev} * w"
-        lines.append(f"  let (v{i} ;) = {rhs} in")
-        prev = f"v{i}"
-    lines.append(f"  ({prev} ;)")
-    return "\n".join(lines) + "\n"
 
 
 def linear_pair(n: int):
     """(L program, L name, L_T program, L_T name) for the n-step chain."""
     from transforms.compose import linearize
     from transforms.transpose import transpose_program
-    prog = parse_program(chain_source(n), f"<chain {n}>")
+    prog = parse_program(chain_text(n), f"<chain {n}>")
     lin = linearize(prog)
     tp = transpose_program(lin, ["f_jvp_lin"])
     return lin, "f_jvp_lin", tp, "f_jvp_lin_T"
