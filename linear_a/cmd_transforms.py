@@ -9,7 +9,7 @@ work and peak memory of the two runs (``--json``: ``{"primal", "gradient",
 from __future__ import annotations
 
 from semantics.printer import show
-from semantics.syntax import Program
+from semantics.syntax import Program, call_closure
 
 from .common import add_program_args, get_args, load_program, parse_json_arg, print_json, to_json
 
@@ -70,15 +70,7 @@ def _get_policy(ns):
 
 def _select(prog: Program, roots) -> Program:
     """The definitions ``roots`` and everything they call, in program order."""
-    from transforms.jvp import callees_of
-    defs = {d.name: d for d in prog.defs}
-    needed, todo = set(), list(roots)
-    while todo:
-        n = todo.pop()
-        if n in needed or n not in defs:
-            continue
-        needed.add(n)
-        todo.extend(callees_of(defs[n]))
+    needed = call_closure({d.name: d for d in prog.defs}, roots)
     return Program([d for d in prog.defs if d.name in needed], prog.file)
 
 

@@ -396,6 +396,29 @@ def free_vars(e: Expr) -> list[str]:
     return out
 
 
+def callees_of(d: Def) -> list[str]:
+    """Functions called anywhere in d's body (each once, first-call order)."""
+    seen = []
+    for n in iter_nodes(d.body):
+        if type(n) is Call and n.fn not in seen:
+            seen.append(n.fn)
+    return seen
+
+
+def call_closure(defs: dict, roots) -> set[str]:
+    """``roots`` and every function they call, transitively (names missing
+    from ``defs`` are skipped: the caller decides whether that is an error)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in defs:
+            continue
+        seen.add(n)
+        todo.extend(callees_of(defs[n]))
+    return seen
+
+
 def expr_size(e: Expr) -> int:
     """|e|: AST nodes plus variable occurrences (binders included).
 

@@ -13,7 +13,7 @@ from transforms.compose import grad
 from transforms.oracle import oracle_grad
 from transforms.revolve import chain_source
 
-SEED = open("examples/seed.la").read()
+from test_jvp import SEED  # examples/seed.la
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 tangent splitting, refusals, and a 10^5-let chain without recursion."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import sympy
 import pytest
 
@@ -12,14 +14,7 @@ from semantics.syntax import (REAL, Block, Def, Let, Param, Prim, Program, RealT
                               iter_nodes)
 from transforms.jvp import jvp, jvp_program
 
-SEED = """
-def f(x1: real, x2: real) -> (real ;) =
-  let (v1 ;) = log(x1) in
-  let (v2 ;) = x1 * x2 in
-  let (v3 ;) = sin(x2) in
-  let (v4 ;) = v1 + v2 in
-  v4 - v3
-"""
+SEED = (Path(__file__).resolve().parent.parent / "examples" / "seed.la").read_text()
 
 POTTIER = """
 def f(x0: real, x1: real) -> (real ;) =

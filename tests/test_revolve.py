@@ -59,7 +59,7 @@ def test_formula_and_split_match_the_recursion():
             assert optimal_forward_steps(l, s) == t[l][s], (l, s)
             if l >= 2:
                 m = optimal_split(l, s)
-                assert 1 <= m < l
+                assert 0 < m < l
                 assert m + t[m][s] + t[l - m][s - 1] == t[l][s], (l, s, m)
 
 

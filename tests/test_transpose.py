@@ -168,14 +168,7 @@ def _ones(ty):
     return 1.0 if isinstance(ty, RealType) else tuple(_ones(t) for t in ty.items)
 
 
-SEED = """
-def f(x1: real, x2: real) -> (real ;) =
-  let (v1 ;) = log(x1) in
-  let (v2 ;) = x1 * x2 in
-  let (v3 ;) = sin(x2) in
-  let (v4 ;) = v1 + v2 in
-  v4 - v3
-"""
+from test_jvp import SEED  # examples/seed.la
 
 
 def test_transpose_of_linearized_code_conserves_work():

@@ -126,14 +126,7 @@ def chain3(x: real ; dx: real) -> (real ; real) =
   (y3 ; d3)
 """
 
-SEED = """
-def f(x1: real, x2: real) -> (real ;) =
-  let (v1 ;) = log(x1) in
-  let (v2 ;) = x1 * x2 in
-  let (v3 ;) = sin(x2) in
-  let (v4 ;) = v1 + v2 in
-  v4 - v3
-"""
+from test_jvp import SEED  # examples/seed.la
 
 
 def mixed():

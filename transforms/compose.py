@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from semantics.domains import get_domain
 from semantics.errors import LinearAError, TransformError, UsageError
 from semantics.evaluate import Costs, bind_args, evaluate
-from semantics.syntax import Program
+from semantics.syntax import Program, call_closure
 
-from .jvp import SUFFIX as JVP_SUFFIX, callees_of, jvp_program
+from .jvp import SUFFIX as JVP_SUFFIX, jvp_program
 from .oracle import cotangent_values
 from .transpose import SUFFIX as T_SUFFIX, transpose_program
 from .checkpoint import as_policy
@@ -77,13 +77,7 @@ def vjp_program(prog: Program, fn: str, policy=None) -> Program:
         if d.name not in defs:
             order.append(d.name)
         defs[d.name] = d
-    needed, todo = set(), [nl_name, t_name]
-    while todo:
-        n = todo.pop()
-        if n in needed or n not in defs:
-            continue
-        needed.add(n)
-        todo.extend(callees_of(defs[n]))
+    needed = call_closure(defs, [nl_name, t_name])
     return Program([defs[n] for n in order if n in needed], prog.file)
 
 

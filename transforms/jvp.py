@@ -45,7 +45,7 @@ from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from semantics.printer import show_bind_head, show_leaf
 from semantics.rules import rule
 from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
-                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, iter_nodes)
+                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, call_closure)
 
 from .fresh import Emitter, Fresh, def_names, paused_gc
 
@@ -371,31 +371,14 @@ def jvp_program(prog: Program, names=None, trusted: bool = False) -> Program:
     return jvp(prog, names, trusted).result
 
 
-def callees_of(d: Def) -> list[str]:
-    """Functions called anywhere in d's body (each once, first-call order)."""
-    seen = []
-    for n in iter_nodes(d.body):
-        if type(n) is Call and n.fn not in seen:
-            seen.append(n.fn)
-    return seen
-
-
 def _with_callees(prog: Program, names) -> set[str]:
     """``names`` and every function they call, transitively."""
     defs = {d.name: d for d in prog.defs}
-    todo = list(names)
-    seen: set[str] = set()
-    while todo:
-        n = todo.pop()
-        if n in seen:
-            continue
-        d = defs.get(n)
-        if d is None:
+    for n in names:
+        if n not in defs:
             raise TransformError(f"no function `{n}` in the program (defined: "
                                  f"{', '.join(defs) or 'none'})", file=prog.file)
-        seen.add(n)
-        todo.extend(callees_of(d))
-    return seen
+    return call_closure(defs, names)
 
 
 def fragment_text(x) -> str:
