@@ -90,8 +90,10 @@ def _result(nl, lin) -> str:
 class DefChecker:
     """Checks one definition against its signature, given Φ (earlier definitions)."""
 
-    def __init__(self, d: Def, phi: dict[str, Signature], later: set[str], file=None):
+    def __init__(self, d: Def, phi: dict[str, Signature], later: set[str], file=None,
+                 derive: bool = True):
         self.d = d
+        self.derive = derive
         self.phi = phi
         self.later = later
         self.file = file
@@ -194,10 +196,10 @@ class DefChecker:
         """Let (n-ary): the bindings in order, then the tail; each binder used."""
         premises = []
         self.open.append((e, premises))   # the partial derivation, shown if a premise fails
+        keep = premises.append if self.derive else _discard
         bound = []
         for b in e.binds:
-            d = self.LetBind(b) if type(b) is Let else self.Unpack(b)
-            premises.append(d)
+            keep(self.LetBind(b) if type(b) is Let else self.Unpack(b))
             bound.extend(b.binders)
         tail = self.check(e.tail)
         premises.append(tail)
@@ -416,28 +418,38 @@ _DISPATCH = {t: getattr(DefChecker, t.__name__)
              for t in (Ret, Lit, Prim, Zero, LAdd, Scale, Dup, Drop, NTup, LTup, Call)}
 
 
-def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), file=None) -> Derivation:
+def _discard(_):
+    pass
+
+
+def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), file=None,
+                  derive: bool = True) -> Derivation:
     if d.name in PRIMITIVES:
         raise ScopeError(f"`{d.name}` is a primitive; choose another name for the function", d.pos,
                          file=file, rule="Def")
-    return DefChecker(d, dict(phi or {}), set(later), file).run()
+    return DefChecker(d, dict(phi or {}), set(later), file, derive).run()
 
 
-def typecheck(prog: Program) -> Derivation:
+def typecheck(prog: Program, derive: bool = True) -> Derivation:
     """Check every definition in order, Φ holding only the earlier ones.
-    Returns the Program derivation (result: Φ, the signatures)."""
+    Returns the Program derivation (result: Φ, the signatures).
+
+    ``derive=False`` checks the same rules but keeps only the derivation's
+    spine (Program, Def nodes with their ``env``, each body's root): the
+    bindings' premises are dropped as soon as they are checked, which halves
+    the memory a long program's check needs."""
     with paused_gc():
-        return _typecheck(prog)
+        return _typecheck(prog, derive)
 
 
-def _typecheck(prog: Program) -> Derivation:
+def _typecheck(prog: Program, derive: bool = True) -> Derivation:
     phi: dict[str, Signature] = {}
     premises = []
     names = [d.name for d in prog.defs]
     for i, d in enumerate(prog.defs):
         if d.name in phi:
             raise ScopeError(f"function `{d.name}` is defined twice", d.pos, file=prog.file, rule="Def")
-        premises.append(typecheck_def(d, phi, names[i + 1:], prog.file))
+        premises.append(typecheck_def(d, phi, names[i + 1:], prog.file, derive))
         phi[d.name] = d.signature
     return Derivation("program", "Program", prog, phi, premises)
 

@@ -58,10 +58,11 @@ def tangent_base(x: str) -> str:
 
 class JVPContext:
     """State for one definition: θ, the reads left per variable, names."""
-    __slots__ = ("d", "theta", "left", "fresh", "callees", "file")
+    __slots__ = ("d", "theta", "left", "fresh", "callees", "file", "derive")
 
-    def __init__(self, d: Def, callees: dict, file=None):
+    def __init__(self, d: Def, callees: dict, file=None, derive: bool = True):
         self.d = d
+        self.derive = derive            # False: chains keep no premises (``jvp_program``)
         self.theta: dict[str, str] = {}
         self.left: dict[str, int] = use_counts(d.body)
         self.fresh = Fresh(def_names(d))
@@ -272,13 +273,14 @@ def expr(cx: JVPContext, e) -> Derivation:
     """J(e) for a chain or a leaf in tail position; result: the output expression."""
     out: list = []
     premises = []
+    keep = premises.append if cx.derive else _discard
     binds = e.binds if type(e) is Block else ()
     for b in binds:
         tb = type(b)
         if tb is Let:
-            premises.append(JLet(cx, b, out))
+            keep(JLet(cx, b, out))
         elif tb is NUnpack:
-            premises.append(JUnpack(cx, b, out))
+            keep(JUnpack(cx, b, out))
         else:
             cx.refuse("a linear unpack", b.pos)
     tail = e.tail if type(e) is Block else e
@@ -289,7 +291,7 @@ def expr(cx: JVPContext, e) -> Derivation:
         dest = tuple(cx.fresh("r") for _ in range(_nl_arity(cx, tail)))
         d = _leaf(cx, tail, dest, out)
         ret = Ret(dest, [cx.theta[z] for z in dest])
-    if not premises and type(tail) is Ret:
+    if not binds and type(tail) is Ret:
         return d if not out else Derivation("jvp", "JLet", e, Block(out, ret, e.pos), [d])
     premises.append(d)
     return Derivation("jvp", "JLet", e, Block(out, ret, e.pos) if out else ret, premises)
@@ -303,11 +305,11 @@ def expr(cx: JVPContext, e) -> Derivation:
       r"\mathsf{def}\ f(\bar x : \bar\tau) \to (\bar\tau' ;) = e \leadsto_J \mathsf{def}\ f_{\mathit{jvp}}(\bar x : \bar\tau ; \dot{\bar x} : \bar\tau) \to (\bar\tau' ; \bar\tau') = e'",
       [r"\bar x \mapsto \dot{\bar x} \vdash e \leadsto_J e'"],
       "a definition gets one tangent parameter per parameter and one tangent result per result")
-def jvp_def(d: Def, callees: dict, file=None) -> Derivation:
+def jvp_def(d: Def, callees: dict, file=None, derive: bool = True) -> Derivation:
     if not d.is_nonlinear:
         raise TransformError(f"JVP needs a purely non-linear function, but `{d.name}` has linear "
                              f"parameters or results", d.pos, file=file, rule="JDef")
-    cx = JVPContext(d, callees, file)
+    cx = JVPContext(d, callees, file, derive)
     dparams = [Param(cx.bind(p.name), p.ty, p.pos) for p in d.nl_params]
     body = expr(cx, d.body)
     out = Def(callees[d.name][0], list(d.nl_params), dparams, list(d.nl_out), list(d.nl_out),
@@ -317,10 +319,12 @@ def jvp_def(d: Def, callees: dict, file=None) -> Derivation:
 
 @rule("jvp", "Program", r"P \leadsto_J P'", [r"\mathsf{def}\ f \leadsto_J \mathsf{def}\ f_{\mathit{jvp}}"],
       "every (requested) definition, callees first")
-def jvp(prog: Program, names=None, trusted: bool = False) -> Derivation:
+def jvp(prog: Program, names=None, trusted: bool = False, derive: bool = True) -> Derivation:
     """JVP of a program: ``f_jvp`` for each requested definition and its callees
     (``names=None``: every purely non-linear definition).  The program is
-    typechecked first (cached on it) unless ``trusted`` (already checked)."""
+    typechecked first (cached on it) unless ``trusted`` (already checked).
+    ``derive=False`` applies the same rules but keeps only the derivation's
+    spine (Program, JDef and each body's root), not every binding's node."""
     if not trusted:
         try:
             _typing_info(prog)
@@ -338,7 +342,7 @@ def jvp(prog: Program, names=None, trusted: bool = False) -> Derivation:
         chosen = _with_callees(prog, names)
     with paused_gc():
         try:
-            return _jvp_defs(prog, chosen, defs)
+            return _jvp_defs(prog, chosen, defs, derive)
         except LinearAError as e:
             raise e.located(prog.file)
         except (KeyError, AttributeError, IndexError, ValueError) as e:   # ill-typed, trusted input
@@ -346,7 +350,7 @@ def jvp(prog: Program, names=None, trusted: bool = False) -> Derivation:
                                  f"typecheck it first", file=prog.file, rule="JDef") from None
 
 
-def _jvp_defs(prog: Program, chosen: set, defs: dict) -> Derivation:
+def _jvp_defs(prog: Program, chosen: set, defs: dict, derive: bool = True) -> Derivation:
     callees = {}
     premises = []
     out_defs = []
@@ -361,14 +365,18 @@ def _jvp_defs(prog: Program, chosen: set, defs: dict) -> Derivation:
         if not d.is_nonlinear:
             raise TransformError(f"JVP needs a purely non-linear function, but `{d.name}` has linear "
                                  f"parameters or results", d.pos, file=prog.file, rule="JDef")
-        dv = jvp_def(d, callees, prog.file)
+        dv = jvp_def(d, callees, prog.file, derive)
         premises.append(dv)
         out_defs.append(dv.result)
     return Derivation("jvp", "Program", prog, Program(out_defs, prog.file), premises)
 
 
 def jvp_program(prog: Program, names=None, trusted: bool = False) -> Program:
-    return jvp(prog, names, trusted).result
+    return jvp(prog, names, trusted, derive=False).result
+
+
+def _discard(_):
+    pass
 
 
 def _with_callees(prog: Program, names) -> set[str]:

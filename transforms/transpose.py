@@ -332,9 +332,11 @@ def _classify(cx: TContext, b: Let):
       r"\mathsf{def}\ f(\bar x ; \dot{\bar y}) \to (; \bar\sigma) = e \leadsto_T \mathsf{def}\ f_T(\bar x ; \ddot{\bar z} : \bar\sigma) \to (; \Delta(\dot{\bar y})) = t",
       [r"\dot{\bar y} \Leftarrow \ddot{\bar z} \vdash e \leadsto_T t"],
       "a definition with no non-linear results transposes; cotangents come back in parameter order")
-def transpose_def(d: Def, env: dict, need, new_name: str, file=None) -> Derivation:
+def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
+                  derive: bool = True) -> Derivation:
     """Transpose one definition.  ``env``: its typing environment (class and type
-    of every variable); ``need(g)``: the name of g's transpose (for calls)."""
+    of every variable); ``need(g)``: the name of g's transpose (for calls).
+    ``derive=False``: the TDef node keeps no per-binding premises."""
     if d.nl_out:
         raise TransformError(f"cannot transpose `{d.name}`: it has non-linear results "
                              f"({', '.join(map(repr, d.nl_out))})", d.pos, file=file, rule="TDef",
@@ -345,7 +347,7 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None) -> Derivati
     cparams = [Param(cx.fresh(cotangent_base(f"out{i + 1}" if many else "out")), ty)
                for i, ty in enumerate(d.lin_out)]
     tail_dv = TRet(cx, tail, [p.name for p in cparams])
-    premises = [None] * len(binds)
+    premises = [None] * len(binds) if derive else _Sink()
     for i in range(len(binds) - 1, -1, -1):          # linear bindings, last to first
         r, b = binds[i]
         if r is not TLetNonLin and r is not TNUnpack:
@@ -353,7 +355,7 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None) -> Derivati
     for i, (r, b) in enumerate(binds):                # non-linear ones, in order, in front
         if r is TLetNonLin or r is TNUnpack:
             premises[i] = r(cx, b)
-    premises.append(tail_dv)
+    premises = premises + [tail_dv] if derive else [tail_dv]
     ret = Ret((), [cx.take(p.name) for p in d.lin_params], d.body.pos)
     if cx.ct:
         raise TransformError(f"internal: cotangents left over in `{d.name}`: {', '.join(cx.ct)}",
@@ -365,7 +367,7 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None) -> Derivati
 
 @rule("transpose", "Program", r"P \leadsto_T P'", [r"\mathsf{def}\ f \leadsto_T \mathsf{def}\ f_T"],
       "the requested definitions and their linear callees, callees first")
-def transpose(prog: Program, names=None, trusted: bool = False) -> Derivation:
+def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = True) -> Derivation:
     """Transpose ``names`` (default: every definition without non-linear results)
     and what they call in linear code.  The result program also holds the
     untransformed definitions their non-linear code calls.
@@ -373,7 +375,8 @@ def transpose(prog: Program, names=None, trusted: bool = False) -> Derivation:
     The program is typechecked first (cached on it), which also gives each
     variable's class and type.  ``trusted=True`` (for output of this project's
     own transformations) skips that and reads classes and types off the
-    binders and leaves instead (:func:`binder_env`)."""
+    binders and leaves instead (:func:`binder_env`).  ``derive=False``
+    (``transpose_program``) keeps only the derivation's spine."""
     if trusted and getattr(prog, "_typing", None) is None:
         envs = _LazyEnvs(prog)
     else:
@@ -405,10 +408,10 @@ def transpose(prog: Program, names=None, trusted: bool = False) -> Derivation:
             raise TransformError(f"cannot name the transpose of `{name}` `{new}`: that name is taken",
                                  defs[new].pos, file=prog.file, rule="TDef")
         try:
-            dv = transpose_def(d, envs[name], need, new, prog.file)
+            dv = transpose_def(d, envs[name], need, new, prog.file, derive)
         except _UnknownType:
             dv = transpose_def(d, _typed_env(d, {e.name: e.signature for e in prog.defs}, prog.file),
-                               need, new, prog.file)
+                               need, new, prog.file, derive)
         except (KeyError, AttributeError, IndexError) as e:     # ill-typed input under trusted=True
             raise TransformError(f"transpose: `{name}` is not well typed ({type(e).__name__}: {e}); "
                                  f"typecheck it first", d.pos, file=prog.file, rule="TDef") from None
@@ -434,7 +437,15 @@ def transpose(prog: Program, names=None, trusted: bool = False) -> Derivation:
 
 
 def transpose_program(prog: Program, names=None, trusted: bool = False) -> Program:
-    return transpose(prog, names, trusted).result
+    return transpose(prog, names, trusted, derive=False).result
+
+
+class _Sink:
+    """Stands for the premises list when no derivation is kept."""
+    __slots__ = ()
+
+    def __setitem__(self, i, dv):
+        pass
 
 
 class _LazyEnvs(dict):

@@ -270,8 +270,9 @@ def ULet(premises, nl_binds, known_ret, lin_expr, subject) -> Derivation:
 
 class _DefUnzipper:
     def __init__(self, d: Def, sigs: dict, callee_out: dict, policy: Policy, unknown: set,
-                 file=None):
+                 file=None, derive: bool = True):
         self.d = d
+        self.derive = derive        # False: the chain node keeps no per-binding premises
         self.sigs = sigs
         self.callee_out = callee_out
         self.policy = policy
@@ -447,6 +448,7 @@ class _DefUnzipper:
         # -- forward pass: emit both halves, one derivation per binding ---------
         premises = []
         recomputed = []
+        derive = self.derive
         for it in items:
             c0, l0 = len(nl_out), len(lin_out)
             if it.in_nl:
@@ -465,6 +467,8 @@ class _DefUnzipper:
                 lin_out.extend(it.lin)
                 if it.lin_drops and it.lin_defs:
                     lin_out.extend([_drop(v) for v in it.lin_drops if v in it.lin_defs])
+            if not derive:
+                continue
             rule_name, notes = it.rule, None
             if it.point is not None:
                 notes = {"choice": it.mode}
@@ -509,8 +513,9 @@ class _DefUnzipper:
       r"\mathsf{def}\ f(\bar x ; \dot{\bar y}) = e \leadsto_U f_{nl}(\bar x ;) = C[\mathsf{let}\ (\bar x' ;) = n\ \mathsf{in}\ (\bar x', (\bar r) ;)],\ f_{lin}(w ; \dot{\bar y}) = \mathsf{let}\ (\bar r) = w\ \mathsf{in}\ l",
       [r"e \leadsto_U (C ; n ; l)", r"\bar r = \text{the non-linear variables } l \text{ reads that } C \text{ binds or } \bar x"],
       "a definition: f_nl returns its results and, last, the residual tuple w; f_lin unpacks w")
-def unzip_def(d: Def, sigs: dict, callee_out: dict, policy: Policy, unknown=(), file=None) -> Derivation:
-    return _DefUnzipper(d, sigs, callee_out, policy, set(unknown), file).run()
+def unzip_def(d: Def, sigs: dict, callee_out: dict, policy: Policy, unknown=(), file=None,
+              derive: bool = True) -> Derivation:
+    return _DefUnzipper(d, sigs, callee_out, policy, set(unknown), file, derive).run()
 
 
 # ----------------------------------------------------------------------------
@@ -566,7 +571,8 @@ def _check_unknown(prog: Program, unknown) -> dict:
 @rule("unzip", "Program", r"P \leadsto_U P'",
       [r"\mathsf{def}\ f \leadsto_U f_{nl}, f_{lin} \text{ for every } f, \text{ callees first}"],
       "every (requested) definition is unzipped, callees before callers")
-def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = False) -> Derivation:
+def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = False,
+          derive: bool = True) -> Derivation:
     """Unzip ``prog`` (every definition, or ``names`` and their callees) under a
     checkpoint ``policy`` (a Policy, a policy string, or None = save-all).
     ``unknown`` = {fn: {non-linear param, …}} stages those inputs (see the module
@@ -574,7 +580,8 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
     (for output of this project's own transformations).
 
     Returns ``Derivation("unzip", "Program", prog, out_program, [UDef …],
-    notes={"signatures": {f: UnzipSig}, "policy": str, "points": [ChoicePoint]})``."""
+    notes={"signatures": {f: UnzipSig}, "policy": str, "points": [ChoicePoint]})``;
+    ``derive=False`` (``unzip_program``) leaves out the per-binding nodes."""
     pol = as_policy(policy)
     try:
         with paused_gc():   # builds no cycles; the collector's rescans of a 10^6-node program cost ~2x
@@ -588,7 +595,7 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
             for d in prog.defs:
                 if chosen is not None and d.name not in chosen:
                     continue
-                dv = unzip_def(d, sigs, callee_out, pol, unk.get(d.name, ()), prog.file)
+                dv = unzip_def(d, sigs, callee_out, pol, unk.get(d.name, ()), prog.file, derive)
                 sigs[d.name] = dv.notes["sig"]
                 callee_out[d.name] = tuple(d.nl_out)
                 premises.append(dv)
@@ -608,7 +615,7 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
 
 
 def unzip_program(prog: Program, policy=None, unknown=None, names=None, trusted=False) -> Program:
-    return unzip(prog, policy, unknown, names, trusted).result
+    return unzip(prog, policy, unknown, names, trusted, derive=False).result
 
 
 # ----------------------------------------------------------------------------
