@@ -17,10 +17,19 @@ by the reference evaluator:
   l + t(l, s);
 * |w| = reals in the residual tuple ``f_jvp_nl`` returns (s snapshots and the
   tape of the last step), "snaps" = the most snapshots the schedule holds at
-  once (from the schedule tree);
-* M = peak memory (§4, default costs) of the larger of the two runs.  M counts
-  a value once per frame that holds it, so a snapshot held by several nested
-  calls is counted several times; compare with save-all's M.
+  once (from the schedule tree, ``schedule_cost``);
+* M = peak memory (§4, default costs) of ``f_jvp_nl`` / ``f_jvp_lin_T``, and
+  "peak M" the larger.  §4: a value is live from its binding to its last use,
+  M sums ‖type‖ over the live values of every frame; computing forms (sin,
+  cos, *., …) hold their inputs and results at once, the forms that only
+  pass values on (return, tuple, unpack, call arguments) move the ones at
+  their last use;
+* the bound: M ≤ s + c, with c = ``step_working_set`` = max(M(step_jvp_nl) + 1,
+  M(step_jvp_lin_T)) measured on one step alone -- for ``x' = sin x``,
+  c = 4: re-taping a step holds its input, sin and cos (3) while the
+  cotangent (1) waits.  Everything else live is a snapshot (at most snaps ≤ s
+  of them); "M ≤ s + c" says whether the row meets it (and the script exits
+  with status 1 if a row misses the bound or the optimum).
 
 With ``--plot`` (needs matplotlib) the work-versus-memory frontier of one
 chain (``--frontier-l``, default 100) is drawn for s = 1 … 12: extra forward
@@ -39,24 +48,24 @@ sys.setrecursionlimit(200000)
 
 
 def measure(l: int, s: int | None):
-    """(forward steps, M, |w|, snaps, seconds); s None = save-all."""
+    """(forward steps, M_nl, M_lin_T, |w|, snaps, c, seconds); s None = save-all."""
     from semantics import evaluate, parse_program
     from transforms.compose import names_for, vjp_program
-    from transforms.revolve import binomial_vjp_program, chain_source, schedule_cost, step_costs
+    from transforms.revolve import binomial_vjp_program, chain_source, memory_bound, step_costs
 
     prog = parse_program(chain_source(l), "chain.la")
     t0 = time.perf_counter()
     if s is None:
-        vp, snaps = vjp_program(prog, "f"), None
+        vp, snaps, c = vjp_program(prog, "f"), None, None
     else:
         vp, pol = binomial_vjp_program(prog, "f", s)
-        snaps = schedule_cost(pol.restructured.tree)[1]
+        snaps, c = memory_bound(pol.restructured)
     nl, tn = names_for("f")
     costs = step_costs(["sin"])
     r1 = evaluate(vp, nl, ([0.5], []), costs=costs)
     r2 = evaluate(vp, tn, (list(r1.nl[1:]), [1.0]), costs=costs)
     size = lambda v: sum(map(size, v)) if isinstance(v, tuple) else 1
-    return (r1.work + r2.work, max(r1.memory, r2.memory), size(r1.nl[1:]), snaps,
+    return (r1.work + r2.work, r1.memory, r2.memory, size(r1.nl[1:]), snaps, c,
             time.perf_counter() - t0)
 
 
@@ -73,19 +82,26 @@ def main(argv=None):
     except ImportError:
         optimal_steps_binomial = None
 
+    ok = True
     print("| l | s | forward steps | extra (measured) | t(l, s) optimum | equal | "
-          "optimal_steps_binomial − l | |w| | snaps | peak M | save-all M | seconds |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "optimal_steps_binomial − l | \\|w\\| | snaps | M nl / lin_T | peak M | s + c | "
+          "M ≤ s + c | save-all M | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for l in (int(x) for x in a.ls.split(",")):
         base = measure(l, None)
+        base_m = max(base[1], base[2])
         for s in (int(x) for x in a.ss.split(",")):
-            steps, m, w, snaps, sec = measure(l, s)
+            steps, m_nl, m_lin, w, snaps, c, sec = measure(l, s)
+            m = max(m_nl, m_lin)
             t = optimal_forward_steps(l, s)
             cs = (optimal_steps_binomial(l, s) - l) if optimal_steps_binomial and l <= 1000 else "—"
-            print(f"| {l} | {s} | {steps} | {steps - l} | {t} | {'yes' if steps - l == t else 'NO'} "
-                  f"| {cs} | {w} | {snaps} | {m} | {base[1]} | {sec:.1f} |", flush=True)
-        print(f"| {l} | save-all | {base[0]} | {base[0] - l} | — | — | — | {base[2]} | — | {base[1]} "
-              f"| {base[1]} | {base[4]:.1f} |", flush=True)
+            equal, within = steps - l == t, m <= s + c
+            ok = ok and equal and within
+            print(f"| {l} | {s} | {steps} | {steps - l} | {t} | {'yes' if equal else 'NO'} "
+                  f"| {cs} | {w} | {snaps} | {m_nl} / {m_lin} | {m} | {s} + {c} = {s + c} "
+                  f"| {'yes' if within else 'NO'} | {base_m} | {sec:.1f} |", flush=True)
+        print(f"| {l} | save-all | {base[0]} | {base[0] - l} | — | — | — | {base[3]} | — "
+              f"| {base[1]} / {base[2]} | {base_m} | — | — | {base_m} | {base[6]:.1f} |", flush=True)
     if a.plot:
         try:
             import matplotlib
@@ -93,21 +109,22 @@ def main(argv=None):
             import matplotlib.pyplot as plt
         except ImportError:
             print("(matplotlib is not installed: no plot; `pip install matplotlib`)")
-            return
+            return 0 if ok else 1
         l = a.frontier_l
         ss = list(range(1, 13))
         rows = [measure(l, s) for s in ss]
+        peak = lambda r: max(r[1], r[2])
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
         ax1.plot(ss, [r[0] - l for r in rows], "o", label="measured (W of the vjp)")
         ax1.plot(ss, [optimal_forward_steps(l, s) for s in ss], "-", label="optimum t(l, s)")
         ax1.set_xlabel("snapshots s"); ax1.set_ylabel("extra forward steps"); ax1.set_yscale("log")
         ax1.legend(); ax1.set_title(f"binomial:s on a chain of {l} steps")
-        ax2.plot([r[1] for r in rows], [r[0] - l for r in rows], "o", label="binomial:s")
+        ax2.plot([peak(r) for r in rows], [r[0] - l for r in rows], "o", label="binomial:s")
         for s, r in zip(ss, rows):
-            ax2.annotate(f"s={s}", (r[1], r[0] - l), fontsize=7, xytext=(3, 3),
+            ax2.annotate(f"s={s}", (peak(r), r[0] - l), fontsize=7, xytext=(3, 3),
                          textcoords="offset points")
         base = measure(l, None)
-        ax2.plot([base[1]], [base[0] - l], "s", label="save-all")
+        ax2.plot([peak(base)], [base[0] - l], "s", label="save-all")
         ax2.set_xlabel("peak memory M (§4)"); ax2.set_ylabel("extra forward steps")
         ax2.set_xscale("log"); ax2.set_yscale("symlog", linthresh=10); ax2.set_ylim(bottom=0)
         ax2.legend()
@@ -115,7 +132,8 @@ def main(argv=None):
         fig.tight_layout()
         fig.savefig(a.plot, dpi=120)
         print(f"wrote {a.plot}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

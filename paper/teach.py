@@ -292,27 +292,35 @@ def _jacobian(console, t: Tape, n: int, m: int):
                   f"   Choose reverse mode when m < n (a gradient: m = 1), forward mode when n < m.")
 
 
-def checkpoint_rows(prog: Program, fn: str, args) -> list[tuple[str, int, int, str]]:
-    """(policy, W, M, gradient) of the composed gradient program per policy."""
+def checkpoint_rows(prog: Program, fn: str, args) -> list[tuple[str, int, int, str, str]]:
+    """(policy, W, M, gradient, |w|) of the composed gradient program per policy;
+    |w| is the number of reals stored between the two halves (the residuals)."""
     from semantics.evaluate import evaluate
-    from transforms.compose import grad
+    from semantics.syntax import size_of_type
+    from transforms.compose import grad, names_for, vjp_program
     base = evaluate(prog, fn, args)
-    rows = [("f itself (no derivative)", base.work, base.memory, "—")]
+    rows = [("f itself (no derivative)", base.work, base.memory, "—", "—")]
     for pol in ("save-all", "recompute-all"):
-        r = grad(prog, fn, args, policy=pol)
+        vp = vjp_program(prog, fn, pol)
+        r = grad(prog, fn, args, policy=pol, program=vp)
         g = ", ".join(f"{k} = {fmt(v)}" for k, v in r.gradient.items())
-        rows.append((pol, r.work, r.memory, g))
+        stored = size_of_type(vp.get(names_for(fn)[0]).nl_out[-1])
+        rows.append((pol, r.work, r.memory, g, str(stored)))
     return rows
 
 
 def _checkpointing(console, ex: Example, prog: Program):
     rows = checkpoint_rows(prog, ex.fn, ex.args)
     console.print(_table("6. Checkpointing: work W and peak memory M of the gradient program "
-                         "(f_jvp_nl, then f_jvp_lin_T)", ["unzip policy", "W", "M", "gradient"],
-                         [(a, str(b), str(c), d) for a, b, c, d in rows], {1: "right", 2: "right"}))
-    console.print("   save-all stores every intermediate the linear half needs (more memory);\n"
-                  "   recompute-all stores only the inputs and recomputes the rest inside the linear\n"
-                  "   half (more work, less memory).  The gradient is the same under every policy.")
+                         "(f_jvp_nl, then f_jvp_lin_T), and |w|, the reals stored between them",
+                         ["unzip policy", "W", "M", "|w|", "gradient"],
+                         [(a, str(b), str(c), w, d) for a, b, c, d, w in rows],
+                         {1: "right", 2: "right", 3: "right"}))
+    console.print("   save-all stores every intermediate the linear half needs (largest |w|);\n"
+                  "   recompute-all stores only what recomputation starts from and recomputes\n"
+                  "   the rest in the linear half: more work, a smaller |w|.  M is the peak of\n"
+                  "   the whole run, so it falls only where the stored values were the peak.\n"
+                  "   The gradient is the same under every policy.")
 
 
 def render_text(name: str = "seed", width: int = 140) -> str:

@@ -19,11 +19,17 @@ call                                    W(body)
 ======================================  ============================
 
 Memory: a variable is live from its binding to its last use; M is the peak of
-the summed ‖value‖ of live variables, over all frames.  A node's results are
-allocated before the inputs it used for the last time are freed (so ``sin x``
-briefly holds x and its result).  A call *moves* arguments that are at their
-last use into the callee's frame; an argument the caller still needs is
-counted in both frames.  Evaluation of a let-chain is a loop.
+the summed ‖value‖ of live variables, over all frames.  A node that computes
+(literal, primitive, the linear operations ``zero``, ``+.``, ``*.``, ``dup``,
+``drop``) allocates its results before the inputs it used for the last time
+are freed (so ``sin x`` briefly holds x and its result).  The forms that only
+pass values on -- a return ``(x̄ ; ȳ)``, a tuple, an unpack, a call's
+arguments, the forms §4 prices at W = 0 -- *move* the inputs that are at their
+last use into their results: a value passed on for the last time is counted
+once, not once as the input and once as the result.  An input still used
+later is copied (counted in both places); in particular an argument the
+caller still needs is counted in the caller's and the callee's frame.
+Evaluation of a let-chain is a loop.
 """
 from __future__ import annotations
 
@@ -55,6 +61,14 @@ class Costs:
     def prim_cost(self, op: str) -> int:
         c = self.prim.get(op)
         return PRIMITIVES[op].cost if c is None else c
+
+    @classmethod
+    def equations(cls) -> "Costs":
+        """The pricing under which W counts what a jaxpr counts as equations, for
+        comparing output sizes with JAX like for like: a literal is inline (0),
+        ``dup`` is fan-out and ``drop`` discarding (0) -- a jaxpr variable may be
+        read any number of times, or none -- and every operation costs 1."""
+        return cls(lit=0, dup=0, drop=0)
 
     def dual(self) -> "Costs":
         """The pricing under which transposition conserves work exactly:
@@ -127,15 +141,21 @@ def static_info(d: Def) -> tuple[dict[str, int], int]:
 
 
 def _typing_info(prog: Program):
-    """Φ and each definition's class table, from the typing judgment (cached)."""
+    """Φ and each definition's class table, from the typing judgment (cached;
+    the derivation itself is not kept, it would double a long program's memory)."""
     info = getattr(prog, "_typing", None)
     if info is None:
         from .typecheck import typecheck
-        dv = typecheck(prog)
+        dv = typecheck(prog, derive=False)
         envs = {p.subject.name: p.notes["env"] for p in dv.premises}
-        info = (dv, envs)
+        info = (dv.result, envs)
         prog._typing = info
     return info
+
+
+# The leaves that only pass values on (SPEC §4 prices them at W = 0): they move
+# their last-use inputs into their results instead of copying them.
+_MOVES = (Ret, NTup, LTup)
 
 
 class Frame:
@@ -212,8 +232,8 @@ class Evaluator:
                 val = env[b.src]
                 for n, v in zip(b.names, val):
                     env[n] = v
+                self.release(f, (b.src,))      # an unpack moves its source's components
                 self.alloc(f, val)
-                self.release(f, (b.src,))
                 if premises is not None:
                     res = (tuple(val), ()) if tb is NUnpack else ((), tuple(val))
                     premises.append(Derivation("eval", tb.__name__, b, res))
@@ -276,9 +296,14 @@ class Evaluator:
         else:
             raise EvalError(f"cannot evaluate {t.__name__}", e.pos)
         f.work += w
-        self.alloc(f, out[0])
-        self.alloc(f, out[1])
-        self.release(f, leaf_uses(e))
+        if t in _MOVES:                         # pass values on: last-use inputs move
+            self.release(f, leaf_uses(e))
+            self.alloc(f, out[0])
+            self.alloc(f, out[1])
+        else:                                   # compute: inputs and results coexist
+            self.alloc(f, out[0])
+            self.alloc(f, out[1])
+            self.release(f, leaf_uses(e))
         dv = Derivation("eval", t.rule, e, out, notes={"work": w}) if self.derive else None
         return out[0], out[1], dv
 

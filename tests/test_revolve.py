@@ -3,7 +3,9 @@
 Independent truths: the reference values of t(l, s) quoted in the issue, the
 dynamic programme of Revolve's recursion (computed here from scratch), the
 checkpoint-schedules package's ``optimal_steps_binomial`` (which reports
-l + t), the save-all gradient and the oracle's tape-based gradient."""
+l + t), the save-all gradient and the oracle's tape-based gradient.  The memory
+bound M ≤ s + 4 on a sin chain is derived by hand (below, ``SIN_C``) from §4's
+counting, not read off the implementation."""
 from __future__ import annotations
 
 import math
@@ -17,9 +19,11 @@ from semantics.errors import TransformError
 from transforms.checkpoint import policy_from_string
 from transforms.compose import grad, names_for
 from transforms.oracle import oracle_grad
-from transforms.revolve import (Binomial, binomial_vjp_program, chain_source,
-                                optimal_forward_steps, optimal_split, restructure, schedule,
-                                schedule_cost, step_costs)
+from transforms.compose import vjp_program
+from transforms.revolve import (Binomial, advance_calls, binomial_vjp_program, chain_source,
+                                memory_bound, optimal_forward_steps, optimal_split, restructure,
+                                schedule, schedule_cost, step_costs, step_working_set)
+from semantics.syntax import Call, Drop, Let, iter_nodes
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
@@ -137,3 +141,137 @@ def test_policy_string_and_errors():
         restructure(not_chain, "h", 2)
     with pytest.raises(TransformError):
         restructure(prog, "nope", 2)
+
+
+# ----------------------------------------------------------------------------
+# Peak memory (SPEC §4's M, §15's "peak memory ≤ s states").
+#
+# §4: a value is live from its binding to its last use; M sums ‖type‖ over the
+# live values of every frame.  A computing node holds its inputs and results at
+# once; a node that only passes values on (return, tuple, unpack, call) moves
+# the ones at their last use.  Reversing a chain of x' = sin x with s snapshots
+# then needs, besides the snapshots, at most: re-taping one step -- its input x,
+# sin x and the partial cos x (3) -- while the wrapper above it holds the
+# cotangent (1).  (The step's adjoint holds cos x, the incoming and the outgoing
+# cotangent: 3.)  So c = 4, and M ≤ snaps + 4 ≤ s + 4 for every l.
+SIN_C = 4
+
+
+def _run(prog, fn, s, at=0.5):
+    vp, pol = binomial_vjp_program(prog, fn, s)
+    nl, tn = names_for(fn)
+    r1 = evaluate(vp, nl, ([at], []))
+    r2 = evaluate(vp, tn, (list(r1.nl[1:]), [1.0]))
+    return vp, pol, r1, r2
+
+
+def test_evaluator_moves_values_passed_on_and_holds_computed_ones():
+    """The §4 counting the bound rests on, on three-line programs."""
+    p = parse_program("def g(a: real, b: real) -> ((real, real) ;) =\n"
+                      "  let (t ;) = (a, b) in\n  let (u, v) = t in\n  let (q ;) = (u, v) in\n"
+                      "  (q ;)\n", "g")
+    assert evaluate(p, "g", {"a": 1.0, "b": 2.0}).memory == 2     # never a, b and t at once
+    h = parse_program("def h(x: real) -> (real ;) =\n  let (y ;) = sin(x) in\n  (y ;)\n", "h")
+    assert evaluate(h, "h", {"x": 1.0}).memory == 2               # sin x holds x and its result
+    k = parse_program("def k(a: real) -> ((real, real) ;) =\n  let (t ;) = (a, a) in\n"
+                      "  (t ;)\n", "k")
+    assert evaluate(k, "k", {"a": 1.0}).memory == 2               # a moved once, copied once
+
+
+def test_sin_step_working_set_is_four():
+    prog = parse_program(chain_source(5), "chain")
+    vp, pol = binomial_vjp_program(prog, "f", 2)
+    assert step_working_set(pol.restructured) == SIN_C
+    assert memory_bound(pol.restructured) == (2, SIN_C)
+
+
+@pytest.mark.parametrize("l", [10, 30, 100])
+@pytest.mark.parametrize("s", [1, 2, 3, 5])
+def test_peak_memory_is_s_snapshots_plus_a_constant(l, s):
+    prog = parse_program(chain_source(l), "chain")
+    vp, pol, r1, r2 = _run(prog, "f", s)
+    snaps, c = memory_bound(pol.restructured)
+    assert c == SIN_C and snaps <= s
+    m = max(r1.memory, r2.memory)
+    assert m <= snaps + SIN_C <= s + SIN_C, (l, s, r1.memory, r2.memory)
+    # tight up to c: the residual tuple alone holds the snaps snapshots (and one tape)
+    assert m >= snaps + 1
+    if l > s:
+        assert snaps == s           # every snapshot is used once the chain is long enough
+    # W is still the optimum (under the step-counting cost table)
+    costs = step_costs(["sin"])
+    w = evaluate(vp, names_for("f")[0], ([0.5], []), costs=costs).work + \
+        evaluate(vp, names_for("f")[1], (list(r1.nl[1:]), [1.0]), costs=costs).work
+    assert w == l + optimal_forward_steps(l, s)
+
+
+def test_peak_memory_does_not_grow_with_the_chain():
+    for s in (1, 2, 5):
+        ms = set()
+        for l in (40, 400):
+            _, _, r1, r2 = _run(parse_program(chain_source(l), "chain"), "f", s)
+            ms.add(max(r1.memory, r2.memory))
+        assert max(ms) <= s + SIN_C
+
+
+class _Taped(Binomial):
+    """binomial:S without the post-pass: the wrappers' advances stay taped."""
+
+    def finish(self, vp, roots):
+        return vp
+
+
+def test_untaped_advances_are_what_bounds_memory():
+    """Without :func:`advance_calls` every wrapper nested on a head path keeps
+    its own copy of the snapshot: M grows with the number of repetitions."""
+    prog = parse_program(chain_source(100), "chain")
+    pol = _Taped(1)
+    vp = vjp_program(pol.prepare(prog, "f"), "f", pol)
+    nl, tn = names_for("f")
+    r1 = evaluate(vp, nl, ([0.5], []))
+    assert r1.memory > 1 + SIN_C + 50          # s = 1: the head path is 99 wrappers deep
+    _, _, q1, q2 = _run(prog, "f", 1)
+    assert max(q1.memory, q2.memory) <= 1 + SIN_C
+    assert q1.nl == r1.nl                      # the same primal and residuals
+
+
+def test_advance_calls_leave_no_dropped_tape():
+    prog = parse_program(chain_source(60), "chain")
+    vp, pol = binomial_vjp_program(prog, "f", 3)
+    typecheck(vp)
+    dropped = set()
+    for d in vp.defs:
+        for n in iter_nodes(d.body):
+            if type(n) is Let and type(n.rhs) is Drop:
+                dropped.add((d.name, n.rhs.v))
+    for d in vp.defs:
+        for n in iter_nodes(d.body):
+            if type(n) is Let and type(n.rhs) is Call and n.rhs.fn.endswith("_jvp_nl"):
+                assert (d.name, n.nl[-1]) not in dropped, (d.name, n.rhs.fn)
+    # the advances call primal wrappers/nodes/steps of the restructured chain
+    primal = {d.name for d in pol.restructured.program.defs}
+    assert any(d.name in primal for d in vp.defs)
+    # idempotent, and a no-op on a program with nothing to advance
+    assert advance_calls(vp, pol.restructured.program, names_for("f")) is vp
+
+
+def test_heterogeneous_steps_memory_bound():
+    src = ["def g(a: real) -> (real ;) ="]
+    prev = "a"
+    for i in range(30):
+        if i % 3 == 1:
+            src += [f"  let (p{i} ;) = tanh({prev}) in"]
+        elif i % 3 == 0:
+            src += [f"  let (q{i} ;) = sin({prev}) in", f"  let (p{i} ;) = q{i} * {prev} in"]
+        else:
+            src += [f"  let (q{i} ;) = exp({prev}) in", f"  let (u{i} ;) = cos(q{i}) in",
+                    f"  let (p{i} ;) = u{i} * q{i} in"]
+        prev = f"p{i}"
+    src += [f"  {prev} + {prev}"]
+    prog = parse_program("\n".join(src) + "\n", "het")
+    ref = grad(prog, "g", {"a": 0.3})
+    for s in (1, 2, 4):
+        vp, pol, r1, r2 = _run(prog, "g", s, at=0.3)
+        snaps, c = memory_bound(pol.restructured)
+        assert max(r1.memory, r2.memory) <= snaps + c
+        assert r2.lin[0] == ref.gradient["a"]

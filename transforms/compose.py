@@ -78,7 +78,9 @@ def vjp_program(prog: Program, fn: str, policy=None) -> Program:
             order.append(d.name)
         defs[d.name] = d
     needed = call_closure(defs, [nl_name, t_name])
-    return Program([defs[n] for n in order if n in needed], prog.file)
+    out = Program([defs[n] for n in order if n in needed], prog.file)
+    finish = getattr(policy, "finish", None)    # a schedule's post-pass (binomial: untaped advances)
+    return finish(out, (nl_name, t_name)) if finish else out
 
 
 @dataclass

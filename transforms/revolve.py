@@ -21,8 +21,12 @@ tests).
 result computes the same function (and is well typed).  Under the
 :class:`Binomial` policy, unzip saves everything except the one call inside
 each *head wrapper*, which it recomputes.  Then the transposed program
-(``fn_jvp_nl`` followed by ``fn_jvp_lin_T``) evaluates exactly ``l + t(l, s)``
-forward steps, and at any time holds at most s snapshots.
+(``fn_jvp_nl`` followed by ``fn_jvp_lin_T``, after the post-pass
+:func:`advance_calls`) evaluates exactly ``l + t(l, s)`` forward steps, holds
+at most s snapshots at any time, and its peak memory M (§4, both halves) is at
+most ``snaps + c ≤ s + c``: snaps = the most snapshots the schedule holds at
+once, c = one step's reversal working set plus the cotangent
+(:func:`memory_bound`; c = 4 for ``x' = sin x``), independent of l.
 
 **The shape.**  A chain is cut into *steps*: maximal segments after which
 exactly one real variable is live (for a chain of ``sin``'s every ``let`` is a
@@ -47,6 +51,19 @@ H_lin_T.  So with B(n) the forward steps of a lin_T part,
 B(G) = B(T) + m + B(H), B(step) = 0: Revolve's recursion, and the whole vjp
 costs l (the first sweep, every step once) + t(l, s) forward steps.
 
+**Memory: advances are untaped.**  Unzip keeps the recomputed call in W_nl
+too (W must return y), as ``H_jvp_nl(x)`` whose tape W drops.  Taping there
+is Revolve's "advance" done wrongly: on a head path (H's head is again
+wrapped, and so on, r levels, all starting at x) every nested W_nl keeps its
+own copy of x while the next one runs, and each level builds a tape only to
+drop it, so M grew like s + r.  The post-pass
+:func:`advance_calls` (applied by :meth:`Binomial.finish`, which
+``compose.vjp_program`` calls) replaces such a call by the primal ``H(x)``:
+x is then held by one wrapper only, and nothing but the current state moves
+down the advance.  The re-taping calls in the linear halves are untouched,
+so W is unchanged; M ≤ snaps + c (:func:`memory_bound`), checked per row by
+``benchmarks/bench_checkpoint.py`` and for small chains by the tests.
+
 **Counting forward steps with W (§4).**  W under :func:`step_costs`, the cost
 table that prices the steps' primal primitives (e.g. ``sin``) at 1 and every
 other form at 0, is the number of step evaluations.  The JVP's partials (here
@@ -68,9 +85,8 @@ from math import comb
 from semantics.errors import LinearAError, TransformError
 from semantics.evaluate import Costs, _typing_info
 from semantics.printer import show_expr
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
-                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, bind_uses,
-                              leaf_uses)
+from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, NTup,
+                              Param, Prim, Program, Ret, Scale, Zero, bind_uses, leaf_uses)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
 
@@ -408,7 +424,8 @@ class Binomial(Policy):
     """``binomial:S``: Revolve's optimal schedule with at most S snapshots.
 
     Use :meth:`prepare` (the restructuring) before JVP; then unzip saves every
-    binding except the call inside each head wrapper, which it recomputes."""
+    binding except the call inside each head wrapper, which it recomputes, and
+    :meth:`finish` makes the wrappers' forward sweeps untaped advances."""
 
     def __init__(self, snaps: int):
         if not isinstance(snaps, int) or snaps < 1:
@@ -443,6 +460,13 @@ class Binomial(Policy):
             raise TransformError(f"policy `{self.describe()}` was prepared for another program",
                                  rule="Policy")
 
+    def finish(self, vp: Program, roots) -> Program:
+        """The vjp program's post-pass (called by ``compose.vjp_program``): the
+        head wrappers' forward sweeps become untaped advances (:func:`advance_calls`)."""
+        if self.restructured is None:
+            return vp
+        return advance_calls(vp, self.restructured.program, roots)
+
     def describe(self):
         return f"binomial:{self.snaps}"
 
@@ -459,13 +483,130 @@ def _parse_binomial(arg: str) -> Policy:
 register_policy("binomial", _parse_binomial, "binomial:S")
 
 
+def advance_calls(vp: Program, source: Program, roots) -> Program:
+    """Revolve's *advance*: a head is run forward untaped when its tape is not kept.
+
+    In a head wrapper's non-linear half unzip emits the recomputed call as
+    ``let (y, w_H) = H_jvp_nl(x) in let (;) = drop(w_H) in …``: the head is
+    taped (its residual tuple built, and every wrapper nested on its head path
+    keeping its own copy of the snapshot x while it runs) only for the tape to
+    be dropped.  A call of ``g_jvp_nl`` whose residual -- its last non-linear
+    result (unzip's contract) -- is read only by such a ``drop`` computes the
+    primal ``g`` with the same operations, so it is replaced by a call of the
+    source definition ``g`` and the drop removed; the primal definitions it
+    needs (``source``'s, callees first) are added.  Steps are evaluated as often
+    as before (W under :func:`step_costs` is unchanged); the partials, tuples and
+    snapshot copies of the advance are gone.  The calls that rebuild a tape
+    (in the linear halves) are untouched.  ``roots``: the definitions to keep
+    (with their callees)."""
+    from transforms.jvp import SUFFIX as JVP
+    from .compose import NL_SUFFIX
+    from semantics.syntax import call_closure
+    from semantics.evaluate import use_counts
+    suffix = JVP + NL_SUFFIX
+    src = {d.name: d for d in source.defs}
+    mine = {d.name: d for d in vp.defs}
+    primal_roots = set()
+
+    def primal_of(b):
+        """The primal definition a tape-dropping call may call instead, or None."""
+        c = b.rhs
+        if type(c) is not Call or c.lin or b.lin or not c.fn.endswith(suffix):
+            return None
+        g = src.get(c.fn[:-len(suffix)])
+        if g is None or not g.is_nonlinear or len(b.nl) != len(g.nl_out) + 1:
+            return None
+        return g
+
+    def rewrite(blk: Block, counts) -> Block:
+        binds = list(blk.binds)
+        dead, changed = set(), False
+        for i, b in enumerate(binds):
+            if type(b) is not Let:
+                continue
+            if type(b.rhs) is Block:
+                nested = rewrite(b.rhs, counts)
+                if nested is not b.rhs:
+                    binds[i] = Let(b.nl, b.lin, nested, b.pos, b.nl_ty, b.lin_ty)
+                    changed = True
+                continue
+            g = primal_of(b)
+            if g is None or counts.get(b.nl[-1]) != 1:
+                continue
+            drop = next((j for j in range(i + 1, len(binds))
+                         if type(binds[j]) is Let and type(binds[j].rhs) is Drop
+                         and binds[j].rhs.v == b.nl[-1]), None)
+            if drop is None:
+                continue
+            binds[i] = Let(b.nl[:-1], (), Call(g.name, b.rhs.nl, (), b.rhs.pos), b.pos,
+                           b.nl_ty[:-1] if b.nl_ty else None, None)
+            dead.add(drop)
+            primal_roots.add(g.name)
+        if not dead and not changed:
+            return blk
+        return Block([b for j, b in enumerate(binds) if j not in dead], blk.tail, blk.pos)
+
+    defs = []
+    for d in vp.defs:
+        body = d.body
+        if type(body) is Block:
+            nb = rewrite(body, use_counts(body))
+            if nb is not body:
+                d = Def(d.name, d.nl_params, d.lin_params, d.nl_out, d.lin_out, nb, d.pos)
+        defs.append(d)
+    if not primal_roots:
+        return vp
+    primals = call_closure(src, primal_roots)
+    if any(n in mine and mine[n] is not src[n] for n in primals):
+        return vp                     # a primal's name is taken: keep the taped advances
+    defs = [d for d in source.defs if d.name in primals] + defs
+    keep = call_closure({d.name: d for d in defs}, roots)
+    return Program([d for d in defs if d.name in keep], vp.file)
+
+
 def binomial_vjp_program(prog: Program, fn: str, s: int) -> tuple[Program, Binomial]:
     """The vjp program of the chain ``fn`` under ``binomial:s`` (restructure, then
-    ``vjp_program`` with the policy); returns it and the prepared policy."""
+    ``vjp_program`` with the policy, which applies :meth:`Binomial.finish`);
+    returns it and the prepared policy."""
     from .compose import vjp_program
     pol = Binomial(s)
     rp = pol.prepare(prog, fn)
     return vjp_program(rp, fn, pol), pol
+
+
+def step_working_set(r: Restructured) -> int:
+    """c, the memory the reversal needs beyond its snapshots: the most, over the
+    chain's distinct steps, of ``M(step_jvp_nl) + 1`` (re-taping a step: its
+    input, results and partials, while the wrapper above holds the cotangent)
+    and ``M(step_jvp_lin_T)`` (the step's adjoint: its tape, the incoming and
+    the outgoing cotangent), each measured by the §4 evaluator on the step alone.
+    For ``x' = sin x`` that is max(3 + 1, 3) = 4.  (M does not depend on the
+    values, so z3 symbols stand in for them: no step can hit a domain error.)"""
+    from semantics.domains import get_domain
+    from semantics.evaluate import evaluate
+    from .compose import names_for, vjp_program
+    dom = get_domain("z3")
+    c = 0
+    for step in sorted(r.step_defs):
+        vp = vjp_program(r.program, step)
+        nl, tn = names_for(step)
+        r1 = evaluate(vp, nl, ([dom.symbol("x")], []), dom)
+        r2 = evaluate(vp, tn, (list(r1.nl[1:]), [dom.const("1")]), dom)
+        c = max(c, r1.memory + 1, r2.memory)
+    return c
+
+
+def memory_bound(r: Restructured) -> tuple[int, int]:
+    """``(snaps, c)``: the vjp of the restructured chain (both halves, §4's M)
+    peaks at no more than snaps + c ≤ s + c, where snaps is the most snapshots
+    the schedule holds at once (:func:`schedule_cost`) and c is
+    :func:`step_working_set`.  Why: at any time the live values are the held
+    snapshots (one per enclosing node still reversing its tail, or one per
+    wrapper advancing from it), at most one cotangent (linear, always moved),
+    and one step's working set; nothing else survives across a call, because
+    a wrapper's advance is untaped (:func:`advance_calls`) and every other
+    value is passed on at its last use."""
+    return schedule_cost(r.tree)[1], step_working_set(r)
 
 
 def step_costs(ops) -> Costs:
