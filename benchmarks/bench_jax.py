@@ -14,7 +14,9 @@ other:
   → ``transpose`` → ``typecheck`` of the vjp program → ``show`` (printed), the
   same work JAX's line does, text in and text out.
 
-and prints µs per primal equation / per let and the ratio (JAX ÷ ours).
+and the fast flat path (``transforms.flat.vjp_text``, same text out, exact
+agreement tested), and prints µs per primal equation / per let and the
+ratios (JAX ÷ ours).
 
 Output quality, per program: JAX's equation ratio |grad jaxpr| / |primal
 jaxpr| (equations) against this project's W(vjp)/W(f) (work of
@@ -49,6 +51,15 @@ def ours(text: str, fn: str):
     typecheck(vp)
     show(vp)
     return time.perf_counter() - t0, prog, vp
+
+
+def ours_fast(text: str, fn: str) -> float:
+    """Seconds for text → printed vjp program on the fast flat path (the same
+    stages, the same output text; ``require_fast``: no silent fallback)."""
+    from transforms.flat import vjp_text
+    t0 = time.perf_counter()
+    vjp_text(text, fn, "bench.la", require_fast=True)
+    return time.perf_counter() - t0
 
 
 def quality(prog, vp, fn, args):
@@ -120,9 +131,9 @@ def main(argv=None):
     from semantics import parse_program
 
     print("### speed: chain of n lets (sin, * w), one run each, same process\n")
-    print("| n | JAX make_jaxpr(grad) s | µs / primal eqn | ours (text → printed vjp) s | µs / let "
-          "| JAX ÷ ours |")
-    print("|---|---|---|---|---|---|")
+    print("| n | JAX make_jaxpr(grad) s | µs / primal eqn | reference s | µs / let | fast path s "
+          "| µs / let | JAX ÷ reference | JAX ÷ fast |")
+    print("|---|---|---|---|---|---|---|---|---|")
     qual = []
     for n in (int(s) for s in a.sizes.split(",")):
         f = jax_chain(n)
@@ -132,9 +143,12 @@ def main(argv=None):
         tj = time.perf_counter() - t0
         pj = jax.make_jaxpr(f)(0.5, 1.01)
         gc.collect()
-        to, prog, vp = ours(chain_text(n), "f")
+        text = chain_text(n)
+        to, prog, vp = ours(text, "f")
+        gc.collect()
+        tf = ours_fast(text, "f")
         print(f"| {n:,} | {tj:.2f} | {tj / n * 1e6:.0f} | {to:.2f} | {to / n * 1e6:.1f} "
-              f"| {tj / to:.1f}× |", flush=True)
+              f"| {tf:.3f} | {tf / n * 1e6:.2f} | {tj / to:.1f}× | {tj / tf:.0f}× |", flush=True)
         qual.append((f"chain n={n:,}", jax_eqns(gj) / jax_eqns(pj),
                      *quality(prog, vp, "f", {"x": 0.5, "w": 1.01})))
     for name, (path, fn, args, mk) in EXAMPLES.items():

@@ -1,13 +1,16 @@
-"""Per-stage cost of the whole pipeline on long chains (SPEC §15).
+"""Per-stage cost of the whole pipeline on long chains (SPEC §15), reference and fast path.
 
-    python3 benchmarks/bench_pipeline.py            # 10^4 and 10^5 lets, gc on and off
-    python3 benchmarks/bench_pipeline.py --big      # … and 10^6 lets
-    python3 benchmarks/bench_pipeline.py --sizes 20000,200000 --json out.json
+    python3 benchmarks/bench_pipeline.py            # reference at 10^4, 10^5; fast path at 10^4 … 10^6
+    python3 benchmarks/bench_pipeline.py --big      # … and the reference at 10^6 (needs ~10 GB)
+    python3 benchmarks/bench_pipeline.py --sizes 20000 --fast-sizes 20000,200000 --json out.json
+    python3 benchmarks/bench_pipeline.py --no-reference --gc off       # the fast path only
 
 The program is ``proofs.generators.chain_text(n)``: ``f(x, w)``, n lets
-alternating ``sin`` and ``* w``.  Each (size, gc setting) runs in a fresh
-subprocess, so its peak RSS is its own.  Stages, in order, each timed once
-with ``time.perf_counter``:
+alternating ``sin`` and ``* w``.  Each (path, size, gc setting) runs in a
+fresh subprocess, so its peak RSS is its own.
+
+**Reference path** (the executable paper, a derivation per node).  Stages, in
+order, each timed once with ``time.perf_counter``:
 
   parse          parse_program(text)
   typecheck      typecheck(prog)
@@ -22,14 +25,26 @@ with ``time.perf_counter``:
   run vjp        the compiled f_jvp_nl and f_jvp_lin_T
 
 "pipeline" is parse … print (the transform pipeline, text in, text out);
-"+ eval" adds the reference evaluation of the vjp.  The table prints µs per
-let and, between consecutive sizes, the scaling exponent
+"+ eval" adds the reference evaluation of the vjp.  Also printed: lets/second
+of the reference interpreter and of the compiled path against CPython running
+the equivalent straight-line Python (the same chain as Python statements,
+chunked like the compiled code), and the output-quality ratios W(vjp)/W(f)
+and |vjp|/|f|.
+
+**Fast path** (``transforms.flat``: the flat fragment, no derivations, the
+same text out).  Stages ``semantics.flat.parse``, ``check``, ``jvp``,
+``unzip``, ``transpose``, ``check_output``, ``show`` (for n ≤ 10^4 the best of
+three runs, else one), their sum, and ``vjp_text`` end to end (which pauses
+the collector itself).  At the ``--ratio-sizes`` the child also runs the
+reference pipeline end to end (parse, typecheck, vjp_program, typecheck,
+show) in the same process, checks that both texts are equal, and reports
+reference ÷ fast (best of two fast runs, one reference run); its peak RSS is
+taken before that.
+
+Tables print µs per let and, between consecutive sizes, the scaling exponent
 log(t₂/t₁)/log(n₂/n₁) (1 = linear).  "gc off" runs with ``gc.disable()`` from
-the start (the transforms already pause the collector themselves).  Also
-printed: lets/second of the reference interpreter and of the compiled path
-against CPython running the equivalent straight-line Python (the same chain
-as Python statements, chunked like the compiled code), and the output-quality
-ratios W(vjp)/W(f) and |vjp|/|f|.
+the start (the reference transforms pause the collector themselves, the
+fast stages do not, ``vjp_text`` does).
 """
 from __future__ import annotations
 
@@ -47,6 +62,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = ["parse", "typecheck", "jvp", "unzip", "transpose", "check output", "print",
           "eval f", "eval vjp", "compile vjp", "run vjp"]
 PIPELINE = STAGES[:7]
+FAST_STAGES = ["parse", "check", "jvp", "unzip", "transpose", "check output", "print"]
 
 
 def straight_line_python(n: int, chunk: int = 2000):
@@ -136,12 +152,90 @@ def one(n: int, gc_on: bool) -> dict:
     return res
 
 
-def run_child(n: int, gc_on: bool) -> dict:
+def one_fast(n: int, gc_on: bool, ratio: bool) -> dict:
+    """The fast path's stages at n lets (and, if ``ratio``, the reference end to end)."""
+    sys.setrecursionlimit(100000)
+    if not gc_on:
+        gc.disable()
+    sys.path.insert(0, ROOT)
+    from proofs.generators import chain_text
+    from semantics import flat as sf
+    from transforms import flat as tf
+
+    text = chain_text(n)
+    reps = 3 if n <= 10 ** 4 else 1
+    t = {}
+
+    def stage(name, thunk):
+        best, out = None, None
+        for _ in range(reps):
+            out = None
+            t0 = time.perf_counter()
+            out = thunk()
+            dt = time.perf_counter() - t0
+            best = dt if best is None else min(best, dt)
+        t[name] = best
+        return out
+
+    fp = stage("parse", lambda: sf.parse(text, "chain.la"))
+    counts = stage("check", lambda: sf.check(fp))
+    d = fp.get("f")
+    copies = [dict(counts["f"]) for _ in range(reps - 1)] + [counts["f"]]   # jvp consumes them
+    jd = stage("jvp", lambda: tf.jvp(d, copies.pop()))
+    fp = d = counts = copies = None          # each stage's input is freed once used
+    f_nl, f_lin = stage("unzip", lambda: tf.unzip(jd))
+    jd = None
+    vp = [f_nl, stage("transpose", lambda: tf.transpose(f_lin))]
+    f_lin = None
+    stage("check output", lambda: tf.check_output(vp))
+    out = stage("print", lambda: sf.show(vp))
+    vp = None
+    t0 = time.perf_counter()
+    e2e = tf.vjp_text(text, "f", require_fast=True)
+    t_e2e = time.perf_counter() - t0
+    assert e2e == out, "vjp_text disagrees with its stages"
+    del out
+    res = dict(n=n, gc=gc_on, times=t, e2e=t_e2e,
+               rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if ratio:
+        t0 = time.perf_counter()
+        ref = tf.reference_vjp_text(text, "f", "chain.la")
+        t_ref = time.perf_counter() - t0
+        assert ref == e2e, "the fast path's text differs from the reference's"
+        del ref
+        t0 = time.perf_counter()
+        tf.vjp_text(text, "f", require_fast=True)
+        res.update(ref_e2e=t_ref, ratio=t_ref / min(t_e2e, time.perf_counter() - t0))
+    return res
+
+
+def run_child(n: int, gc_on: bool, fast: bool = False, ratio: bool = False) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--one", str(n), "--gc", "on" if gc_on else "off"]
+    if fast:
+        cmd += ["--fast"] + (["--ratio"] if ratio else [])
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"benchmark child failed (n={n}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def stage_rows(rs: list[dict], names: list[str], tot) -> list[str]:
+    """A row per name: µs per let at each size (``tot(row, name)`` seconds) with
+    the exponent against the previous size; then the peak RSS row."""
+    out = []
+    for name in names:
+        cells = []
+        for i, r in enumerate(rs):
+            cell = f"{tot(r, name) / r['n'] * 1e6:.2f}"
+            if i:
+                p = rs[i - 1]
+                a, b = tot(p, name), tot(r, name)
+                if a > 0 and b > 0:
+                    cell += f" ({math.log(b / a) / math.log(r['n'] / p['n']):.2f})"
+            cells.append(cell)
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("| peak RSS (MB) | " + " | ".join(f"{r['rss_mb']:.0f}" for r in rs) + " |")
+    return out
 
 
 def table(rows: list[dict]) -> str:
@@ -161,19 +255,7 @@ def table(rows: list[dict]) -> str:
             if name == "pipeline + eval vjp":
                 return sum(r["times"][s] for s in PIPELINE) + r["times"]["eval vjp"]
             return r["times"][name]
-        for name in names:
-            cells = []
-            for i, r in enumerate(rs):
-                us = tot(r, name) / r["n"] * 1e6
-                cell = f"{us:.2f}"
-                if i:
-                    p = rs[i - 1]
-                    a, b = tot(p, name), tot(r, name)
-                    if a > 0 and b > 0:
-                        cell += f" ({math.log(b / a) / math.log(r['n'] / p['n']):.2f})"
-                cells.append(cell)
-            out.append(f"| {name} | " + " | ".join(cells) + " |")
-        out.append("| peak RSS (MB) | " + " | ".join(f"{r['rss_mb']:.0f}" for r in rs) + " |")
+        out += stage_rows(rs, names, tot)
         out.append("| W(vjp)/W(f) | " + " | ".join(f"{r['work_ratio']:.3f}" for r in rs) + " |")
         out.append("| \\|vjp\\|/\\|f\\| | " + " | ".join(f"{r['size_ratio']:.3f}" for r in rs) + " |")
         for k in ("interpreter", "compiled", "cpython"):
@@ -192,28 +274,92 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def fast_table(rows: list[dict]) -> str:
+    """µs per let of the fast path's stages, exponents, RSS, gc on ÷ off, reference ÷ fast."""
+    out = []
+    for gc_on in (True, False):
+        rs = sorted((r for r in rows if r["gc"] == gc_on), key=lambda r: r["n"])
+        if not rs:
+            continue
+        out.append(f"\n### fast path (transforms.flat), gc {'on' if gc_on else 'off'}: µs per let "
+                   f"(exponent vs previous size)\n")
+        out += ["| stage | " + " | ".join(f"n = {r['n']:,}" for r in rs) + " |",
+                "|---" * (len(rs) + 1) + "|"]
+
+        def tot(r, name):
+            if name == "**total (parse…print)**":
+                return sum(r["times"][s] for s in FAST_STAGES)
+            if name == "vjp_text end to end":
+                return r["e2e"]
+            return r["times"][name]
+        out += stage_rows(rs, FAST_STAGES + ["**total (parse…print)**", "vjp_text end to end"], tot)
+        if any("ratio" in r for r in rs):
+            out.append("| reference end to end (µs/let) | " + " | ".join(
+                f"{r['ref_e2e'] / r['n'] * 1e6:.1f}" if "ratio" in r else "—" for r in rs) + " |")
+            out.append("| **reference ÷ fast** (same process) | " + " | ".join(
+                f"**{r['ratio']:.1f}×**" if "ratio" in r else "—" for r in rs) + " |")
+    on = {r["n"]: r for r in rows if r["gc"]}
+    off = {r["n"]: r for r in rows if not r["gc"]}
+    common = sorted(set(on) & set(off))
+    if common:
+        out.append("\n### fast path: cost of the cyclic garbage collector (sum of the stages, gc on / gc off)\n")
+        out += ["| n | gc on (s) | gc off (s) | ratio |", "|---|---|---|---|"]
+        for n in common:
+            a = sum(on[n]["times"][s] for s in FAST_STAGES)
+            b = sum(off[n]["times"][s] for s in FAST_STAGES)
+            out.append(f"| {n:,} | {a:.2f} | {b:.2f} | {a / b:.2f} |")
+    return "\n".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--big", action="store_true", help="add 10^6 lets")
-    ap.add_argument("--gc", choices=["on", "off", "both"], default="both")
+    ap.add_argument("--sizes", default="10000,100000",
+                    help="chain lengths for the reference path (default: %(default)s)")
+    ap.add_argument("--big", action="store_true",
+                    help="add 10^6 lets to the reference sizes (~10 GB of memory)")
+    ap.add_argument("--fast-sizes", default="10000,100000,1000000",
+                    help="chain lengths for the fast path (default: %(default)s)")
+    ap.add_argument("--ratio-sizes", default="10000,100000",
+                    help="fast-path sizes at which the gc-off child also times the reference "
+                         "end to end, for reference ÷ fast (default: %(default)s)")
+    ap.add_argument("--gc", choices=["on", "off", "both"], default="both",
+                    help="run with the cyclic garbage collector on, off, or both (default: both)")
+    ap.add_argument("--no-reference", action="store_true", help="skip the reference path's rows")
+    ap.add_argument("--no-fast", action="store_true", help="skip the fast path's rows")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--ratio", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the raw measurements here")
     a = ap.parse_args(argv)
     if a.one:
-        print(json.dumps(one(a.one, a.gc != "off")))
+        res = one_fast(a.one, a.gc != "off", a.ratio) if a.fast else one(a.one, a.gc != "off")
+        print(json.dumps(res))
         return
-    sizes = [int(s) for s in a.sizes.split(",")] + ([10 ** 6] if a.big else [])
+    ints = lambda text: [int(s) for s in text.split(",") if s]
+    sizes = [] if a.no_reference else ints(a.sizes) + ([10 ** 6] if a.big else [])
+    fast_sizes = [] if a.no_fast else ints(a.fast_sizes)
+    ratio_sizes = set(ints(a.ratio_sizes))
     gcs = {"on": [True], "off": [False], "both": [True, False]}[a.gc]
-    rows = []
+    rows, fast_rows = [], []
     for n in sizes:
         for g in gcs:
-            print(f"running n = {n:,}, gc {'on' if g else 'off'} …", file=sys.stderr, flush=True)
+            print(f"reference: n = {n:,}, gc {'on' if g else 'off'} …", file=sys.stderr, flush=True)
             rows.append(run_child(n, g))
-    print(table(rows))
+    for n in fast_sizes:
+        for g in gcs:
+            ratio = n in ratio_sizes and (not g or a.gc == "on")
+            print(f"fast path: n = {n:,}, gc {'on' if g else 'off'}{' + reference' * ratio} …",
+                  file=sys.stderr, flush=True)
+            fast_rows.append(run_child(n, g, fast=True, ratio=ratio))
+    if rows:
+        print("## reference path (semantics + transforms, derivations)")
+        print(table(rows))
+    if fast_rows:
+        print("\n## fast path (semantics.flat + transforms.flat, the same text)")
+        print(fast_table(fast_rows))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump({"reference": rows, "fast": fast_rows}, f, indent=1)
 
 
 if __name__ == "__main__":

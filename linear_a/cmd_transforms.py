@@ -5,6 +5,11 @@ callees in core syntax (the printer's output parses back).  `grad` and `vjp`
 with a point print the primal results, the gradient by parameter name, and the
 work and peak memory of the two runs (``--json``: ``{"primal", "gradient",
 "work", "memory"}``).
+
+`vjp` without a point prints through the fast flat path (``transforms.flat``)
+when the program is in its fragment and the policy is save-all: the same text
+as the reference pipeline, 20-50x sooner on long chains.  ``--reference``
+forces the rule-based pipeline; bad input always gets the reference's errors.
 """
 from __future__ import annotations
 
@@ -40,6 +45,9 @@ def register(sub):
                                        "(a bare value for a single result)")
     _policy(p)
     _values(p)
+    p.add_argument("--reference", action="store_true",
+                   help="print through the reference pipeline (rules and derivations) even where "
+                        "the fast flat path applies; the text is the same")
     p.set_defaults(func=run_vjp)
 
     p = sub.add_parser("grad", help="the gradient of a function with one real result")
@@ -123,8 +131,28 @@ def _has_point(ns) -> bool:
     return ns.args is not None or ns.at is not None
 
 
+def _fast_vjp_text(ns):
+    """The printed vjp program from the fast flat path (``transforms.flat``), or
+    None where it does not apply: a policy other than save-all, a surface
+    file, a program outside the flat fragment, bad input (whose error the
+    reference path then reports)."""
+    if ns.reference or not ns.file.endswith(".la") or ns.policy not in (None, "save-all"):
+        return None
+    from transforms.flat import NotFast, vjp_text
+    from .common import read_text
+    try:
+        return vjp_text(read_text(ns.file), ns.fn, ns.file, require_fast=True)
+    except NotFast:
+        return None
+
+
 def run_vjp(ns):
     from transforms.compose import vjp, vjp_program
+    if not _has_point(ns) and ns.cotangent is None:
+        text = _fast_vjp_text(ns)
+        if text is not None:
+            print(text, end="")
+            return 0
     prog = load_program(ns.file)
     policy = _get_policy(ns)
     if not _has_point(ns):

@@ -1,7 +1,9 @@
 """`linear-a jvp | unzip | transpose | linearize | vjp | grad` (SPEC §14)."""
 from __future__ import annotations
 
+import glob
 import json
+import os
 
 import pytest
 
@@ -10,6 +12,8 @@ from semantics import parse_program, typecheck
 
 from test_jvp import MATVEC, SEED
 from test_transpose import LINEAR
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
 
 @pytest.fixture
@@ -107,3 +111,27 @@ def test_bad_input_exits_cleanly(capsys, files, argv, code):
     assert got == code, err
     assert "Traceback" not in err and "internal error" not in err
     assert err.strip()
+
+
+EXAMPLE_FUNCTIONS = [(path, d.name) for path in sorted(glob.glob(os.path.join(EXAMPLES, "*.la")))
+                     for d in parse_program(open(path).read(), path).defs if d.is_nonlinear]
+
+
+@pytest.mark.parametrize("path,fn", EXAMPLE_FUNCTIONS)
+def test_vjp_fast_path_prints_what_the_reference_prints(capsys, path, fn):
+    """`vjp` without a point takes the fast flat path where it applies; `--reference`
+    forces the rule-based pipeline.  The text must be the same, for every example
+    (the ones outside the flat fragment exercise the fallback)."""
+    fast = run(capsys, "vjp", path, "--fn", fn)
+    ref = run(capsys, "vjp", path, "--fn", fn, "--reference")
+    assert fast[0] == ref[0] == 0, (fast[2], ref[2])
+    assert fast[1] == ref[1] and fast[1].startswith("def ")
+
+
+def test_vjp_fast_path_errors_are_the_reference_errors(capsys, tmp_path):
+    bad = tmp_path / "bad.la"
+    bad.write_text("def f(x: real) -> (real ;) =\n  let (y ;) = sin(z) in\n  (y ;)\n")
+    fast = run(capsys, "vjp", str(bad), "--fn", "f")
+    ref = run(capsys, "vjp", str(bad), "--fn", "f", "--reference")
+    assert fast[0] == ref[0] == 1
+    assert fast[2] == ref[2] and "`z`" in fast[2]

@@ -1,0 +1,384 @@
+"""The flat fast path (semantics/flat.py, transforms/flat.py) against the reference.
+
+The truth is the reference pipeline -- ``parse_program``, ``typecheck``,
+``vjp_program``, ``typecheck``, ``show`` -- and each of its stages: the fast
+path must print exactly the same text, stage by stage and end to end, and
+must never answer where the reference raises (its errors are the
+reference's own, by fallback)."""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from proofs.generators import chain_text, nonlinear_programs
+from semantics import LinearAError, parse_program, show, typecheck
+from semantics import flat as sf
+from semantics.primitives import PRIMITIVES
+from transforms import flat as tf
+from transforms.jvp import jvp_program
+from transforms.transpose import transpose_program
+from transforms.unzip import unzip_program
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.la"))
+FLAT_EXAMPLES = ["chain.la", "pottier.la", "pythagoras.la", "seed.la", "sin.la", "square.la"]
+OPS = sorted(PRIMITIVES)
+
+
+def reference(text: str, fn: str):
+    """The reference pipeline's text, or the exception it raises."""
+    try:
+        return tf.reference_vjp_text(text, fn)
+    except LinearAError as e:
+        return e
+
+
+def fast_or_error(text: str, fn: str):
+    try:
+        return tf.vjp_text(text, fn)
+    except LinearAError as e:
+        return e
+
+
+def assert_same(text: str, fn: str):
+    """vjp_text agrees with the reference: same text, or same error type and message."""
+    ref, got = reference(text, fn), fast_or_error(text, fn)
+    if isinstance(ref, Exception):
+        assert type(got) is type(ref) and str(got) == str(ref), (text, ref, got)
+    else:
+        assert got == ref, text
+    return ref
+
+
+def assert_stages(text: str, fn: str):
+    """Each fast stage prints what the corresponding reference stage prints."""
+    prog = parse_program(text)
+    typecheck(prog)
+    fp = sf.parse(text)
+    assert sf.show(fp) == show(prog)
+    counts = sf.check(fp)
+    d = fp.get(fn)
+    jd = tf.jvp(d)
+    jp = jvp_program(prog, [fn])
+    assert sf.show([jd]) == show(jp)
+    assert sf.show([tf.jvp(d, dict(counts[fn]))]) == show(jp)     # with the checker's read counts
+    f_nl, f_lin = tf.unzip(jd)
+    up = unzip_program(jp, trusted=True)
+    assert sf.show([f_nl, f_lin]) == show(up)
+    f_t = tf.transpose(f_lin)
+    tp = transpose_program(up, [fn + "_jvp_lin"], trusted=True)
+    assert sf.show([f_t]) == show(tp)
+    tf.check_output([f_nl, f_t])
+    out = tf.vjp_text(text, fn, require_fast=True)
+    assert out == tf.reference_vjp_text(text, fn)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Programs in the fragment.
+
+
+@st.composite
+def flat_texts(draw, max_lets: int = 10):
+    """A random program of the flat fragment, as text: real parameters, lets of
+    every primitive (args drawn from earlier variables, repeats allowed),
+    literals of several spellings, drops of unused variables, and
+    a tail that is a return (names may repeat, may be empty), a primitive or a
+    literal; comments and odd spacing sprinkled in."""
+    nparams = draw(st.integers(0, 3))
+    params = [f"x{i}" for i in range(nparams)]
+    pool, uses, lines = list(params), {p: 0 for p in params}, []
+    sp = lambda: draw(st.sampled_from(["", " ", "  ", "\t"]))
+    for i in range(draw(st.integers(0, max_lets))):
+        z = f"v{i}"
+        kind = draw(st.sampled_from(["prim"] * 5 + ["lit", "drop"]))
+        if kind == "drop" and pool:
+            x = draw(st.sampled_from(pool))
+            if uses[x] == 0:
+                uses[x] = 1
+                lines.append(f"  let (;) = drop({x}) in")
+            continue
+        if kind == "lit" or not pool:
+            lit = draw(st.sampled_from(["2", "0.5", "-1.5", "1e-3", ".5", "3.", "-0", "2E+2"]))
+            lines.append(f"  let ({z} ;) ={sp()}{lit} in")
+        else:
+            op = draw(st.sampled_from(OPS))
+            p = PRIMITIVES[op]
+            args = [draw(st.sampled_from(pool)) for _ in range(p.arity)]
+            for a in args:
+                uses[a] += 1
+            rhs = (f"{args[0]}{sp()}{p.infix}{sp()}{args[1]}" if p.infix
+                   else f"{'ln' if op == 'log' and draw(st.booleans()) else op}({', '.join(args)})")
+            lines.append(f"{sp()}let{sp()}({z} ;) = {rhs} in{draw(st.sampled_from(['', '  # c']))}")
+        pool.append(z)
+        uses[z] = 0
+    tail_kind = draw(st.sampled_from(["ret", "ret", "prim", "lit"]))
+    if tail_kind == "prim" and pool:
+        op = draw(st.sampled_from(OPS))
+        p = PRIMITIVES[op]
+        args = [draw(st.sampled_from(pool)) for _ in range(p.arity)]
+        tail = f"{args[0]} {p.infix} {args[1]}" if p.infix else f"{op}({', '.join(args)})"
+        nout = 1
+    elif tail_kind == "lit" or not pool:
+        args, tail, nout = [], "1.5", 1
+    else:
+        args = [draw(st.sampled_from(pool)) for _ in range(draw(st.integers(0, 3)))]
+        tail, nout = f"({', '.join(args)} ;)", len(args)
+    for a in args:
+        uses[a] += 1
+    lines += [f"  let (;) = drop({v}) in" for v in pool if uses[v] == 0]
+    head = f"def f({', '.join(p + ': real' for p in params)}) -> ({', '.join(['real'] * nout)} ;) ="
+    return "# generated\n" + "\n".join([head] + lines + ["  " + tail]) + "\n"
+
+
+@pytest.mark.parametrize("name", FLAT_EXAMPLES)
+def test_examples_in_the_fragment_take_the_fast_path_and_agree(name):
+    assert_stages((ROOT / "examples" / name).read_text(), "f")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_definition_agrees(path):
+    text = path.read_text()
+    for d in parse_program(text).defs:
+        assert_same(text, d.name)
+
+
+def test_the_fragment_is_what_the_docstring_says_on_the_examples():
+    inside = set()
+    for p in EXAMPLES:
+        try:
+            sf.check(sf.parse(p.read_text()))
+            inside.add(p.name)
+        except sf.NotFlat:
+            pass
+    assert inside == set(FLAT_EXAMPLES)        # linear.la (linear code), matvec.la (tuples, calls)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 50, 501])
+def test_chains(n):
+    out = assert_stages(chain_text(n), "f")
+    assert out.count("\n") > 3 * n
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flat_texts())
+def test_random_flat_programs_agree_stage_by_stage(text):
+    assert_stages(text, "f")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nonlinear_programs(max_defs=2, max_lets=6))
+def test_random_programs_of_the_generators_agree_in_or_out_of_the_fragment(prog):
+    text = show(prog)
+    fn = prog.defs[-1].name
+    assert isinstance(assert_same(text, fn), str)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_primitive_in_every_position(op):
+    p = PRIMITIVES[op]
+    xs = ["x", "y"][:p.arity]
+    head = f"def f({', '.join(x + ': real' for x in xs)}) -> (real ;) ="
+    call = (lambda a: f"{a[0]} {p.infix} {a[1]}" if p.infix else f"{op}({', '.join(a)})")
+    texts = [
+        f"{head}\n  let (z ;) = {call(xs)} in\n  (z ;)\n",                     # a let, then return
+        f"{head}\n  {call(xs)}\n",                                             # tail position
+        f"{head}\n  let (z ;) = {call(['x'] * p.arity)} in\n"                  # repeated reads
+        + "".join(f"  let (;) = drop({x}) in\n" for x in xs[1:]) + "  (z ;)\n",
+        f"{head}\n  let (c ;) = 2 in\n  let (z ;) = {call(['c'] * p.arity)} in\n"   # on a literal
+        + "".join(f"  let (;) = drop({x}) in\n" for x in xs) + "  (z ;)\n",
+    ]
+    for text in texts:
+        assert_stages(text, "f")
+
+
+ODD = {
+    "constant tail, unused parameter": "def f(x: real) -> (real ;) =\n  let (;) = drop(x) in\n  2\n",
+    "no parameters": "def f() -> (real ;) =\n  1.5\n",
+    "no results": "def f(x: real) -> (;) =\n  let (;) = drop(x) in\n  (;)\n",
+    "repeated results": "def f(x: real) -> (real, real, real ;) =\n  (x, x, x ;)\n",
+    "x * x and neg (ONE, MINUS_ONE)": ("def f(x: real, y: real) -> (real ;) =\n"
+                                       "  let (a ;) = x * x in\n  let (b ;) = a - y in\n"
+                                       "  let (c ;) = neg(b) in\n  let (d ;) = c + y in\n  (d ;)\n"),
+    "names that fresh names would take": ("def f(x: real, dx: real, c: real) -> (real, real ;) =\n"
+                                          "  let (dx_1 ;) = sin(x) in\n  let (w ;) = dx_1 * dx in\n"
+                                          "  let (ct_dx ;) = cos(c) in\n  let (r ;) = w + ct_dx in\n"
+                                          "  let (m ;) = r - c in\n  let (dm ;) = x * m in\n"
+                                          "  (dm, x ;)\n"),
+    "primes in names, CRLF, tabs, comments": ("# lead\r\ndef f(x': real) -> (real ;) = # head\r\n"
+                                              "\tlet (y' ;) = ln(x') in\r\n\r\n  # mid\r\n"
+                                              "  sqrt(y')\r\n"),
+    "several definitions": ("def g(a: real) -> (real ;) =\n  sin(a)\n\n"
+                            "def f(x: real, y: real) -> (real ;) =\n  let (p ;) = x * y in\n"
+                            "  tanh(p)\n\ndef h(z: real) -> (real ;) =\n  exp(z)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_odd_corners_of_the_fragment(name):
+    for d in parse_program(ODD[name]).defs:
+        assert_stages(ODD[name], d.name)
+
+
+def test_a_change_to_a_primitive_rule_changes_both_paths(monkeypatch):
+    text = chain_text(4)
+    before = tf.vjp_text(text, "f", require_fast=True)
+    sin = PRIMITIVES["sin"]
+    monkeypatch.setitem(PRIMITIVES, "sin", dataclasses.replace(
+        sin, partials=lambda b, a, z: [b.prim("neg", b.prim("neg", b.prim("cos", a[0])))]))
+    after = assert_stages(text, "f")
+    assert after != before and "neg(" in after
+
+
+# ----------------------------------------------------------------------------
+# Outside the fragment, and bad input: the reference decides.
+
+OUTSIDE = {
+    "linear code": (ROOT / "examples" / "linear.la").read_text(),
+    "tuples and calls": (ROOT / "examples" / "matvec.la").read_text(),
+    "two lets on a line": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in let (b ;) = cos(a) in\n  (b ;)\n",
+    "head over two lines": "def f(x: real)\n  -> (real ;) =\n  sin(x)\n",
+    "nested right-hand side": ("def f(x: real) -> (real ;) =\n  let (a ;) =\n    let (b ;) = sin(x) in\n"
+                               "    (b ;)\n  in\n  (a ;)\n"),
+    "a return as right-hand side": "def f(x: real) -> (real ;) =\n  let (a ;) = (x ;) in\n  (a ;)\n",
+    "trailing comma": "def f(x: real,) -> (real ;) =\n  sin(x)\n",
+    "type annotation": "def f(x: real) -> (real ;) =\n  let (a: real ;) = sin(x) in\n  (a ;)\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUTSIDE))
+def test_outside_the_fragment_falls_back_to_the_reference(name):
+    text = OUTSIDE[name]
+    fn = parse_program(text).defs[-1].name
+    with pytest.raises(tf.NotFast):
+        tf.vjp_text(text, fn, require_fast=True)
+    ref = assert_same(text, fn)
+    assert isinstance(ref, LinearAError if name == "linear code" else str)
+
+
+BAD = {
+    "syntax error": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x)\n  (a ;)\n",
+    "keyword as a name": "def f(x: real) -> (real ;) =\n  let (in ;) = sin(x) in\n  (in ;)\n",
+    "keyword as an argument": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(in) in\n  (a ;)\n",
+    "name glued to `in`": "def f(x: real) -> (real ;) =\n  let (a ;) = x * xin\n  (a ;)\n",
+    "name glued to `def`": "deff(x: real) -> (real ;) =\n  sin(x)\n",
+    "unbound variable": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(y) in\n  (a ;)\n",
+    "used before bound": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(b) in\n  let (b ;) = cos(x) in\n  (a ;)\n",
+    "unused variable": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in\n  (x ;)\n",
+    "unused parameter": "def f(x: real, y: real) -> (real ;) =\n  sin(x)\n",
+    "bound twice": "def f(x: real) -> (real ;) =\n  let (x ;) = sin(x) in\n  (x ;)\n",
+    "parameter twice": "def f(x: real, x: real) -> (real ;) =\n  sin(x)\n",
+    "arity": "def f(x: real) -> (real ;) =\n  sin(x, x)\n",
+    "unknown function": "def f(x: real) -> (real ;) =\n  sine(x)\n",
+    "infinite literal": "def f(x: real) -> (real ;) =\n  let (;) = drop(x) in\n  1e999\n",
+    "wrong result count": "def f(x: real) -> (real, real ;) =\n  (x ;)\n",
+    "linear variable used twice": "def f(x: real ; dx: real) -> (; real) =\n  let (;) = drop(x) in\n  dx +. dx\n",
+    "definition named like a primitive": "def sin(x: real) -> (real ;) =\n  cos(x)\n",
+    "definition twice": "def f(x: real) -> (real ;) =\n  sin(x)\n\ndef f(x: real) -> (real ;) =\n  cos(x)\n",
+    "f_jvp taken": "def f(x: real) -> (real ;) =\n  sin(x)\n\ndef f_jvp(x: real) -> (real ;) =\n  cos(x)\n",
+    "empty": "",
+    "comments only": "# nothing\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_raises_the_references_error(name):
+    ref = assert_same(BAD[name], "f")
+    assert isinstance(ref, LinearAError), name
+
+
+def test_a_function_that_does_not_exist():
+    ref = assert_same(chain_text(4), "g")
+    assert isinstance(ref, LinearAError) and "no function `g`" in str(ref)
+
+
+BAD_FILES = [p for p in sorted((ROOT / "tests" / "bad_inputs").glob("*.la"))
+             if not p.name.startswith("input_")]
+
+
+@pytest.mark.parametrize("path", BAD_FILES, ids=lambda p: p.name)
+def test_the_bad_input_corpus_gives_the_same_errors(path):
+    text = path.read_text()
+    assert_same(text, "f")
+
+
+# ----------------------------------------------------------------------------
+# Never a wrong parse, never a wrong check: mutate valid texts at random.
+
+def _mutations(text: str, rng: random.Random, k: int):
+    alphabet = " \t\n#();:,=+-*/.ab01eE'_"
+    for _ in range(k):
+        i = rng.randrange(len(text) + 1)
+        how = rng.randrange(3)
+        if how == 0:
+            yield text[:i] + rng.choice(alphabet) + text[i:]
+        elif how == 1 and i < len(text):
+            yield text[:i] + text[i + 1:]
+        else:
+            yield text[:i] + rng.choice(["let", "in", "real", "drop", "x", "zero"]) + text[i:]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_texts_are_parsed_and_checked_only_when_the_reference_agrees(seed):
+    rng = random.Random(seed)
+    base = (ROOT / "examples" / FLAT_EXAMPLES[seed % len(FLAT_EXAMPLES)]).read_text()
+    accepted = 0
+    for text in _mutations(base, rng, 400):
+        try:
+            fp = sf.parse(text)
+        except sf.NotFlat:
+            continue
+        accepted += 1
+        prog = parse_program(text)                 # the reference reads it too ...
+        assert sf.show(fp) == show(prog)           # ... as the same program
+        try:
+            sf.check(fp)
+        except sf.NotFlat:
+            continue
+        typecheck(prog)                            # what the fast checker accepts is well typed
+    assert accepted > 50
+
+
+# ----------------------------------------------------------------------------
+# The checker on linear code, and the pipeline's hygiene.
+
+
+def test_output_check_rejects_broken_linear_code():
+    fp = sf.parse(chain_text(6))
+    f_nl, f_lin = tf.unzip(tf.jvp(fp.defs[0]))
+    f_t = tf.transpose(f_lin)
+    tf.check_output([f_nl, f_t])
+    lets = f_t.lets
+    broken = [
+        lets[:3] + lets[4:],                                            # a let lost
+        lets + [lets[-1]],                                              # a let repeated
+        [t if t[0] != sf.SCALE else (sf.SCALE, t[1], t[3], t[2]) for t in lets],   # classes swapped
+    ]
+    for b in broken:
+        d = sf.FlatDef(f_t.name, f_t.nl_params, f_t.lin_params, f_t.nl_out, f_t.lin_out, b, f_t.tail)
+        with pytest.raises(sf.NotFlat):
+            sf.check_def(d)
+    d = sf.FlatDef(f_nl.name, f_nl.nl_params, [], f_nl.nl_out[:-1], [], f_nl.lets, f_nl.tail)
+    with pytest.raises(sf.NotFlat):
+        sf.check_def(d)                                                 # results mismatch
+
+
+def test_the_pipeline_restores_the_garbage_collector():
+    assert gc.isenabled()
+    tf.vjp_text(chain_text(10), "f", require_fast=True)
+    assert gc.isenabled()
+
+
+@pytest.mark.slow
+def test_a_chain_of_100000_lets_through_the_fast_path_typechecks():
+    n = 10 ** 5
+    out = tf.vjp_text(chain_text(n), "f", require_fast=True)
+    vp = parse_program(out, "vjp.la")
+    typecheck(vp)
+    assert [d.name for d in vp.defs] == ["f_jvp_nl", "f_jvp_lin_T"]
+    assert show(vp) == out                                 # and prints back to the same text
