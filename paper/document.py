@@ -336,11 +336,14 @@ def _tex_val(v) -> str:
 def _checkpoint_table(prog, fn, args) -> str:
     from .teach import checkpoint_rows
     rows = checkpoint_rows(prog, fn, args)
-    body = "\n".join(L.esc(a) + f" & {b} & {c} & " + L.esc(g) + r" \\" for a, b, c, g in rows)
-    return (r"\paragraph{Checkpointing.}  Work and peak memory of the gradient program under two "
-            r"unzip policies: saving every residual, or recomputing the non-linear code inside the "
-            r"linear half.  The derivative is the same; only $W$ and $M$ move." "\n\n"
-            r"\begin{tabular}{@{}lrrl@{}}\toprule policy & $W$ & $M$ & gradient \\ \midrule" "\n" + body
+    body = "\n".join(L.esc(a) + f" & {b} & {c} & " + L.esc(w) + " & " + L.esc(g) + r" \\"
+                     for a, b, c, g, w in rows)
+    return (r"\paragraph{Checkpointing.}  Work, peak memory and $|w|$ (the reals stored between "
+            r"the two halves) of the gradient program under two unzip policies: saving every "
+            r"residual, or recomputing the non-linear code inside the linear half.  The derivative "
+            r"is the same; only $W$, $M$ and $|w|$ move." "\n\n"
+            r"\begin{tabular}{@{}lrrrl@{}}\toprule policy & $W$ & $M$ & $|w|$ & gradient \\ \midrule"
+            "\n" + body
             + "\n" r"\bottomrule\end{tabular}" "\n")
 
 
