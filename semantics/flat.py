@@ -30,7 +30,10 @@ inside; ``linear`` (linear code) and ``matvec`` (tuples, calls) are outside.
 Lines are recognised by one compiled regular expression, anchored on both
 ends, with possessive names and numbers and keywords excluded from names, so
 a match is exactly the reference tokenizer's reading; every line of the text
-must match, or the text is not in the fragment.
+must match, or the text is not in the fragment.  (One pass of a simpler
+expression first reads the lets laid out as the printer lays them out, the
+bulk of a long chain, with the same names and groups; it hands every other
+line to the full one.)
 
 **The flat form** (also what the transforms produce, linear code included).
 A definition is a :class:`FlatDef`: its name, parameters (``Param`` lists,
@@ -62,7 +65,10 @@ variable of the right class and type, primitive arities, finite literals,
 non-linear variables read at least once and linear ones exactly once, results
 matching the declared types; for a program, distinct definition names that
 are not primitives.  It reports no positions: on any failure the caller runs
-the reference, whose error is the one users see.
+the reference, whose error is the one users see.  It is one loop over the
+lets with a branch per kind, its table of non-linear read counts and a small
+set of the linear variables not yet read (a linear variable lives for a few
+lets, so linear code mostly touches that set).
 """
 from __future__ import annotations
 
@@ -85,9 +91,10 @@ class NotFlat(Exception):
 
 class FlatDef:
     """One definition in flat form (see the module docstring).  ``names``, when
-    not None, is the set of every parameter and binder name, perhaps with the
-    keywords too: a producer that has it (JVP's name supply) passes it on for
-    the next stage's fresh names, which then need not rescan the lets."""
+    not None, is the set of every parameter and binder name (or a dict with
+    those keys), perhaps with the keywords and non-names such as " tail" too:
+    a producer that has it (JVP's name supply) passes it on for the next
+    stage's fresh names, which then need not rescan the lets."""
     __slots__ = ("name", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail", "names")
 
     def __init__(self, name, nl_params, lin_params, nl_out, lin_out, lets, tail, names=None):
@@ -152,6 +159,10 @@ _LINE = re.compile(
     rf"{_WS}\){_WS}->{_WS}\({_WS}((?:real(?:{_WS},{_WS}real)*)?){_WS};{_WS}\){_WS}="  # 12 outs
     rf"|(\({_WS}(?:{_NAME}(?:{_WS},{_WS}{_NAME})*)?){_WS};{_WS}\)"                # 13 return
     rf")?{_WS}(?:#.*)?$", re.M)
+# A let laid out as the printer lays it out (groups 1-8 as in _LINE), or any line.
+_FAST_LINE = re.compile(
+    rf"^(?:  let \(({_NAME}) ;\) = (?:({_NAME}) ([-+*/]) ({_NAME})"
+    rf"|({_NAME})\(({_NAME})(?:, ({_NAME}))?\)|({_NUM})) in|(.*))$", re.M)
 _PARAM_NAME = re.compile(r"([A-Za-z_][A-Za-z_0-9']*)[ \t\r\f]*:")
 _RET_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9']*")
 
@@ -161,15 +172,24 @@ _PRIM_OF.update((s, p) for s, p in SYNONYMS.items() if p in PRIMITIVES)
 
 def parse(text: str, file: str | None = None) -> FlatProgram:
     """The flat form of ``text``, which the reference parser reads as the same
-    program; :class:`NotFlat` if the text is outside the flat fragment."""
-    lines = _LINE.findall(text)
+    program; :class:`NotFlat` if the text is outside the flat fragment.  One
+    ``findall`` reads every line laid out as the printer lays out a let; any
+    other line is read by ``_LINE``."""
+    lines = _FAST_LINE.findall(text)
     if len(lines) != text.count("\n") + 1:
         raise NotFlat("a line outside the flat fragment")
     defs = []
     lets = None          # the current definition's lets; None between definitions
     head = None
     prims, infix = _PRIM_OF, INFIX
-    for z, a, sym, b, fn, x, y, num, dv, dname, params, outs, ret in lines:
+    for z, a, sym, b, fn, x, y, num, other in lines:
+        if z:                   # a let laid out as printed
+            dname = None
+        else:
+            m = _LINE.fullmatch(other)
+            if m is None:
+                raise NotFlat("a line outside the flat fragment")
+            z, a, sym, b, fn, x, y, num, dv, dname, params, outs, ret = m.groups()
         if lets is None:
             if dname:
                 head = (dname, params, outs)
@@ -219,7 +239,8 @@ def parse(text: str, file: str | None = None) -> FlatProgram:
 
 
 def check(prog: FlatProgram) -> dict:
-    """Check every definition; returns {name: read counts of its variables}.
+    """Check every definition; returns {name: {variable: code}}, the code of a
+    non-linear real being its read count (see ``_check_def``).
     Raises :class:`NotFlat` wherever the typing judgment would fail (or where
     this checker cannot tell)."""
     seen = set()
@@ -234,25 +255,32 @@ def check(prog: FlatProgram) -> dict:
 
 def check_def(d: FlatDef) -> dict:
     """The typing judgment for one flat definition; returns the read count of
-    every variable.  Raises :class:`NotFlat` (with no position) on failure."""
+    every non-linear real variable (a negative code for the others).  Raises
+    :class:`NotFlat` (with no position) on failure."""
     try:
         return _check_def(d)
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise NotFlat(f"`{d.name}` does not check ({type(e).__name__}: {e})") from None
 
 
-# A variable's entry in the checker's one table is its read count plus an
-# offset giving its class: non-linear real, linear (real), non-linear tuple.
-_LIN = 1 << 60
-_TUP = 1 << 61
+# A variable's entry in the checker's table, a small int: a non-linear real's
+# read count (>= 0); _LIN for a linear variable; _TUP - its read count for a
+# non-linear tuple.
+_LIN = -1
+_TUP = -3
 _TAIL = " tail"         # not a name
 
 
 def _check_def(d: FlatDef) -> dict:
-    """One table ``uses``: variable -> offset + reads (KeyError: not bound yet).
-    Binders are counted as they come and compared with the table's size at
-    the end (a name bound twice leaves the table smaller)."""
+    """One table ``uses``: variable -> code (KeyError: not bound yet), and the
+    set ``live`` of the linear variables bound and not yet read: a linear read
+    is ``live.remove`` (KeyError: not bound, read already, or not linear), so
+    linear code only touches a small set once bound.  Binders are counted as
+    they come and compared with the table's size at the end (a name bound
+    twice leaves the table smaller).  One loop, its branches in order of
+    frequency, no calls per let beyond the sets' and tables' own."""
     uses: dict[str, int] = {}
+    live: set[str] = set()
     tuples: dict[str, object] = {}        # non-linear tuple variable -> its type
     real, LIN, TUP = REAL, _LIN, _TUP
     for p in d.nl_params:
@@ -267,6 +295,8 @@ def _check_def(d: FlatDef) -> dict:
         if p.ty is not real:
             raise NotFlat("a linear parameter that is not real")
         uses[p.name] = LIN
+        live.add(p.name)
+    bind, read = live.add, live.remove
     arity = _ARITY
     lets = d.lets
     tail = d.tail
@@ -277,60 +307,58 @@ def _check_def(d: FlatDef) -> dict:
     for t in lets:
         k = t[0]
         if k is PRIM:
-            args = t[3]
-            if len(args) != arity[t[2]]:
-                raise NotFlat(f"arity of `{t[2]}`")
+            _, z, op, args = t
+            if len(args) != arity[op]:
+                raise NotFlat(f"arity of `{op}`")
             for x in args:
                 c = uses[x]
-                if c >= LIN:
+                if c < 0:
                     raise NotFlat(f"`{x}` is not a non-linear real")
                 uses[x] = c + 1
-            uses[t[1]] = 0
+            uses[z] = 0
         elif k is SCALE:
             _, z, x, l = t
             c = uses[x]
-            if c >= LIN:
+            if c < 0:
                 raise NotFlat(f"`{x}` is not a non-linear real")
             uses[x] = c + 1
-            if uses[l] != LIN:
-                raise NotFlat(f"`{l}` is not an unused linear variable")
-            uses[l] = LIN + 1
+            read(l)
             uses[z] = LIN
-        elif k is LADD:
-            _, z, a, b = t
-            if uses[a] != LIN or uses[b] != LIN or a == b:
-                raise NotFlat("`+.` of variables that are not unused linear ones")
-            uses[a] = uses[b] = LIN + 1
-            uses[z] = LIN
+            bind(z)
         elif k is DUP:
             _, a, b, l = t
-            if uses[l] != LIN:
-                raise NotFlat(f"`{l}` is not an unused linear variable")
-            uses[l] = LIN + 1
+            read(l)
             uses[a] = uses[b] = LIN
+            bind(a)
+            bind(b)
             nbound += 1
+        elif k is LADD:
+            _, z, a, b = t
+            read(a)
+            read(b)
+            uses[z] = LIN
+            bind(z)
         elif k is LIT:
             if not math.isfinite(float(t[2])):
                 raise NotFlat("a literal that is not a finite real")
             uses[t[1]] = 0
         elif k is ZERO:
             uses[t[1]] = LIN
+            bind(t[1])
         elif k is NDROP:
             c = uses[t[1]]
-            if LIN <= c < TUP:
+            if c == LIN:
                 raise NotFlat(f"`{t[1]}` is linear")
-            uses[t[1]] = c + 1
+            uses[t[1]] = c + 1 if c >= 0 else c - 1
             nbound -= 1
         elif k is LDROP:
-            if uses[t[1]] != LIN:
-                raise NotFlat(f"`{t[1]}` is not an unused linear variable")
-            uses[t[1]] = LIN + 1
+            read(t[1])
             nbound -= 1
         elif k is NTUP:
             tys = []
             for x in t[2]:
                 c = uses[x]
-                if c >= LIN:            # tuples of reals only (the residual tuple)
+                if c < 0:               # tuples of reals only (the residual tuple)
                     raise NotFlat(f"`{x}` is not a non-linear real")
                 uses[x] = c + 1
                 tys.append(real)
@@ -339,9 +367,9 @@ def _check_def(d: FlatDef) -> dict:
         elif k is NUNPACK:
             names, src = t[1], t[2]
             c = uses[src]
-            if c < TUP or len(tuples[src].items) != len(names):
+            if c > TUP or len(tuples[src].items) != len(names):
                 raise NotFlat(f"cannot unpack `{src}`")
-            uses[src] = c + 1
+            uses[src] = c - 1
             for n in names:
                 uses[n] = 0
             nbound += len(names) - 1
@@ -352,14 +380,12 @@ def _check_def(d: FlatDef) -> dict:
         nl_t = []
         for x in nl:
             c = uses[x]
-            if LIN <= c < TUP:
+            if c == LIN:
                 raise NotFlat(f"`{x}` is linear")
-            uses[x] = c + 1
-            nl_t.append(real if c < LIN else tuples[x])
+            uses[x] = c + 1 if c >= 0 else c - 1
+            nl_t.append(real if c >= 0 else tuples[x])
         for y in lin:
-            if uses[y] != LIN:
-                raise NotFlat(f"`{y}` is not an unused linear variable")
-            uses[y] = LIN + 1
+            read(y)
         lin_t = [real] * len(lin)
     else:
         nl_t, lin_t = [real], []
@@ -368,7 +394,9 @@ def _check_def(d: FlatDef) -> dict:
         raise NotFlat("the results do not match the declared types")
     if len(uses) != nbound:
         raise NotFlat("a name is bound twice")
-    if not {0, LIN, TUP}.isdisjoint(uses.values()):
+    if live:
+        raise NotFlat("a linear variable is never used")
+    if not {0, TUP}.isdisjoint(uses.values()):
         raise NotFlat("a variable is never used")
     return uses
 

@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from proofs.generators import chain_text, nonlinear_programs
 from semantics import LinearAError, parse_program, show, typecheck
 from semantics import flat as sf
-from semantics.primitives import PRIMITIVES
+from semantics.parser import KEYWORDS
+from semantics.primitives import ONE, PRIMITIVES
+from semantics.syntax import REAL, Param
 from transforms import flat as tf
 from transforms.jvp import jvp_program
 from transforms.transpose import transpose_program
@@ -382,3 +384,84 @@ def test_a_chain_of_100000_lets_through_the_fast_path_typechecks():
     typecheck(vp)
     assert [d.name for d in vp.defs] == ["f_jvp_nl", "f_jvp_lin_T"]
     assert show(vp) == out                                 # and prints back to the same text
+
+
+# ----------------------------------------------------------------------------
+# The speed-ups keep the reference's behaviour: name supply, templates of
+# tangents, the two-level parser, the checker's linear set.
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.sampled_from(["a", "a_1", "a_3", "b", "b_2", "a_1_1", "in", "c_1"])),
+       st.lists(st.sampled_from(["a", "b", "a_1", "c", "in", "ct_a"]), max_size=30))
+def test_the_name_supply_is_fresh_names_request_for_request(taken, requests):
+    from transforms.fresh import Fresh
+    for used in (set(taken) | set(KEYWORDS), dict.fromkeys(set(taken) | set(KEYWORDS))):
+        fresh, ref = tf._supply(used)[0], Fresh(taken)
+        assert [fresh(b) for b in requests] == [ref(b) for b in requests]
+
+
+def test_the_name_supply_past_its_cached_suffixes():
+    from transforms.fresh import Fresh
+    n = len(tf._SUFFIXES) + 5
+    fresh, ref = tf._supply(set(KEYWORDS))[0], Fresh()
+    assert [fresh("x") for _ in range(n)] == [ref("x") for _ in range(n)]
+
+
+def test_a_rule_passing_a_tangent_on_then_read_twice(monkeypatch):
+    """A rule whose coefficient is ONE for a unary primitive: θ(z) is then x's
+    tangent, so "dz" is not taken when z's tangent is first split."""
+    neg = PRIMITIVES["neg"]
+    monkeypatch.setitem(PRIMITIVES, "neg", dataclasses.replace(neg, partials=lambda b, a, z: [ONE]))
+    text = ("def f(x: real, y: real) -> (real ;) =\n  let (z ;) = neg(x) in\n"
+            "  let (dz_1 ;) = y * z in\n  let (u ;) = z * z in\n  let (v ;) = u + dz_1 in\n"
+            "  let (w ;) = v * z in\n  (w ;)\n")
+    assert_stages(text, "f")
+
+
+def test_cotangent_names_meet_primal_names_in_the_linear_half():
+    # ct_dv and ct_dx are residuals (read by *.) and the names transposition wants for dv, dx
+    text = ("def f(x: real, ct_dx: real) -> (real ;) =\n  let (v ;) = sin(x) in\n"
+            "  let (ct_dv ;) = cos(ct_dx) in\n  let (a ;) = v * ct_dv in\n"
+            "  let (b ;) = a * ct_dx in\n  let (ct_dv_1 ;) = b * v in\n  (ct_dv_1 ;)\n")
+    out = assert_stages(text, "f")
+    assert "ct_dx_1" in out             # dx's cotangent steps aside for the residual ct_dx
+
+
+@pytest.mark.parametrize("text", [
+    "  let (a ;) = sin(x) in\ndef f(x: real) -> (real ;) =\n  sin(x)\n",        # a let outside a def
+    "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in\n  let (b ;) = cos(a) in  # c\n  (b ;)\n",
+    "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in \n  (a ;)\n",         # trailing space
+    "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x)in\n  (a ;)\n",
+    "def f(x: real) -> (real ;) =\n   let (a ;) = x * x in\n  (a ;)\n",        # three spaces
+    "def f(x: real) -> (real ;) =\n  let (a ;) = -2.5e3 in\n  let (;) = drop(x) in\n  (a ;)\n",
+    "def f(x: real) -> (real ;) =\n  let (let ;) = sin(x) in\n  (let ;)\n",
+    "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in\n  let (b ;) = a * real in\n  (b ;)\n",
+])
+def test_printer_laid_lines_and_others_read_as_the_reference_reads_them(text):
+    assert_same(text, "f")
+    try:
+        fp = sf.parse(text)
+    except sf.NotFlat:
+        return
+    assert sf.show(fp) == show(parse_program(text))
+
+
+def test_the_checker_rejects_misused_linear_variables():
+    L, N = [Param("l", REAL)], [Param("x", REAL)]
+    cases = [
+        ([(sf.LADD, "z", "l", "l")], ("z",)),                            # read twice
+        ([(sf.ZERO, "z")], ("l",)),                                      # z never read
+        ([(sf.SCALE, "z", "l", "l")], ("z",)),                           # linear read as non-linear
+        ([(sf.NDROP, "l")], ()),                                         # linear dropped as non-linear
+        ([(sf.DUP, "a", "b", "l"), (sf.LADD, "z", "a", "a")], ("z",)),   # b unused, a twice
+        ([(sf.ZERO, "l")], ("l",)),                                      # l bound twice
+        ([(sf.LDROP, "l"), (sf.ZERO, "z"), (sf.LDROP, "l")], ("z",)),    # read after its read
+    ]
+    for lets, ret in cases:
+        d = sf.FlatDef("g", N, L, [], [REAL] * len(ret),
+                       [(sf.NDROP, "x")] + lets, (sf.RET, (), ret))
+        with pytest.raises(sf.NotFlat):
+            sf.check_def(d)
+    ok = sf.FlatDef("g", N, L, [], [REAL], [(sf.SCALE, "z", "x", "l")], (sf.RET, (), ("z",)))
+    assert sf.check_def(ok)["x"] == 1

@@ -23,18 +23,26 @@ How the stages mirror the reference (read those modules for the rules).
   called with an emitter that appends flat tuples, so a change to a rule
   changes both paths), then the scaled tangents summed with ``+.``; a variable
   read k times has its tangent split by k − 1 ``dup``s placed just before the
-  reads; names come from ``transforms.fresh.Fresh`` over the definition's
-  names, in the reference's order of requests.
+  reads; names are those ``transforms.fresh.Fresh`` gives over the
+  definition's names, in the reference's order of requests (:func:`_supply`:
+  the same supply, by concatenation with cached suffixes; the checker's table
+  of the input serves as the set of names taken).
 * **Unzip**, save-all (``transforms.unzip``): every non-linear let goes to
   ``f_nl``, every linear one to ``f_lin``; the residuals are the non-linear
   variables the linear half reads (parameters first, then in binding order);
   a non-linear variable neither half reads is dropped right after its
   binding.  Binders being distinct and bound before use, the reference's
   backward pass over "still needed" sets equals two whole-definition read
-  sets, computed in one forward pass.
+  sets, computed in the forward pass that splits the lets.
 * **Transpose** (``transforms.transpose``): linear lets visited last to first,
   ``+.`` ↔ ``dup``, ``zero`` ↔ ``drop``, ``*.`` self-adjoint, the cotangent of
-  each linear variable kept in one map; non-linear lets in front.
+  each linear variable kept in one map; non-linear lets in front.  Every
+  name it asks for begins with ``ct_``, so its supply starts from the
+  definition's names that do (:func:`_names_from`), not from all of them.
+
+Speed (SPEC §15): the hot loops inline the per-let helpers and the name
+supply's common cases; what did not pay was left out (templating the rules'
+output per primitive cost more than calling them).
 
 The stages, each usable alone: ``semantics.flat.parse`` (text → FlatProgram),
 ``semantics.flat.check`` (→ read counts), :func:`jvp`, :func:`unzip`,
@@ -59,7 +67,6 @@ from semantics.syntax import REAL, Param, TupleType
 from semantics.typecheck import typecheck
 
 from .compose import vjp_program
-from .fresh import Fresh
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
 from .unzip import LIN_SUFFIX, NL_SUFFIX
@@ -69,16 +76,82 @@ class NotFast(Exception):
     """``vjp_text(..., require_fast=True)`` could not take the fast path."""
 
 
-def _own_fresh(d: FlatDef) -> Fresh:
-    """``Fresh(d.binders())`` without copying a set built only for it (a 10^6-let
-    definition has millions of names)."""
+def _own_names(d: FlatDef) -> set:
+    """The names ``Fresh(d.binders())`` starts from (the keywords included),
+    without copying a set built only for it (a 10^6-let definition has
+    millions of names)."""
     if d.names is not None:
-        return Fresh(d.names)
-    fresh = Fresh()
+        return d.names
     names = d.binders()
-    names.update(fresh.used)        # the keywords
-    fresh.used = names
-    return fresh
+    names.update(KEYWORDS)
+    return names
+
+
+_SUFFIXES = [""]            # "", "_1", "_2", …: the name supply's suffixes, grown on demand
+
+
+def _suffixes(k: int) -> list:
+    """``_SUFFIXES``, holding index k (a concatenation is cheaper than a format)."""
+    s = _SUFFIXES
+    if k >= len(s):
+        s.extend(["_" + str(i) for i in range(len(s), max(k + 1, len(s) * 3 // 2))])
+    return s
+
+
+def _adder(used):
+    """``add`` for a set of names taken, or for a dict whose keys are the names."""
+    return used.add if type(used) is set else used.setdefault
+
+
+def _supply(used):
+    """``transforms.fresh.Fresh`` over ``used`` (the set, or dict, itself: not a copy), as a
+    function: the same names in the same order (base, then base_k with a
+    counter per base), by concatenation with a cached suffix.  Returns the
+    function and its counters (the hot loops below inline it)."""
+    counters: dict[str, int] = {}
+    get = counters.get
+    add = _adder(used)
+    suf = _SUFFIXES
+
+    def fresh(base: str) -> str:
+        if base not in used:
+            add(base)
+            return base
+        k = get(base, 1)
+        while True:
+            try:
+                name = base + suf[k]
+            except IndexError:
+                name = base + _suffixes(k)[k]
+            if name not in used:
+                break
+            k += 1
+        counters[base] = k + 1
+        add(name)
+        return name
+    return fresh, counters
+
+
+def _names_from(d: FlatDef, prefix: str) -> set:
+    """The names of d's parameters and binders, and the keywords, that begin
+    with ``prefix``: for a name supply whose every base begins with it, the
+    same names as over all of d's names, from a smaller set."""
+    lo, hi = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)     # lo <= x < hi
+    out = {x for x in KEYWORDS if lo <= x < hi}
+    out.update(p.name for p in d.nl_params + d.lin_params if lo <= p.name < hi)
+    add = out.add
+    for t in d.lets:
+        k = t[0]
+        if k is NDROP or k is LDROP:
+            continue
+        if k is NUNPACK:
+            out.update(x for x in t[1] if lo <= x < hi)
+            continue
+        if lo <= t[1] < hi:
+            add(t[1])
+        if k is DUP and lo <= t[2] < hi:
+            add(t[2])
+    return out
 
 
 def _first_fresh(names, base: str) -> str:
@@ -96,7 +169,7 @@ class _Emitter:
     named ``c``, ``c_1``, … as ``transforms.fresh.Emitter`` does."""
     __slots__ = ("prim", "lit")
 
-    def __init__(self, fresh: Fresh, out: list):
+    def __init__(self, fresh, out: list):
         append = out.append
 
         def prim(op: str, *args: str) -> str:
@@ -134,27 +207,28 @@ def read_counts(d: FlatDef) -> dict:
 
 def jvp(d: FlatDef, counts: dict | None = None) -> FlatDef:
     """``f_jvp`` of a checked flat definition, exactly as ``transforms.jvp``.
-    ``counts``: the read counts :func:`semantics.flat.check_def` returned for
-    d (consumed), else they are counted here."""
-    fresh = _own_fresh(d)
-    used = fresh.used
-    left = read_counts(d) if counts is None else counts
-    theta: dict[str, str] = {}
+    ``counts``: the table :func:`semantics.flat.check_def` returned for d
+    (consumed: it becomes the names taken), else the reads are counted here."""
+    if counts is None:
+        left, used = read_counts(d), _own_names(d)
+    else:       # the checker's table has every name of d: it is the names taken, too
+        left = used = counts
+        for kw in KEYWORDS:
+            used.setdefault(kw)
+    fresh, counters = _supply(used)
+    theta = {p.name: fresh("d" + p.name) for p in d.nl_params}
+    dparams = [Param(theta[p.name], p.ty) for p in d.nl_params]
     out: list = []
     append = out.append
-    emitter = _Emitter(fresh, out)
-    partials = {n: p.partials for n, p in PRIMITIVES.items()}
-
-    def bind(x):
-        theta[x] = t = fresh("d" + x)
-        return t
 
     def tangent(x):
-        """The tangent for one read of x (a ``dup`` unless it is the last read)."""
-        t = theta[x]
+        """The tangent for one read of x: θ(x) at its last read (and x leaves
+        θ, which so holds only the variables still to be read), else one half
+        of a ``dup`` of it (inlined in :func:`_jvp_lets`)."""
         n = left[x]
         if n <= 1:
-            return t
+            return theta.pop(x)
+        t = theta[x]
         a = fresh("d" + x)
         b = fresh("d" + x)
         append((DUP, a, b, t))
@@ -162,64 +236,98 @@ def jvp(d: FlatDef, counts: dict | None = None) -> FlatDef:
         left[x] = n - 1
         return a
 
-    def prim(t):
-        """JPrim for the let ``t`` (already appended): partials, then the tangent of z."""
-        z, op, args = t[1], t[2], t[3]
-        coeffs = partials[op](emitter, args, z)
-        base = "d" + z
-        acc = None
-        for c, x in zip(coeffs, args):
-            tx = tangent(x)
-            if c is ONE or c == ONE:
-                s = tx
-            else:
-                if c is MINUS_ONE or c == MINUS_ONE:
-                    c = fresh("m")
-                    append((LIT, c, "-1"))
-                if base in used:           # fresh(base), its common case inlined
-                    s = fresh(base)
-                else:
-                    used.add(base)
-                    s = base
-                append((SCALE, s, c, tx))
-            if acc is None:
-                acc = s
-            else:
-                s2 = fresh(base)
-                append((LADD, s2, acc, s))
-                acc = s2
-        if acc is None:             # a primitive of no arguments: tangent zero
-            acc = fresh(base)
-            append((ZERO, acc))
-        theta[z] = acc
-
-    dparams = [Param(bind(p.name), p.ty) for p in d.nl_params]
-    for t in d.lets:
-        k = t[0]
-        append(t)
-        if k is PRIM:
-            prim(t)
-        elif k is LIT:
-            append((ZERO, bind(t[1])))
-        elif k is NDROP:
-            append((LDROP, tangent(t[1])))
-        else:
-            raise NotFlat(f"JVP of kind {k!r}")
+    state = (out, theta, left, used, fresh, counters, tangent, _Emitter(fresh, out),
+             {n: p.partials for n, p in PRIMITIVES.items()})
+    _jvp_lets(d.lets, *state)
     tail = d.tail
     if tail[0] is RET:
         new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
     else:
         r = fresh("r")
-        if tail[0] is PRIM:
-            t = (PRIM, r, tail[2], tail[3])
-            append(t)
-            prim(t)
-        else:
-            append((LIT, r, tail[2]))
-            append((ZERO, bind(r)))
+        _jvp_lets([(tail[0], r) + tail[2:]], *state)
         new_tail = (RET, (r,), (theta[r],))
     return FlatDef(d.name + JVP_SUFFIX, list(d.nl_params), dparams, list(d.nl_out),
                    list(d.nl_out), out, new_tail, used)
+
+
+def _jvp_lets(lets, out, theta, left, used, fresh, counters, tangent, emitter, partials):
+    """JLet over ``lets``: each let, then (JPrim) its partials and the tangent of
+    its result, or (JLit) a zero tangent, or (JDrop) the drop of a tangent.
+    Name requests are the reference's, in its order.  The hot path inlines
+    ``tangent`` and the name supply (for a ``dup``, whose base is always
+    taken already, its second case)."""
+    append = out.append
+    add = _adder(used)
+    pop = theta.pop
+    suf = _SUFFIXES
+    for t in lets:
+        k = t[0]
+        if k is PRIM:
+            append(t)
+            _, z, op, args = t
+            coeffs = partials[op](emitter, args, z)
+            acc = None
+            for c, x in zip(coeffs, args):
+                n = left[x]
+                if n <= 1:                  # x's last read: θ(x) leaves the (small) map
+                    tx = pop(x)
+                else:                       # split its tangent, a, b
+                    tx = theta[x]
+                    base = "d" + x          # taken, unless θ(x) is a tangent a rule passed on
+                    j = counters.get(base, 1) if base in used else 0
+                    a = None
+                    while True:
+                        try:
+                            name = base + suf[j]
+                        except IndexError:
+                            name = base + _suffixes(j)[j]
+                        j += 1
+                        if name not in used:
+                            add(name)
+                            if a is not None:
+                                break
+                            a = name
+                    counters[base] = j
+                    append((DUP, a, name, tx))
+                    theta[x] = name
+                    left[x] = n - 1
+                    tx = a
+                if c is ONE or c == ONE:
+                    s = tx
+                else:
+                    if c is MINUS_ONE or c == MINUS_ONE:
+                        c = fresh("m")
+                        append((LIT, c, "-1"))
+                    s = "d" + z
+                    if s in used:
+                        s = fresh(s)
+                    else:
+                        add(s)
+                    append((SCALE, s, c, tx))
+                if acc is None:
+                    acc = s
+                else:
+                    s2 = fresh("d" + z)
+                    append((LADD, s2, acc, s))
+                    acc = s2
+            if acc is None:             # a primitive of no arguments: tangent zero
+                acc = fresh("d" + z)
+                append((ZERO, acc))
+            theta[z] = acc
+        elif k is LIT:
+            append(t)
+            base = "d" + t[1]
+            if base in used:
+                base = fresh(base)
+            else:
+                add(base)
+            theta[t[1]] = base
+            append((ZERO, base))
+        elif k is NDROP:
+            append(t)
+            append((LDROP, tangent(t[1])))
+        else:
+            raise NotFlat(f"JVP of kind {k!r}")
 
 
 # ----------------------------------------------------------------------------
@@ -230,48 +338,50 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     """``(f_nl, f_lin)`` of a JVP output, exactly as ``transforms.unzip`` under save-all."""
     nl_reads = set(d.tail[1])          # read by the non-linear half
     lin_reads = set()                  # non-linear variables read by the linear half
-    nl_add, lin_add = nl_reads.add, lin_reads.add
-    for t in d.lets:
+    nl_lets: list = []
+    lin_out: list = [None]             # the head (the residuals' unpack) goes first
+    nl_add, lin_add, nl_update = nl_reads.add, lin_reads.add, nl_reads.update
+    nl_keep, lin_append = nl_lets.append, lin_out.append
+    for t in d.lets:                   # split the lets, and collect the reads
         k = t[0]
         if k is SCALE:
+            lin_append(t)
             lin_add(t[2])
         elif k is PRIM:
-            nl_reads.update(t[3])
+            nl_keep(t)
+            nl_update(t[3])
+        elif k is LADD or k is DUP or k is ZERO or k is LDROP:
+            lin_append(t)
+        elif k is LIT:
+            nl_keep(t)
         elif k is NDROP:
+            nl_keep(t)
             nl_add(t[1])
         elif k is NTUP:
-            nl_reads.update(t[2])
-        elif k is NUNPACK:
-            nl_add(t[2])
-    nl_out: list = []
-    lin_out: list = []
+            nl_keep(t)
+            nl_update(t[2])
+        else:
+            raise NotFlat(f"unzip of kind {k!r}")
     residuals = [p.name for p in d.nl_params if p.name in lin_reads]
-    nl_out.extend((NDROP, p.name) for p in d.nl_params
-                  if p.name not in nl_reads and p.name not in lin_reads)
-    nl_append, lin_append, res_append = nl_out.append, lin_out.append, residuals.append
-    for t in d.lets:
-        k = t[0]
-        if k is SCALE or k is LADD or k is DUP or k is ZERO or k is LDROP:
-            lin_append(t)
-        elif k is PRIM or k is LIT or k is NTUP:
-            nl_append(t)
+    nl_out = [(NDROP, p.name) for p in d.nl_params
+              if p.name not in nl_reads and p.name not in lin_reads]
+    nl_append, res_append = nl_out.append, residuals.append
+    for t in nl_lets:                  # each binding: a residual, read here, or dropped
+        nl_append(t)
+        if t[0] is not NDROP:
             z = t[1]
             if z in lin_reads:
                 res_append(z)
             elif z not in nl_reads:
                 nl_append((NDROP, z))
-        elif k is NDROP:
-            nl_append(t)
-        else:
-            raise NotFlat(f"unzip of kind {k!r}")
+    del nl_lets
     w = _first_fresh(d.binders(), "w")      # the reference's Fresh(f's names)("w")
     R = TupleType([REAL] * len(residuals))
     known = d.tail[1]
     nl_out.append((NTUP, w, tuple(residuals)))
     f_nl = FlatDef(d.name + NL_SUFFIX, list(d.nl_params), [], list(d.nl_out) + [R], [],
                    nl_out, (RET, known + (w,), ()))
-    head = (NUNPACK, tuple(residuals), w) if residuals else (NDROP, w)
-    lin_out.insert(0, head)
+    lin_out[0] = (NUNPACK, tuple(residuals), w) if residuals else (NDROP, w)
     f_lin = FlatDef(d.name + LIN_SUFFIX, [Param(w, R)], list(d.lin_params), [], list(d.lin_out),
                     lin_out, (RET, (), d.tail[2]))
     return f_nl, f_lin
@@ -286,13 +396,14 @@ def transpose(d: FlatDef) -> FlatDef:
     ``transforms.transpose``."""
     if d.nl_out or d.tail[1]:
         raise NotFlat("transpose of a definition with non-linear results")
-    fresh = _own_fresh(d)
-    used = fresh.used
+    used = _names_from(d, "ct_")        # all the names a request for ct_… can meet
+    fresh = _supply(used)[0]
     ct: dict[str, str] = {}
     pop = ct.pop
 
     def give(x):
-        """A fresh cotangent variable for the linear input x: ct[x] := ct_x."""
+        """A fresh cotangent variable for the linear input x: ct[x] := ct_x
+        (inlined for ``*.`` and ``dup``, the most frequent lets)."""
         c = "ct_" + x
         if c in used:                   # fresh(c), its common case inlined
             c = fresh(c)
@@ -309,21 +420,22 @@ def transpose(d: FlatDef) -> FlatDef:
     out: list = []
     append = out.append
     front: list = []
-    lets = d.lets
-    for i in range(len(lets) - 1, -1, -1):
-        t = lets[i]
+    add = used.add
+    for t in reversed(d.lets):
         k = t[0]
-        if k is SCALE:
-            c = pop(t[1])
-            append((SCALE, give(t[3]), t[2], c))
+        if k is SCALE or k is DUP:      # the most frequent lets: give(l) inlined
+            _, a, b, l = t              # (*., z, x, l) or (dup, a, b, l)
+            cl = "ct_" + l
+            if cl in used:
+                cl = fresh(cl)
+            else:
+                add(cl)
+            ct[l] = cl
+            append((SCALE, cl, b, pop(a)) if k is SCALE else (LADD, cl, pop(a), pop(b)))
         elif k is LADD:
             c = pop(t[1])
             a = give(t[2])
             append((DUP, a, give(t[3]), c))
-        elif k is DUP:
-            ca = pop(t[1])
-            cb = pop(t[2])
-            append((LADD, give(t[3]), ca, cb))
         elif k is ZERO:
             append((LDROP, pop(t[1])))
         elif k is LDROP:
