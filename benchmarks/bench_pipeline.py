@@ -44,7 +44,11 @@ taken before that.
 Tables print µs per let and, between consecutive sizes, the scaling exponent
 log(t₂/t₁)/log(n₂/n₁) (1 = linear).  "gc off" runs with ``gc.disable()`` from
 the start (the reference transforms pause the collector themselves, the
-fast stages do not, ``vjp_text`` does).
+fast stages do not, ``vjp_text`` does).  ``--unpaused`` turns the passes'
+own pauses off (``LINEAR_A_GC_PAUSE=0``), so "gc on" then shows what the
+collector costs when left running.  The reference's two checks run
+``typecheck(·, derive=False)``: the same rules, no derivation kept, as the
+transforms' own typing cache does.
 """
 from __future__ import annotations
 
@@ -112,14 +116,14 @@ def one(n: int, gc_on: bool) -> dict:
         return out
 
     prog = stage("parse", lambda: parse_program(text, "chain.la"))
-    stage("typecheck", lambda: typecheck(prog))
+    stage("typecheck", lambda: typecheck(prog, derive=False))
     jp = stage("jvp", lambda: jvp_program(prog, ["f"]))
     up = stage("unzip", lambda: unzip_program(jp, trusted=True))
     tp = stage("transpose", lambda: transpose_program(up, ["f_jvp_lin"], trusted=True))
     keep = {"f_jvp_nl", "f_jvp_lin_T"}
     vp = Program([d for d in up.defs if d.name in keep] + [d for d in tp.defs if d.name in keep],
                  "vjp.la")
-    stage("check output", lambda: typecheck(vp))
+    stage("check output", lambda: typecheck(vp, derive=False))
     stage("print", lambda: show(vp))
     x, w = 0.5, 1.01
     rf = stage("eval f", lambda: evaluate(prog, "f", {"x": x, "w": w}))
@@ -238,13 +242,20 @@ def stage_rows(rs: list[dict], names: list[str], tot) -> list[str]:
     return out
 
 
+def _gc_label(gc_on: bool) -> str:
+    if not gc_on:
+        return "off"
+    return "on, left running (LINEAR_A_GC_PAUSE=0)" if os.environ.get("LINEAR_A_GC_PAUSE") == "0" \
+        else "on (the passes pause it)"
+
+
 def table(rows: list[dict]) -> str:
     out = []
     for gc_on in (True, False):
         rs = sorted((r for r in rows if r["gc"] == gc_on), key=lambda r: r["n"])
         if not rs:
             continue
-        out.append(f"\n### gc {'on' if gc_on else 'off'}: µs per let (exponent vs previous size)\n")
+        out.append(f"\n### gc {_gc_label(gc_on)}: µs per let (exponent vs previous size)\n")
         head = "| stage | " + " | ".join(f"n = {r['n']:,}" for r in rs) + " |"
         out += [head, "|---" * (len(rs) + 1) + "|"]
         names = STAGES + ["pipeline (parse…print)", "pipeline + eval vjp"]
@@ -281,7 +292,7 @@ def fast_table(rows: list[dict]) -> str:
         rs = sorted((r for r in rows if r["gc"] == gc_on), key=lambda r: r["n"])
         if not rs:
             continue
-        out.append(f"\n### fast path (transforms.flat), gc {'on' if gc_on else 'off'}: µs per let "
+        out.append(f"\n### fast path (transforms.flat), gc {_gc_label(gc_on)}: µs per let "
                    f"(exponent vs previous size)\n")
         out += ["| stage | " + " | ".join(f"n = {r['n']:,}" for r in rs) + " |",
                 "|---" * (len(rs) + 1) + "|"]
@@ -316,7 +327,7 @@ def main(argv=None):
     ap.add_argument("--sizes", default="10000,100000",
                     help="chain lengths for the reference path (default: %(default)s)")
     ap.add_argument("--big", action="store_true",
-                    help="add 10^6 lets to the reference sizes (~10 GB of memory)")
+                    help="add 10^6 lets to the reference sizes (~4 GB of memory, ~5 min)")
     ap.add_argument("--fast-sizes", default="10000,100000,1000000",
                     help="chain lengths for the fast path (default: %(default)s)")
     ap.add_argument("--ratio-sizes", default="10000,100000",
@@ -324,6 +335,9 @@ def main(argv=None):
                          "end to end, for reference ÷ fast (default: %(default)s)")
     ap.add_argument("--gc", choices=["on", "off", "both"], default="both",
                     help="run with the cyclic garbage collector on, off, or both (default: both)")
+    ap.add_argument("--unpaused", action="store_true",
+                    help="gc on means the collector left running through the passes "
+                         "(LINEAR_A_GC_PAUSE=0: the passes' own pauses off), to measure its cost")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference path's rows")
     ap.add_argument("--no-fast", action="store_true", help="skip the fast path's rows")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
@@ -335,6 +349,8 @@ def main(argv=None):
         res = one_fast(a.one, a.gc != "off", a.ratio) if a.fast else one(a.one, a.gc != "off")
         print(json.dumps(res))
         return
+    if a.unpaused:
+        os.environ["LINEAR_A_GC_PAUSE"] = "0"       # inherited by the children
     ints = lambda text: [int(s) for s in text.split(",") if s]
     sizes = [] if a.no_reference else ints(a.sizes) + ([10 ** 6] if a.big else [])
     fast_sizes = [] if a.no_fast else ints(a.fast_sizes)
