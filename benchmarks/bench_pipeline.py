@@ -125,6 +125,7 @@ def one(n: int, gc_on: bool) -> dict:
                  "vjp.la")
     stage("check output", lambda: typecheck(vp, derive=False))
     stage("print", lambda: show(vp))
+    rss_pipeline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     x, w = 0.5, 1.01
     rf = stage("eval f", lambda: evaluate(prog, "f", {"x": x, "w": w}))
 
@@ -149,6 +150,7 @@ def one(n: int, gc_on: bool) -> dict:
     res.update(
         n=n, gc=gc_on, times=t,
         rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        rss_pipeline_mb=rss_pipeline,
         work_ratio=(r1.work + r2.work) / rf.work,
         size_ratio=program_size(vp) / program_size(prog),
         lets_per_s={"interpreter": n / t["eval f"], "compiled": n / t_cf, "cpython": n / t_py},
@@ -267,6 +269,9 @@ def table(rows: list[dict]) -> str:
                 return sum(r["times"][s] for s in PIPELINE) + r["times"]["eval vjp"]
             return r["times"][name]
         out += stage_rows(rs, names, tot)
+        out[-1] = out[-1].replace("peak RSS (MB)", "peak RSS, whole run (MB)")
+        out.append("| peak RSS, parse…print (MB) | " + " | ".join(
+            f"{r['rss_pipeline_mb']:.0f}" for r in rs) + " |")
         out.append("| W(vjp)/W(f) | " + " | ".join(f"{r['work_ratio']:.3f}" for r in rs) + " |")
         out.append("| \\|vjp\\|/\\|f\\| | " + " | ".join(f"{r['size_ratio']:.3f}" for r in rs) + " |")
         for k in ("interpreter", "compiled", "cpython"):
