@@ -8,7 +8,7 @@ work and peak memory of the two runs (``--json``: ``{"primal", "gradient",
 
 `vjp` without a point prints through the fast flat path (``transforms.flat``)
 when the program is in its fragment and the policy is save-all: the same text
-as the reference pipeline, 20-50x sooner on long chains.  ``--reference``
+as the reference pipeline, ~8x sooner on long chains.  ``--reference``
 forces the rule-based pipeline; bad input always gets the reference's errors.
 """
 from __future__ import annotations
