@@ -35,7 +35,7 @@ from semantics.evaluate import DEFAULT_COSTS
 from semantics.parser import parse_program
 from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from semantics.rules import RULES
-from semantics.syntax import Program
+from semantics.syntax import Program, call_closure
 
 from . import latex as L
 from .build import build, preamble, require_tex, sty_text
@@ -311,20 +311,7 @@ def worked_example(file: str, fn, args, title: str, full: bool) -> str:
 
 
 def _trace_names(stage) -> set:
-    return {stage.source} | set(_callees_closure(stage.prog_in, stage.source))
-
-
-def _callees_closure(prog: Program, fn: str) -> list:
-    from semantics.syntax import Call, iter_nodes
-    seen, todo = [], [fn]
-    while todo:
-        n = todo.pop()
-        d = prog.get(n)
-        if d is None or n in seen:
-            continue
-        seen.append(n)
-        todo.extend(x.fn for x in iter_nodes(d.body) if type(x) is Call)
-    return seen
+    return {stage.source} | call_closure({d.name: d for d in stage.prog_in.defs}, [stage.source])
 
 
 def _tex_val(v) -> str:

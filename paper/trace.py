@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from semantics.errors import UsageError
 from semantics.printer import show
-from semantics.syntax import Call, Program, iter_nodes
+from semantics.syntax import Program, call_closure
 
 from . import latex as L
 from .build import standalone
@@ -24,14 +24,7 @@ TRANSFORM_STAGES = ("jvp", "unzip", "transpose")
 
 def callees(prog: Program, fn: str) -> list[str]:
     """fn and every definition it calls, transitively, in program order."""
-    seen, todo = set(), [fn]
-    while todo:
-        n = todo.pop()
-        d = prog.get(n)
-        if d is None or n in seen:
-            continue
-        seen.add(n)
-        todo.extend(x.fn for x in iter_nodes(d.body) if type(x) is Call)
+    seen = call_closure({d.name: d for d in prog.defs}, [fn])
     return [d.name for d in prog.defs if d.name in seen]
 
 
