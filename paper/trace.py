@@ -44,9 +44,24 @@ def _applicable(prog: Program, fn: str, stage: str) -> bool:
     return True
 
 
+def _transform_stages(prog: Program, fn: str, wanted, policy):
+    """The wanted transformation stages that apply to fn, run once up to the last
+    of them: ``(stage, its record, the definitions it produced, the source
+    definitions whose derivations to show)`` per stage."""
+    from .pipeline import run_stages
+    todo = [s for s in wanted if s in TRANSFORM_STAGES and _applicable(prog, fn, s)]
+    if not todo:
+        return
+    st = run_stages(prog, fn, policy, upto=max(todo, key=TRANSFORM_STAGES.index))
+    for s in todo:
+        stg = st.get(s)
+        if stg is not None:
+            shown = Program([d for d in stg.prog_out.defs if d.name in stg.targets], prog.file)
+            yield s, stg, shown, set(callees(stg.prog_in, stg.source))
+
+
 def trace_document(prog: Program, fn: str, args=None, stage: str = "all", policy=None):
     """(LaTeX document, typing failure or None)."""
-    from .pipeline import run_stages
     _check_fn(prog, fn)
     names = callees(prog, fn)
     wanted = _stages(stage)
@@ -66,20 +81,12 @@ def trace_document(prog: Program, fn: str, args=None, stage: str = "all", policy
             parts.append(r"\paragraph{}\emph{No evaluation tables: give a point with --args or --at.}")
         else:
             parts.append(r"\subsection*{Evaluation}" + "\n" + eval_tables(prog, fn, args))
-    todo = [s for s in wanted if s in TRANSFORM_STAGES and _applicable(prog, fn, s)]
-    if todo:
-        st = run_stages(prog, fn, policy, upto=max(todo, key=TRANSFORM_STAGES.index))
-        for s in todo:
-            stg = st.get(s)
-            if stg is None:
-                continue
-            shown = Program([d for d in stg.prog_out.defs if d.name in stg.targets], prog.file)
-            parts.append(r"\subsection*{" + s.upper() if s == "jvp" else r"\subsection*{" + s.capitalize())
-            parts[-1] += r": \textsf{" + L.esc(stg.source) + r"} $\leadsto$ " + ", ".join(
-                r"\textsf{" + L.esc(t) + "}" for t in stg.targets) + "}"
-            parts.append(L.program_block(shown))
-            parts.append(transform_trace(stg.derivation, f"{s} trace of {stg.source}",
-                                         names=set(callees(stg.prog_in, stg.source))))
+    for s, stg, shown, names in _transform_stages(prog, fn, wanted, policy):
+        parts.append(r"\subsection*{" + s.upper() if s == "jvp" else r"\subsection*{" + s.capitalize())
+        parts[-1] += r": \textsf{" + L.esc(stg.source) + r"} $\leadsto$ " + ", ".join(
+            r"\textsf{" + L.esc(t) + "}" for t in stg.targets) + "}"
+        parts.append(L.program_block(shown))
+        parts.append(transform_trace(stg.derivation, f"{s} trace of {stg.source}", names=names))
     skipped = [s for s in wanted if s in TRANSFORM_STAGES and not _applicable(prog, fn, s)]
     for s in skipped:
         parts.append(r"\paragraph{}\emph{No " + s + r" stage: \textsf{" + L.esc(fn)
@@ -108,7 +115,6 @@ def trace_text(prog: Program, fn: str, args=None, stage: str = "all", policy=Non
     """(text, typing failure or None) for the terminal."""
     from semantics.typecheck import conclusion_text
     from .evaltrace import tape
-    from .pipeline import run_stages
     from .teach import adjoint_rows, primal_rows, tangent_rows
     _check_fn(prog, fn)
     names = callees(prog, fn)
@@ -126,16 +132,10 @@ def trace_text(prog: Program, fn: str, args=None, stage: str = "all", policy=Non
                     out.append(p.render(conclusion_text, limit=50))
             out.append(f"✗ rule {failure.rule} failed: {failure.error}")
             return "\n".join(out), failure
-    todo = [s for s in wanted if s in TRANSFORM_STAGES and _applicable(prog, fn, s)]
-    if todo:
-        st = run_stages(prog, fn, policy, upto=max(todo, key=TRANSFORM_STAGES.index))
-        for s in todo:
-            stg = st.get(s)
-            if stg is None:
-                continue
-            out.append(f"== {s}: {stg.source} ⇝ {', '.join(stg.targets)} ==")
-            out.append(_head(transform_text(stg.derivation, names=set(callees(stg.prog_in, stg.source))), 200))
-            out.append(_head(show(Program([d for d in stg.prog_out.defs if d.name in stg.targets]))))
+    for s, stg, shown, names in _transform_stages(prog, fn, wanted, policy):
+        out.append(f"== {s}: {stg.source} ⇝ {', '.join(stg.targets)} ==")
+        out.append(_head(transform_text(stg.derivation, names=names), 200))
+        out.append(_head(show(shown)))
     for s in wanted:
         if s in TRANSFORM_STAGES and not _applicable(prog, fn, s):
             out.append(f"(no {s} stage: `{fn}` has linear parameters or results; JVP applies to "

@@ -66,3 +66,8 @@ class Derivation:
                 break
             lines.append(f"{'  ' * k}[{d.rule}] {conclusion(d)}")
         return "\n".join(lines)
+
+
+def discard(_premise) -> None:
+    """Stands for ``premises.append`` when a judgment runs with ``derive=False``:
+    the rule still runs and returns its node, which is dropped at once."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import math
 
-from .derivation import Derivation
+from .derivation import Derivation, discard
 from .errors import LinearATypeError, Pos, ScopeError
 from .primitives import PRIMITIVES, SYNONYMS
 from .printer import show_bind_head, show_leaf
@@ -196,7 +196,7 @@ class DefChecker:
         """Let (n-ary): the bindings in order, then the tail; each binder used."""
         premises = []
         self.open.append((e, premises))   # the partial derivation, shown if a premise fails
-        keep = premises.append if self.derive else _discard
+        keep = premises.append if self.derive else discard
         bound = []
         for b in e.binds:
             keep(self.LetBind(b) if type(b) is Let else self.Unpack(b))
@@ -416,10 +416,6 @@ class DefChecker:
 _PRIM_WHAT: dict[str, str] = {}
 _DISPATCH = {t: getattr(DefChecker, t.__name__)
              for t in (Ret, Lit, Prim, Zero, LAdd, Scale, Dup, Drop, NTup, LTup, Call)}
-
-
-def _discard(_):
-    pass
 
 
 def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), file=None,

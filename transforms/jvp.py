@@ -38,7 +38,7 @@ are its bindings' derivations and then its tail's.
 """
 from __future__ import annotations
 
-from semantics.derivation import Derivation
+from semantics.derivation import Derivation, discard
 from semantics.errors import LinearAError, TransformError
 from semantics.evaluate import _typing_info, use_counts
 from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
@@ -273,7 +273,7 @@ def expr(cx: JVPContext, e) -> Derivation:
     """J(e) for a chain or a leaf in tail position; result: the output expression."""
     out: list = []
     premises = []
-    keep = premises.append if cx.derive else _discard
+    keep = premises.append if cx.derive else discard
     binds = e.binds if type(e) is Block else ()
     for b in binds:
         tb = type(b)
@@ -373,10 +373,6 @@ def _jvp_defs(prog: Program, chosen: set, defs: dict, derive: bool = True) -> De
 
 def jvp_program(prog: Program, names=None, trusted: bool = False) -> Program:
     return jvp(prog, names, trusted, derive=False).result
-
-
-def _discard(_):
-    pass
 
 
 def _with_callees(prog: Program, names) -> set[str]:

@@ -57,7 +57,6 @@ from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit,
                               iter_nodes, leaf_uses)
 
 from .fresh import Fresh, def_names, paused_gc
-from .jvp import conclusion_text  # noqa: F401  (one-line traces: subject ⇝ result)
 
 SUFFIX = "_T"
 
@@ -347,14 +346,18 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
     cparams = [Param(cx.fresh(cotangent_base(f"out{i + 1}" if many else "out")), ty)
                for i, ty in enumerate(d.lin_out)]
     tail_dv = TRet(cx, tail, [p.name for p in cparams])
-    premises = [None] * len(binds) if derive else _Sink()
+    premises = [None] * len(binds) if derive else None   # in source order
     for i in range(len(binds) - 1, -1, -1):          # linear bindings, last to first
         r, b = binds[i]
         if r is not TLetNonLin and r is not TNUnpack:
-            premises[i] = r(cx, b)
+            dv = r(cx, b)
+            if derive:
+                premises[i] = dv
     for i, (r, b) in enumerate(binds):                # non-linear ones, in order, in front
         if r is TLetNonLin or r is TNUnpack:
-            premises[i] = r(cx, b)
+            dv = r(cx, b)
+            if derive:
+                premises[i] = dv
     premises = premises + [tail_dv] if derive else [tail_dv]
     ret = Ret((), [cx.take(p.name) for p in d.lin_params], d.body.pos)
     if cx.ct:
@@ -438,14 +441,6 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
 
 def transpose_program(prog: Program, names=None, trusted: bool = False) -> Program:
     return transpose(prog, names, trusted, derive=False).result
-
-
-class _Sink:
-    """Stands for the premises list when no derivation is kept."""
-    __slots__ = ()
-
-    def __setitem__(self, i, dv):
-        pass
 
 
 class _LazyEnvs(dict):
