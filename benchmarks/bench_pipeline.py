@@ -186,9 +186,8 @@ def one_fast(n: int, gc_on: bool, ratio: bool) -> dict:
     fp = stage("parse", lambda: sf.parse(text, "chain.la"))
     counts = stage("check", lambda: sf.check(fp))
     d = fp.get("f")
-    copies = [dict(counts["f"]) for _ in range(reps - 1)] + [counts["f"]]   # jvp consumes them
-    jd = stage("jvp", lambda: tf.jvp(d, copies.pop()))
-    fp = d = counts = copies = None          # each stage's input is freed once used
+    jd = stage("jvp", lambda: tf.jvp(d, counts["f"]))
+    fp = d = counts = None                   # each stage's input is freed once used
     f_nl, f_lin = stage("unzip", lambda: tf.unzip(jd))
     jd = None
     vp = [f_nl, stage("transpose", lambda: tf.transpose(f_lin))]

@@ -20,7 +20,8 @@ typing judgment accepts, and :func:`show` prints byte for byte what
   a primitive of the table on variables (``sin(x)``, ``pow(x, y)``, infix
   ``x * y``; ``ln`` = ``log``) or a literal, and of ``let (;) = drop(x) in``;
 * ends with a tail line that is a return of variables ``(x, y ;)`` or a
-  primitive or literal.
+  primitive or literal;
+* binds each name once, after reading only names bound before it.
 
 Blank lines and ``#`` comments may stand anywhere.  Calls, tuples, unpacks,
 nested right-hand sides, linear code, type annotations on lets and any other
@@ -35,45 +36,61 @@ expression first reads the lets laid out as the printer lays them out, the
 bulk of a long chain, with the same names and groups; it hands every other
 line to the full one.)
 
+**Variables are integers.**  A definition's variables are numbered 0, 1, 2,
+… in binding order and its ``names`` table maps a number to its name (the
+parser resolves each read to the number of the binding it reads, so an
+unbound read or a name bound twice is "not in the fragment": the reference
+reports it).  Names are strings only in that table: the checker's and the
+transformations' tables are lists indexed by variable, which on a
+10^5–10^6-let program are several times faster than dictionaries keyed by
+names (whose slots are scattered in memory: a cache miss per lookup).  A
+table may hold names of variables its definition does not bind (the two
+halves of an unzipped definition share one); a definition's names are those
+of its parameters and binders.
+
 **The flat form** (also what the transforms produce, linear code included).
-A definition is a :class:`FlatDef`: its name, parameters (``Param`` lists,
-as ``semantics.syntax.Def``), result types, a list ``lets`` with one tuple
-per ``let`` and a ``tail``.  The first item of a tuple is its kind:
+A definition is a :class:`FlatDef`: its name, its ``names`` table,
+parameters as ``(variable, type)`` pairs, result types, a list ``lets`` with
+one tuple per ``let`` and a ``tail``.  The first item of a tuple is its kind:
 
 ====================================  ======================================
 ``(PRIM, z, op, args)``               ``let (z ;) = op(args) in`` (infix for + - * /)
 ``(LIT, z, text)``                    ``let (z ;) = text in``
 ``(NDROP, v)`` / ``(LDROP, v)``       ``let (;) = drop(v) in`` (v non-linear / linear)
-``(NTUP, z, names)``                  ``let (z ;) = (names) in``
-``(NUNPACK, names, src)``             ``let (names) = src in``
+``(NTUP, z, vars)``                   ``let (z ;) = (vars) in``
+``(NUNPACK, vars, src)``              ``let (vars) = src in``
 ``(ZERO, z)``                         ``let (; z) = zero : real in``
 ``(SCALE, z, x, l)``                  ``let (; z) = x *. l in``
 ``(LADD, z, a, b)``                   ``let (; z) = a +. b in``
 ``(DUP, a, b, l)``                    ``let (; a, b) = dup(l) in``
 ====================================  ======================================
 
-and the tail is ``(RET, nl_names, lin_names)`` or, in the input fragment, a
+and the tail is ``(RET, nl_vars, lin_vars)`` or, in the input fragment, a
 leaf ``(PRIM, None, op, args)`` / ``(LIT, None, text)``.  Every variable is a
 real except the residual tuple (NTUP's binder, NUNPACK's source), a
-non-linear tuple of reals.  :func:`show` makes each kind of line from the
-reference printer's own functions (``_group``, ``show_leaf``,
+non-linear tuple of reals.  :func:`flat_def` builds a definition from names
+(for tests and hand-made examples).  :func:`show` makes each kind of line
+from the reference printer's own functions (``_group``, ``show_leaf``,
 ``show_def_head``), so the two printers cannot drift apart.
 
-:func:`check` is the typing judgment (SPEC §3) on this form: binders fresh
-(distinct from each other and the parameters), every read of a bound, earlier
-variable of the right class and type, primitive arities, finite literals,
-non-linear variables read at least once and linear ones exactly once, results
-matching the declared types; for a program, distinct definition names that
-are not primitives.  It reports no positions: on any failure the caller runs
-the reference, whose error is the one users see.  It is one loop over the
-lets with a branch per kind, its table of non-linear read counts and a small
+:func:`check` is the typing judgment (SPEC §3) on this form: every read of a
+variable bound earlier, of the right class and type, each variable bound
+once, the names of a definition's variables distinct, primitive arities,
+finite literals, non-linear variables read at least once and linear ones
+exactly once, results matching the declared types; for a program, distinct
+definition names that are not primitives.  It reports no positions: on any
+failure the caller runs the reference, whose error is the one users see.  It
+is one loop over the lets with a branch per kind, a list of codes indexed by
+variable (a non-linear real's read count; unbound is ``None``) and a small
 set of the linear variables not yet read (a linear variable lives for a few
-lets, so linear code mostly touches that set).
+lets, so linear code mostly touches that set).  Distinct names are one
+``set`` of the bound names at the end, built in C.
 """
 from __future__ import annotations
 
 import math
 import re
+from itertools import compress
 
 from .parser import KEYWORDS
 from .primitives import INFIX, PRIMITIVES, SYNONYMS
@@ -90,39 +107,38 @@ class NotFlat(Exception):
 
 
 class FlatDef:
-    """One definition in flat form (see the module docstring).  ``names``, when
-    not None, is the set of every parameter and binder name (or a dict with
-    those keys), perhaps with the keywords and non-names such as " tail" too:
-    a producer that has it (JVP's name supply) passes it on for the next
-    stage's fresh names, which then need not rescan the lets."""
-    __slots__ = ("name", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail", "names")
+    """One definition in flat form (see the module docstring): variables are
+    indices into ``names``; parameters are ``(variable, type)`` pairs."""
+    __slots__ = ("name", "names", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail")
 
-    def __init__(self, name, nl_params, lin_params, nl_out, lin_out, lets, tail, names=None):
+    def __init__(self, name, names, nl_params, lin_params, nl_out, lin_out, lets, tail):
         self.name = name
+        self.names = names
         self.nl_params = nl_params
         self.lin_params = lin_params
         self.nl_out = nl_out
         self.lin_out = lin_out
         self.lets = lets
         self.tail = tail
-        self.names = names
 
-    def binders(self) -> set:
-        """Every parameter and binder name (``names`` if known)."""
-        if self.names is not None:
-            return self.names
-        out = {p.name for p in self.nl_params}
-        out.update(p.name for p in self.lin_params)
-        add = out.add
+    def bound(self) -> list:
+        """The variables the definition binds: parameters, then binders in order."""
+        out = [v for v, _ in self.nl_params]
+        out += [v for v, _ in self.lin_params]
         for t in self.lets:
             k = t[0]
             if k is NUNPACK:
-                out.update(t[1])
+                out += t[1]
             elif k is DUP:
-                add(t[1]); add(t[2])
+                out += t[1:3]
             elif k is not NDROP and k is not LDROP:
-                add(t[1])
+                out.append(t[1])
         return out
+
+    def bound_names(self) -> set:
+        """The names of its parameters and binders."""
+        names = self.names
+        return {names[v] for v in self.bound()}
 
 
 class FlatProgram:
@@ -137,6 +153,45 @@ class FlatProgram:
             if d.name == name:
                 return d
         return None
+
+
+def flat_def(name, nl_params, lin_params, nl_out, lin_out, lets, tail) -> FlatDef:
+    """A FlatDef from names: ``nl_params``/``lin_params`` are Params, the lets
+    and the tail name their variables.  Each name becomes one variable (in
+    order of first appearance), so a name bound twice is a variable bound
+    twice, and a name never bound a variable read unbound."""
+    names: list = []
+    ids: dict = {}
+
+    def v(x):
+        if x is None:
+            return None
+        if x not in ids:
+            ids[x] = len(names)
+            names.append(x)
+        return ids[x]
+
+    vs = lambda xs: tuple(v(x) for x in xs)
+    nl = [(v(p.name), p.ty) for p in nl_params]
+    lin = [(v(p.name), p.ty) for p in lin_params]
+    out = []
+    for t in lets:
+        k = t[0]
+        if k is PRIM:
+            out.append((PRIM, v(t[1]), t[2], vs(t[3])))
+        elif k is LIT:
+            out.append((LIT, v(t[1]), t[2]))
+        elif k is NTUP:
+            out.append((NTUP, v(t[1]), vs(t[2])))
+        elif k is NUNPACK:
+            out.append((NUNPACK, vs(t[1]), v(t[2])))
+        else:
+            out.append((k,) + vs(t[1:]))
+    if tail[0] is RET:
+        tail = (RET, vs(tail[1]), vs(tail[2]))
+    elif tail[0] is PRIM:
+        tail = (PRIM, None, tail[2], vs(tail[3]))
+    return FlatDef(name, names, nl, lin, list(nl_out), list(lin_out), out, tail)
 
 
 # ----------------------------------------------------------------------------
@@ -174,7 +229,15 @@ def parse(text: str, file: str | None = None) -> FlatProgram:
     """The flat form of ``text``, which the reference parser reads as the same
     program; :class:`NotFlat` if the text is outside the flat fragment.  One
     ``findall`` reads every line laid out as the printer lays out a let; any
-    other line is read by ``_LINE``."""
+    other line is read by ``_LINE``.  Each definition's names are numbered as
+    they are bound; a read is the number of the name's binding."""
+    try:
+        return _parse(text, file)
+    except KeyError as e:
+        raise NotFlat(f"`{e.args[0]}` is read before it is bound") from None
+
+
+def _parse(text: str, file) -> FlatProgram:
     lines = _FAST_LINE.findall(text)
     if len(lines) != text.count("\n") + 1:
         raise NotFlat("a line outside the flat fragment")
@@ -192,7 +255,14 @@ def parse(text: str, file: str | None = None) -> FlatProgram:
             z, a, sym, b, fn, x, y, num, dv, dname, params, outs, ret = m.groups()
         if lets is None:
             if dname:
-                head = (dname, params, outs)
+                names: list = []
+                ids: dict = {}              # name -> variable
+                bind, name = ids.setdefault, names.append
+                for p in _PARAM_NAME.findall(params):
+                    if bind(p, len(names)) != len(names):
+                        raise NotFlat(f"parameter `{p}` twice")
+                    name(p)
+                head = (dname, outs, [(v, REAL) for v in range(len(names))])
                 lets = []
                 append = lets.append
                 continue
@@ -200,34 +270,39 @@ def parse(text: str, file: str | None = None) -> FlatProgram:
                 raise NotFlat("code outside a definition")
             continue
         if z:
+            v = len(names)              # the reads are resolved before z is bound
             if sym:
-                append((PRIM, z, infix[sym], (a, b)))
+                t = (PRIM, v, infix[sym], (ids[a], ids[b]))
             elif fn:
                 op = prims.get(fn)
                 if op is None:
                     raise NotFlat(f"`{fn}` is not a primitive")
-                append((PRIM, z, op, (x, y) if y else (x,)))
+                t = (PRIM, v, op, (ids[x], ids[y]) if y else (ids[x],))
             else:
-                append((LIT, z, num))
+                t = (LIT, v, num)
+            if bind(z, v) != v:
+                raise NotFlat(f"`{z}` is bound twice")
+            name(z)
+            append(t)
         elif dv:
-            append((NDROP, dv))
+            append((NDROP, ids[dv]))
         elif dname:
             raise NotFlat("a definition without a body")
         elif ret or a or fn or num:
             if ret:
-                tail = (RET, tuple(_RET_NAME.findall(ret)), ())
+                tail = (RET, tuple([ids[r] for r in _RET_NAME.findall(ret)]), ())
             elif sym:
-                tail = (PRIM, None, infix[sym], (a, b))
+                tail = (PRIM, None, infix[sym], (ids[a], ids[b]))
             elif fn:
                 op = prims.get(fn)
                 if op is None:
                     raise NotFlat(f"`{fn}` is not a primitive")
-                tail = (PRIM, None, op, (x, y) if y else (x,))
+                tail = (PRIM, None, op, (ids[x], ids[y]) if y else (ids[x],))
             else:
                 tail = (LIT, None, num)
-            name, ps, os = head
-            defs.append(FlatDef(name, [Param(p, REAL) for p in _PARAM_NAME.findall(ps)], [],
-                                [REAL] * os.count("real"), [], lets, tail))
+            dname_, outs_, params_ = head
+            defs.append(FlatDef(dname_, names, params_, [], [REAL] * outs_.count("real"), [],
+                                lets, tail))
             lets = None
     if lets is not None or not defs:
         raise NotFlat("no complete definition")
@@ -239,10 +314,10 @@ def parse(text: str, file: str | None = None) -> FlatProgram:
 
 
 def check(prog: FlatProgram) -> dict:
-    """Check every definition; returns {name: {variable: code}}, the code of a
-    non-linear real being its read count (see ``_check_def``).
-    Raises :class:`NotFlat` wherever the typing judgment would fail (or where
-    this checker cannot tell)."""
+    """Check every definition; returns {name: codes}, the list ``_check_def``
+    returns (a non-linear real's code is its read count).  Raises
+    :class:`NotFlat` wherever the typing judgment would fail (or where this
+    checker cannot tell)."""
     seen = set()
     counts = {}
     for d in prog.defs:
@@ -253,57 +328,57 @@ def check(prog: FlatProgram) -> dict:
     return counts
 
 
-def check_def(d: FlatDef) -> dict:
-    """The typing judgment for one flat definition; returns the read count of
-    every non-linear real variable (a negative code for the others).  Raises
-    :class:`NotFlat` (with no position) on failure."""
+def check_def(d: FlatDef) -> list:
+    """The typing judgment for one flat definition; returns a code per
+    variable of its table (see ``_check_def``).  Raises :class:`NotFlat` (with
+    no position) on failure."""
     try:
         return _check_def(d)
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise NotFlat(f"`{d.name}` does not check ({type(e).__name__}: {e})") from None
 
 
-# A variable's entry in the checker's table, a small int: a non-linear real's
+# A variable's code in the checker's list, a small int: a non-linear real's
 # read count (>= 0); _LIN for a linear variable; _TUP - its read count for a
-# non-linear tuple.
+# non-linear tuple; None while unbound (and for variables of the table the
+# definition does not bind).
 _LIN = -1
 _TUP = -3
-_TAIL = " tail"         # not a name
 
 
-def _check_def(d: FlatDef) -> dict:
-    """One table ``uses``: variable -> code (KeyError: not bound yet), and the
-    set ``live`` of the linear variables bound and not yet read: a linear read
-    is ``live.remove`` (KeyError: not bound, read already, or not linear), so
-    linear code only touches a small set once bound.  Binders are counted as
-    they come and compared with the table's size at the end (a name bound
-    twice leaves the table smaller).  One loop, its branches in order of
-    frequency, no calls per let beyond the sets' and tables' own."""
-    uses: dict[str, int] = {}
-    live: set[str] = set()
-    tuples: dict[str, object] = {}        # non-linear tuple variable -> its type
+def _check_def(d: FlatDef) -> list:
+    """One list ``codes`` indexed by variable (a read of an unbound variable
+    meets None: TypeError or KeyError), and the set ``live`` of the linear
+    variables bound and not yet read: a linear read is ``live.remove``
+    (KeyError: not bound, read already, or not linear), so linear code only
+    touches a small set once bound.  Binders are counted as they come and
+    compared at the end with the number of distinct names bound (a variable
+    bound twice, or two variables of one name, leave fewer).  One loop, its
+    branches in order of frequency, no calls per let beyond the sets' and
+    lists' own."""
+    names = d.names
+    codes: list = [None] * len(names)
+    live: set = set()
+    tuples: dict = {}        # non-linear tuple variable -> its type
     real, LIN, TUP = REAL, _LIN, _TUP
-    for p in d.nl_params:
-        if p.ty is real:
-            uses[p.name] = 0
-        elif type(p.ty) is TupleType and all(t is real for t in p.ty.items):
-            uses[p.name] = TUP
-            tuples[p.name] = p.ty
+    for v, ty in d.nl_params:
+        if ty is real:
+            codes[v] = 0
+        elif type(ty) is TupleType and all(t is real for t in ty.items):
+            codes[v] = TUP
+            tuples[v] = ty
         else:
             raise NotFlat("a parameter of nested tuple type")
-    for p in d.lin_params:
-        if p.ty is not real:
+    for v, ty in d.lin_params:
+        if ty is not real:
             raise NotFlat("a linear parameter that is not real")
-        uses[p.name] = LIN
-        live.add(p.name)
+        codes[v] = LIN
+        live.add(v)
     bind, read = live.add, live.remove
     arity = _ARITY
     lets = d.lets
     tail = d.tail
     nbound = len(d.nl_params) + len(d.lin_params) + len(lets)
-    if tail[0] is not RET:          # a leaf tail: checked as a let binding a dummy name
-        lets = lets + [tail[:1] + (_TAIL,) + tail[2:]]
-        nbound += 1
     for t in lets:
         k = t[0]
         if k is PRIM:
@@ -311,24 +386,24 @@ def _check_def(d: FlatDef) -> dict:
             if len(args) != arity[op]:
                 raise NotFlat(f"arity of `{op}`")
             for x in args:
-                c = uses[x]
+                c = codes[x]
                 if c < 0:
-                    raise NotFlat(f"`{x}` is not a non-linear real")
-                uses[x] = c + 1
-            uses[z] = 0
+                    raise NotFlat(f"`{names[x]}` is not a non-linear real")
+                codes[x] = c + 1
+            codes[z] = 0
         elif k is SCALE:
             _, z, x, l = t
-            c = uses[x]
+            c = codes[x]
             if c < 0:
-                raise NotFlat(f"`{x}` is not a non-linear real")
-            uses[x] = c + 1
+                raise NotFlat(f"`{names[x]}` is not a non-linear real")
+            codes[x] = c + 1
             read(l)
-            uses[z] = LIN
+            codes[z] = LIN
             bind(z)
         elif k is DUP:
             _, a, b, l = t
             read(l)
-            uses[a] = uses[b] = LIN
+            codes[a] = codes[b] = LIN
             bind(a)
             bind(b)
             nbound += 1
@@ -336,20 +411,20 @@ def _check_def(d: FlatDef) -> dict:
             _, z, a, b = t
             read(a)
             read(b)
-            uses[z] = LIN
+            codes[z] = LIN
             bind(z)
         elif k is LIT:
             if not math.isfinite(float(t[2])):
                 raise NotFlat("a literal that is not a finite real")
-            uses[t[1]] = 0
+            codes[t[1]] = 0
         elif k is ZERO:
-            uses[t[1]] = LIN
+            codes[t[1]] = LIN
             bind(t[1])
         elif k is NDROP:
-            c = uses[t[1]]
-            if c == LIN:
-                raise NotFlat(f"`{t[1]}` is linear")
-            uses[t[1]] = c + 1 if c >= 0 else c - 1
+            c = codes[t[1]]
+            if c == LIN or c is None:
+                raise NotFlat(f"`{names[t[1]]}` is linear or unbound")
+            codes[t[1]] = c + 1 if c >= 0 else c - 1
             nbound -= 1
         elif k is LDROP:
             read(t[1])
@@ -357,48 +432,61 @@ def _check_def(d: FlatDef) -> dict:
         elif k is NTUP:
             tys = []
             for x in t[2]:
-                c = uses[x]
+                c = codes[x]
                 if c < 0:               # tuples of reals only (the residual tuple)
-                    raise NotFlat(f"`{x}` is not a non-linear real")
-                uses[x] = c + 1
+                    raise NotFlat(f"`{names[x]}` is not a non-linear real")
+                codes[x] = c + 1
                 tys.append(real)
-            uses[t[1]] = TUP
+            codes[t[1]] = TUP
             tuples[t[1]] = TupleType(tys)
         elif k is NUNPACK:
-            names, src = t[1], t[2]
-            c = uses[src]
-            if c > TUP or len(tuples[src].items) != len(names):
-                raise NotFlat(f"cannot unpack `{src}`")
-            uses[src] = c - 1
-            for n in names:
-                uses[n] = 0
-            nbound += len(names) - 1
+            vs, src = t[1], t[2]
+            c = codes[src]
+            if c > TUP or len(tuples[src].items) != len(vs):
+                raise NotFlat(f"cannot unpack `{names[src]}`")
+            codes[src] = c - 1
+            for v in vs:
+                codes[v] = 0
+            nbound += len(vs) - 1
         else:
             raise NotFlat(f"unknown kind {k!r}")
     if tail[0] is RET:
         _, nl, lin = tail
         nl_t = []
         for x in nl:
-            c = uses[x]
-            if c == LIN:
-                raise NotFlat(f"`{x}` is linear")
-            uses[x] = c + 1 if c >= 0 else c - 1
+            c = codes[x]
+            if c == LIN or c is None:
+                raise NotFlat(f"`{names[x]}` is linear or unbound")
+            codes[x] = c + 1 if c >= 0 else c - 1
             nl_t.append(real if c >= 0 else tuples[x])
         for y in lin:
             read(y)
         lin_t = [real] * len(lin)
-    else:
+    else:                           # a leaf: a primitive or a literal
+        if tail[0] is PRIM:
+            if len(tail[3]) != arity[tail[2]]:
+                raise NotFlat(f"arity of `{tail[2]}`")
+            for x in tail[3]:
+                c = codes[x]
+                if c < 0:
+                    raise NotFlat(f"`{names[x]}` is not a non-linear real")
+                codes[x] = c + 1
+        elif tail[0] is LIT:
+            if not math.isfinite(float(tail[2])):
+                raise NotFlat("a literal that is not a finite real")
+        else:
+            raise NotFlat(f"unknown tail {tail[0]!r}")
         nl_t, lin_t = [real], []
-        uses[_TAIL] = 1
     if nl_t != list(d.nl_out) or lin_t != list(d.lin_out):
         raise NotFlat("the results do not match the declared types")
-    if len(uses) != nbound:
-        raise NotFlat("a name is bound twice")
     if live:
         raise NotFlat("a linear variable is never used")
-    if not {0, TUP}.isdisjoint(uses.values()):
+    if 0 in codes or TUP in codes:
         raise NotFlat("a variable is never used")
-    return uses
+    # every code of a bound variable is now non-zero (true): compress yields their names
+    if len(set(compress(names, codes))) != nbound:
+        raise NotFlat("a variable is bound twice, or two variables share a name")
+    return codes
 
 
 _ARITY = {n: p.arity for n, p in PRIMITIVES.items()}
@@ -427,16 +515,28 @@ def _pieces():
 _PRIM_TEXT, _KIND_TEXT = _pieces()
 
 
-def _leaf_text(t) -> str:
+class _Head:
+    """What ``show_def_head`` reads of a Def, with names for variables."""
+    __slots__ = ("name", "nl_params", "lin_params", "nl_out", "lin_out")
+
+    def __init__(self, d: FlatDef):
+        names = d.names
+        self.name, self.nl_out, self.lin_out = d.name, d.nl_out, d.lin_out
+        self.nl_params = [Param(names[v], ty) for v, ty in d.nl_params]
+        self.lin_params = [Param(names[v], ty) for v, ty in d.lin_params]
+
+
+def _leaf_text(t, names) -> str:
     """A tail leaf ``op(args)`` / literal, as the printer writes it."""
-    return show_leaf(Lit(t[2]) if t[0] is LIT else Prim(t[2], t[3]))
+    return show_leaf(Lit(t[2]) if t[0] is LIT else Prim(t[2], [names[x] for x in t[3]]))
 
 
 def def_lines(d: FlatDef, lines: list) -> None:
     """Append the printed lines of ``d`` (head, body at indent 2) to ``lines``
     (one f-string per line: the hot loop of printing)."""
-    lines.append(show_def_head(d))
+    lines.append(show_def_head(_Head(d)))
     append = lines.append
+    nm = d.names
     prim_text = _PRIM_TEXT
     s0, s1, s2, s3 = _KIND_TEXT[SCALE]
     a0, a1, a2, a3 = _KIND_TEXT[LADD]
@@ -446,35 +546,36 @@ def def_lines(d: FlatDef, lines: list) -> None:
     r0, r1 = _KIND_TEXT[NDROP]
     for t in d.lets:
         k = t[0]
-        if k is PRIM:
+        if k is SCALE:
+            append(f"{s0}{nm[t[1]]}{s1}{nm[t[2]]}{s2}{nm[t[3]]}{s3}")
+        elif k is PRIM:
             args = t[3]
             p = prim_text[t[2]]
             if len(args) == 1 and len(p) == 3:
-                append(f"{p[0]}{t[1]}{p[1]}{args[0]}{p[2]}")
+                append(f"{p[0]}{nm[t[1]]}{p[1]}{nm[args[0]]}{p[2]}")
             elif len(args) == 2 and len(p) == 4:
-                append(f"{p[0]}{t[1]}{p[1]}{args[0]}{p[2]}{args[1]}{p[3]}")
+                append(f"{p[0]}{nm[t[1]]}{p[1]}{nm[args[0]]}{p[2]}{nm[args[1]]}{p[3]}")
             else:   # an arity the checker refuses; printed as the reference would
-                append(f"  let ({t[1]} ;) = {_leaf_text(t)} in")
-        elif k is SCALE:
-            append(f"{s0}{t[1]}{s1}{t[2]}{s2}{t[3]}{s3}")
-        elif k is LADD:
-            append(f"{a0}{t[1]}{a1}{t[2]}{a2}{t[3]}{a3}")
+                append(f"  let ({nm[t[1]]} ;) = {_leaf_text(t, nm)} in")
         elif k is DUP:
-            append(f"{d0}{t[1]}{d1}{t[2]}{d2}{t[3]}{d3}")
+            append(f"{d0}{nm[t[1]]}{d1}{nm[t[2]]}{d2}{nm[t[3]]}{d3}")
+        elif k is LADD:
+            append(f"{a0}{nm[t[1]]}{a1}{nm[t[2]]}{a2}{nm[t[3]]}{a3}")
         elif k is LIT:
-            append(f"{l0}{t[1]}{l1}{t[2]}{l2}")
+            append(f"{l0}{nm[t[1]]}{l1}{t[2]}{l2}")
         elif k is ZERO:
-            append(f"{z0}{t[1]}{z1}")
+            append(f"{z0}{nm[t[1]]}{z1}")
         elif k is NDROP or k is LDROP:
-            append(f"{r0}{t[1]}{r1}")
+            append(f"{r0}{nm[t[1]]}{r1}")
         elif k is NTUP:
-            append(f"  let ({t[1]} ;) = {show_leaf(NTup(t[2]))} in")
+            append(f"  let ({nm[t[1]]} ;) = {show_leaf(NTup([nm[x] for x in t[2]]))} in")
         elif k is NUNPACK:
-            append(f"  {show_bind_head(NUnpack(t[1], t[2]))} in")
+            append(f"  {show_bind_head(NUnpack([nm[x] for x in t[1]], nm[t[2]]))} in")
         else:
             raise NotFlat(f"unknown kind {k!r}")
     tail = d.tail
-    append("  " + (_group(tail[1], tail[2]) if tail[0] is RET else _leaf_text(tail)))
+    append("  " + (_group([nm[x] for x in tail[1]], [nm[x] for x in tail[2]])
+                   if tail[0] is RET else _leaf_text(tail, nm)))
 
 
 def show(prog) -> str:

@@ -14,7 +14,10 @@ does), and each stage produces exactly what the reference stage produces --
 same fresh names, same order of lets, same residual tuple -- so each is
 tested against the reference's: :func:`jvp` against ``jvp_program(p, [fn])``,
 :func:`unzip` against ``unzip_program(·, trusted=True)`` (save-all),
-:func:`transpose` against ``transpose_program(·, [f_jvp_lin])``.
+:func:`transpose` against ``transpose_program(·, [f_jvp_lin])``.  Variables
+are integers indexing the definition's ``names`` table (``semantics.flat``);
+each stage copies the table and appends the names it makes, so its input is
+left as it was.
 
 How the stages mirror the reference (read those modules for the rules).
 
@@ -23,22 +26,35 @@ How the stages mirror the reference (read those modules for the rules).
   called with an emitter that appends flat tuples, so a change to a rule
   changes both paths), then the scaled tangents summed with ``+.``; a variable
   read k times has its tangent split by k − 1 ``dup``s placed just before the
-  reads; names are those ``transforms.fresh.Fresh`` gives over the
-  definition's names, in the reference's order of requests (:func:`_supply`:
-  the same supply, by concatenation with cached suffixes; the checker's table
-  of the input serves as the set of names taken).
+  reads.
 * **Unzip**, save-all (``transforms.unzip``): every non-linear let goes to
   ``f_nl``, every linear one to ``f_lin``; the residuals are the non-linear
   variables the linear half reads (parameters first, then in binding order);
   a non-linear variable neither half reads is dropped right after its
   binding.  Binders being distinct and bound before use, the reference's
   backward pass over "still needed" sets equals two whole-definition read
-  sets, computed in the forward pass that splits the lets.
+  flags, set in the forward pass that splits the lets.
 * **Transpose** (``transforms.transpose``): linear lets visited last to first,
   ``+.`` ↔ ``dup``, ``zero`` ↔ ``drop``, ``*.`` self-adjoint, the cotangent of
-  each linear variable kept in one map; non-linear lets in front.  Every
-  name it asks for begins with ``ct_``, so its supply starts from the
-  definition's names that do (:func:`_names_from`), not from all of them.
+  each linear variable kept in one list; non-linear lets in front.
+
+**Fresh names** are those ``transforms.fresh.Fresh`` gives over the
+definition's names, in the reference's order of requests: a base's first
+request gets the base itself unless taken, later ones base_k, k counting up
+per base past the names taken.  ``Fresh`` keeps every name it hands out in
+its set of names taken, so each request is a lookup in a set of millions of
+names.  Here a stage instead keeps only the names its bases could meet --
+JVP's bases (``d``\ x, ``c``, ``m``, ``r``) all begin with c, d, m or r,
+transposition's with ``ct_`` -- and checks each request against that small
+set, not against the names it handed out before.  That gives Fresh's names
+whenever no two streams of requests meet, and they can meet only in one way:
+base_j = base_k needs the two bases equal (a suffix ``_k`` holds no ``_``),
+so one base must be another plus ``_k``.  JVP checks for such a pair of
+primal names before it trusts its names; transposition, whose bases (``ct_``
+and a linear variable's name) are each asked for once, checks that every
+request was a first one and free.  Otherwise the stage checks its names for
+duplicates and, if there are any, runs again with Fresh's own rule (every
+name handed out added to the set): the same names as Fresh, always.
 
 Speed (SPEC §15): the hot loops inline the per-let helpers and the name
 supply's common cases; what did not pay was left out (templating the rules'
@@ -57,13 +73,15 @@ collector is paused during the pipeline (``semantics.gcpause``).
 """
 from __future__ import annotations
 
+import re
+
 from semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
                             FlatDef, FlatProgram, NotFlat, check, check_def, parse, show)
 from semantics.gcpause import paused_gc
 from semantics.parser import KEYWORDS, parse_program
 from semantics.printer import show as show_ref
 from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
-from semantics.syntax import REAL, Param, TupleType
+from semantics.syntax import REAL, TupleType
 from semantics.typecheck import typecheck
 
 from .compose import vjp_program
@@ -76,16 +94,8 @@ class NotFast(Exception):
     """``vjp_text(..., require_fast=True)`` could not take the fast path."""
 
 
-def _own_names(d: FlatDef) -> set:
-    """The names ``Fresh(d.binders())`` starts from (the keywords included),
-    without copying a set built only for it (a 10^6-let definition has
-    millions of names)."""
-    if d.names is not None:
-        return d.names
-    names = d.binders()
-    names.update(KEYWORDS)
-    return names
-
+# ----------------------------------------------------------------------------
+# Fresh names.
 
 _SUFFIXES = [""]            # "", "_1", "_2", …: the name supply's suffixes, grown on demand
 
@@ -98,65 +108,60 @@ def _suffixes(k: int) -> list:
     return s
 
 
-def _adder(used):
-    """``add`` for a set of names taken, or for a dict whose keys are the names."""
-    return used.add if type(used) is set else used.setdefault
-
-
-def _supply(used):
-    """``transforms.fresh.Fresh`` over ``used`` (the set, or dict, itself: not a copy), as a
-    function: the same names in the same order (base, then base_k with a
-    counter per base), by concatenation with a cached suffix.  Returns the
-    function and its counters (the hot loops below inline it)."""
-    counters: dict[str, int] = {}
-    get = counters.get
-    add = _adder(used)
-    suf = _SUFFIXES
+def _supply(taken: set, exact: bool, counters: dict | None = None):
+    """A request for a fresh name: ``fresh(base)``, with ``counters`` base ->
+    the next k (0 or absent: never asked).  ``exact``: every name handed out
+    joins ``taken``, which is then ``Fresh``'s set of names used -- the same
+    names as ``Fresh(taken)``.  Otherwise ``taken`` stays as given (the names
+    the bases can meet) and the names are Fresh's while no two bases' names
+    meet (see the module docstring)."""
+    counters = {} if counters is None else counters
+    add = taken.add
 
     def fresh(base: str) -> str:
-        if base not in used:
-            add(base)
-            return base
-        k = get(base, 1)
+        k = counters.get(base, 0)
+        if k == 0:
+            if base not in taken:
+                counters[base] = 1
+                if exact:
+                    add(base)
+                return base
+            k = 1
         while True:
             try:
-                name = base + suf[k]
+                name = base + _SUFFIXES[k]
             except IndexError:
                 name = base + _suffixes(k)[k]
-            if name not in used:
+            if name not in taken:
                 break
             k += 1
         counters[base] = k + 1
-        add(name)
+        if exact:
+            add(name)
         return name
-    return fresh, counters
+    return fresh
 
 
-def _names_from(d: FlatDef, prefix: str) -> set:
-    """The names of d's parameters and binders, and the keywords, that begin
-    with ``prefix``: for a name supply whose every base begins with it, the
-    same names as over all of d's names, from a smaller set."""
-    lo, hi = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)     # lo <= x < hi
-    out = {x for x in KEYWORDS if lo <= x < hi}
-    out.update(p.name for p in d.nl_params + d.lin_params if lo <= p.name < hi)
-    add = out.add
-    for t in d.lets:
-        k = t[0]
-        if k is NDROP or k is LDROP:
-            continue
-        if k is NUNPACK:
-            out.update(x for x in t[1] if lo <= x < hi)
-            continue
-        if lo <= t[1] < hi:
-            add(t[1])
-        if k is DUP and lo <= t[2] < hi:
-            add(t[2])
-    return out
+_SUFFIXED = re.compile(r"^(.+)_[1-9][0-9]*$", re.M)
+
+
+def _bases_may_meet(names) -> bool:
+    """Whether some name is another plus ``_k`` (k ≥ 1): only then can the
+    names handed out for two bases made from these names be equal."""
+    stems = _SUFFIXED.findall("\n".join(names))
+    if not stems:
+        return False
+    have = set(names)
+    return any(s in have for s in stems)
+
+
+def _distinct(names) -> bool:
+    return len(set(names)) == len(names)
 
 
 def _first_fresh(names, base: str) -> str:
-    """``Fresh(names)(base)`` without copying ``names``: the first of base,
-    base_1, base_2, … that is neither in ``names`` nor a keyword."""
+    """``Fresh(names)(base)``: the first of base, base_1, base_2, … that is
+    neither in ``names`` (a list is scanned in C: no set built) nor a keyword."""
     name, k = base, 0
     while name in names or name in KEYWORDS:
         k += 1
@@ -166,21 +171,24 @@ def _first_fresh(names, base: str) -> str:
 
 class _Emitter:
     """The primitive table's emitter (``b.prim``, ``b.lit``), appending flat lets
-    named ``c``, ``c_1``, … as ``transforms.fresh.Emitter`` does."""
+    whose variables are named ``c``, ``c_1``, … as ``transforms.fresh.Emitter``
+    does."""
     __slots__ = ("prim", "lit")
 
-    def __init__(self, fresh, out: list):
-        append = out.append
+    def __init__(self, fresh, names: list, out: list):
+        append, name = out.append, names.append
 
-        def prim(op: str, *args: str) -> str:
-            name = fresh("c")
-            append((PRIM, name, op, args))
-            return name
+        def prim(op: str, *args: int) -> int:
+            v = len(names)
+            name(fresh("c"))
+            append((PRIM, v, op, args))
+            return v
 
-        def lit(text: str) -> str:
-            name = fresh("c")
-            append((LIT, name, text))
-            return name
+        def lit(text: str) -> int:
+            v = len(names)
+            name(fresh("c"))
+            append((LIT, v, text))
+            return v
         self.prim, self.lit = prim, lit
 
 
@@ -188,146 +196,180 @@ class _Emitter:
 # JVP.
 
 
-def read_counts(d: FlatDef) -> dict:
+def read_counts(d: FlatDef) -> list:
     """How many times each variable of a flat input definition is read."""
-    left: dict[str, int] = {}
-    get = left.get
+    left = [0] * len(d.names)
     for t in d.lets:
         k = t[0]
         if k is PRIM:
             for x in t[3]:
-                left[x] = get(x, 0) + 1
+                left[x] += 1
         elif k is NDROP:
-            left[t[1]] = get(t[1], 0) + 1
+            left[t[1]] += 1
     tail = d.tail
     for x in (tail[1] if tail[0] is RET else tail[3] if tail[0] is PRIM else ()):
-        left[x] = get(x, 0) + 1
+        left[x] += 1
     return left
 
 
-def jvp(d: FlatDef, counts: dict | None = None) -> FlatDef:
+def jvp(d: FlatDef, counts: list | None = None) -> FlatDef:
     """``f_jvp`` of a checked flat definition, exactly as ``transforms.jvp``.
-    ``counts``: the table :func:`semantics.flat.check_def` returned for d
-    (consumed: it becomes the names taken), else the reads are counted here."""
+    ``counts``: the list :func:`semantics.flat.check_def` returned for d (read,
+    not changed), else the reads are counted here.  d's table must be d's
+    names (as the parser makes it)."""
     if counts is None:
-        left, used = read_counts(d), _own_names(d)
-    else:       # the checker's table has every name of d: it is the names taken, too
-        left = used = counts
-        for kw in KEYWORDS:
-            used.setdefault(kw)
-    fresh, counters = _supply(used)
-    theta = {p.name: fresh("d" + p.name) for p in d.nl_params}
-    dparams = [Param(theta[p.name], p.ty) for p in d.nl_params]
-    out: list = []
-    append = out.append
+        counts = read_counts(d)
+    out = _jvp(d, counts, exact=False)
+    return out if out is not None else _jvp(d, counts, exact=True)
 
-    def tangent(x):
-        """The tangent for one read of x: θ(x) at its last read (and x leaves
-        θ, which so holds only the variables still to be read), else one half
-        of a ``dup`` of it (inlined in :func:`_jvp_lets`)."""
+
+def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
+    """JLet over d's lets: each let, then (JPrim) its partials and the tangent
+    of its result, or (JLit) a zero tangent, or (JDrop) the drop of a tangent.
+    None if the names it made may not be Fresh's (then run it ``exact``)."""
+    names = list(d.names)               # the output's table: d's names, then the new ones
+    n0 = len(names)
+    if exact:
+        taken = set(names) | KEYWORDS
+    else:                               # the names JVP's bases (c…, d…, m…, r…) can meet
+        taken = {s for s in names if s[0] in "cdmr"}
+        taken.update(k for k in KEYWORDS if k[0] in "cdmr")
+    fresh = _supply(taken, exact)
+    add = taken.add
+    left = list(counts)                 # reads still to come, per primal variable
+    theta: list = [None] * n0           # primal variable -> its tangent
+    dk = [0] * n0                       # primal variable x -> base "d"+x's next k (0: never asked)
+    suf = _SUFFIXES
+
+    def dname(x: int) -> str:
+        """``fresh("d" + name of x)``, its counter kept in ``dk``."""
+        base = "d" + names[x]
+        k = dk[x]
+        if k == 0:
+            if base not in taken:
+                dk[x] = 1
+                if exact:
+                    add(base)
+                return base
+            k = 1
+        while True:
+            try:
+                name = base + suf[k]
+            except IndexError:
+                name = base + _suffixes(k)[k]
+            if name not in taken:
+                break
+            k += 1
+        dk[x] = k + 1
+        if exact:
+            add(name)
+        return name
+
+    out: list = []
+    append, name = out.append, names.append
+
+    def tangent(x: int) -> int:
+        """The tangent for one read of x: θ(x) at its last read, else one half
+        of a ``dup`` of it (inlined in the loop below)."""
         n = left[x]
-        if n <= 1:
-            return theta.pop(x)
         t = theta[x]
-        a = fresh("d" + x)
-        b = fresh("d" + x)
-        append((DUP, a, b, t))
-        theta[x] = b
+        if n <= 1:
+            return t
+        a = len(names)
+        name(dname(x))
+        name(dname(x))
+        append((DUP, a, a + 1, t))
+        theta[x] = a + 1
         left[x] = n - 1
         return a
 
-    state = (out, theta, left, used, fresh, counters, tangent, _Emitter(fresh, out),
-             {n: p.partials for n, p in PRIMITIVES.items()})
-    _jvp_lets(d.lets, *state)
+    dparams = []
+    for p, ty in d.nl_params:
+        theta[p] = len(names)
+        name(dname(p))
+        dparams.append((theta[p], ty))
+    emitter = _Emitter(fresh, names, out)
+    partials = {n: p.partials for n, p in PRIMITIVES.items()}
+    lets = d.lets
     tail = d.tail
-    if tail[0] is RET:
-        new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
-    else:
-        r = fresh("r")
-        _jvp_lets([(tail[0], r) + tail[2:]], *state)
-        new_tail = (RET, (r,), (theta[r],))
-    return FlatDef(d.name + JVP_SUFFIX, list(d.nl_params), dparams, list(d.nl_out),
-                   list(d.nl_out), out, new_tail, used)
-
-
-def _jvp_lets(lets, out, theta, left, used, fresh, counters, tangent, emitter, partials):
-    """JLet over ``lets``: each let, then (JPrim) its partials and the tangent of
-    its result, or (JLit) a zero tangent, or (JDrop) the drop of a tangent.
-    Name requests are the reference's, in its order.  The hot path inlines
-    ``tangent`` and the name supply (for a ``dup``, whose base is always
-    taken already, its second case)."""
-    append = out.append
-    add = _adder(used)
-    pop = theta.pop
-    suf = _SUFFIXES
+    r = None
+    if tail[0] is not RET:              # a leaf tail: bound to a fresh r, returned
+        lets = lets + [None]
     for t in lets:
+        if t is None:                   # the leaf tail, last: r gets a variable of its own
+            r = len(names)
+            name(fresh("r"))
+            grow = len(names) - len(left)
+            left += [1] * grow
+            theta += [None] * grow
+            dk += [0] * grow
+            t = (tail[0], r) + tail[2:]
         k = t[0]
         if k is PRIM:
             append(t)
             _, z, op, args = t
-            coeffs = partials[op](emitter, args, z)
             acc = None
-            for c, x in zip(coeffs, args):
+            for c, x in zip(partials[op](emitter, args, z), args):
                 n = left[x]
-                if n <= 1:                  # x's last read: θ(x) leaves the (small) map
-                    tx = pop(x)
-                else:                       # split its tangent, a, b
-                    tx = theta[x]
-                    base = "d" + x          # taken, unless θ(x) is a tangent a rule passed on
-                    j = counters.get(base, 1) if base in used else 0
-                    a = None
-                    while True:
-                        try:
-                            name = base + suf[j]
-                        except IndexError:
-                            name = base + _suffixes(j)[j]
-                        j += 1
-                        if name not in used:
-                            add(name)
-                            if a is not None:
-                                break
-                            a = name
-                    counters[base] = j
-                    append((DUP, a, name, tx))
-                    theta[x] = name
+                tx = theta[x]
+                if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
+                    a = len(names)
+                    name(dname(x))
+                    name(dname(x))
+                    append((DUP, a, a + 1, tx))
+                    theta[x] = a + 1
                     left[x] = n - 1
                     tx = a
-                if c is ONE or c == ONE:
-                    s = tx
-                else:
-                    if c is MINUS_ONE or c == MINUS_ONE:
-                        c = fresh("m")
-                        append((LIT, c, "-1"))
-                    s = "d" + z
-                    if s in used:
-                        s = fresh(s)
-                    else:
-                        add(s)
+                if type(c) is int:      # a coefficient variable: scale by it
+                    s = len(names)
+                    if exact or dk[z] or (dz := "d" + names[z]) in taken:
+                        dz = dname(z)
+                    else:               # the first request of "d"+z, and free: itself
+                        dk[z] = 1
+                    name(dz)
                     append((SCALE, s, c, tx))
+                elif c is ONE or c == ONE:
+                    s = tx
+                elif c is MINUS_ONE or c == MINUS_ONE:
+                    m = len(names)
+                    name(fresh("m"))
+                    append((LIT, m, "-1"))
+                    s = len(names)
+                    name(dname(z))
+                    append((SCALE, s, m, tx))
+                else:
+                    raise NotFlat(f"a partial of `{op}` that is not a variable: {c!r}")
                 if acc is None:
                     acc = s
                 else:
-                    s2 = fresh("d" + z)
+                    s2 = len(names)
+                    name(dname(z))
                     append((LADD, s2, acc, s))
                     acc = s2
             if acc is None:             # a primitive of no arguments: tangent zero
-                acc = fresh("d" + z)
+                acc = len(names)
+                name(dname(z))
                 append((ZERO, acc))
             theta[z] = acc
         elif k is LIT:
             append(t)
-            base = "d" + t[1]
-            if base in used:
-                base = fresh(base)
-            else:
-                add(base)
-            theta[t[1]] = base
-            append((ZERO, base))
+            s = theta[t[1]] = len(names)
+            name(dname(t[1]))
+            append((ZERO, s))
         elif k is NDROP:
             append(t)
             append((LDROP, tangent(t[1])))
         else:
             raise NotFlat(f"JVP of kind {k!r}")
+    if r is None:
+        new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
+    else:
+        new_tail = (RET, (r,), (theta[r],))
+    if not exact and _bases_may_meet(names[:n0] + names[r:r + 1] if r is not None else names[:n0]) \
+            and not _distinct(names[n0:]):
+        return None
+    return FlatDef(d.name + JVP_SUFFIX, names, list(d.nl_params), dparams, list(d.nl_out),
+                   list(d.nl_out), out, new_tail)
 
 
 # ----------------------------------------------------------------------------
@@ -335,55 +377,61 @@ def _jvp_lets(lets, out, theta, left, used, fresh, counters, tangent, emitter, p
 
 
 def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
-    """``(f_nl, f_lin)`` of a JVP output, exactly as ``transforms.unzip`` under save-all."""
-    nl_reads = set(d.tail[1])          # read by the non-linear half
-    lin_reads = set()                  # non-linear variables read by the linear half
+    """``(f_nl, f_lin)`` of a JVP output, exactly as ``transforms.unzip`` under
+    save-all.  The two halves share one table: d's, and the residual tuple's
+    name.  d's table must be d's names (as :func:`jvp` makes it)."""
+    names = list(d.names)
+    nl_reads = bytearray(len(names))   # read by the non-linear half
+    lin_reads = bytearray(len(names))  # non-linear variables read by the linear half
+    for x in d.tail[1]:
+        nl_reads[x] = 1
     nl_lets: list = []
     lin_out: list = [None]             # the head (the residuals' unpack) goes first
-    nl_add, lin_add, nl_update = nl_reads.add, lin_reads.add, nl_reads.update
     nl_keep, lin_append = nl_lets.append, lin_out.append
     for t in d.lets:                   # split the lets, and collect the reads
         k = t[0]
         if k is SCALE:
             lin_append(t)
-            lin_add(t[2])
+            lin_reads[t[2]] = 1
         elif k is PRIM:
             nl_keep(t)
-            nl_update(t[3])
+            for x in t[3]:
+                nl_reads[x] = 1
         elif k is LADD or k is DUP or k is ZERO or k is LDROP:
             lin_append(t)
         elif k is LIT:
             nl_keep(t)
         elif k is NDROP:
             nl_keep(t)
-            nl_add(t[1])
+            nl_reads[t[1]] = 1
         elif k is NTUP:
             nl_keep(t)
-            nl_update(t[2])
+            for x in t[2]:
+                nl_reads[x] = 1
         else:
             raise NotFlat(f"unzip of kind {k!r}")
-    residuals = [p.name for p in d.nl_params if p.name in lin_reads]
-    nl_out = [(NDROP, p.name) for p in d.nl_params
-              if p.name not in nl_reads and p.name not in lin_reads]
+    residuals = [p for p, _ in d.nl_params if lin_reads[p]]
+    nl_out = [(NDROP, p) for p, _ in d.nl_params if not nl_reads[p] and not lin_reads[p]]
     nl_append, res_append = nl_out.append, residuals.append
     for t in nl_lets:                  # each binding: a residual, read here, or dropped
         nl_append(t)
         if t[0] is not NDROP:
             z = t[1]
-            if z in lin_reads:
+            if lin_reads[z]:
                 res_append(z)
-            elif z not in nl_reads:
+            elif not nl_reads[z]:
                 nl_append((NDROP, z))
     del nl_lets
-    w = _first_fresh(d.binders(), "w")      # the reference's Fresh(f's names)("w")
+    w = len(names)
+    names.append(_first_fresh(d.names, "w"))     # the reference's Fresh(f's names)("w")
     R = TupleType([REAL] * len(residuals))
     known = d.tail[1]
     nl_out.append((NTUP, w, tuple(residuals)))
-    f_nl = FlatDef(d.name + NL_SUFFIX, list(d.nl_params), [], list(d.nl_out) + [R], [],
+    f_nl = FlatDef(d.name + NL_SUFFIX, names, list(d.nl_params), [], list(d.nl_out) + [R], [],
                    nl_out, (RET, known + (w,), ()))
     lin_out[0] = (NUNPACK, tuple(residuals), w) if residuals else (NDROP, w)
-    f_lin = FlatDef(d.name + LIN_SUFFIX, [Param(w, R)], list(d.lin_params), [], list(d.lin_out),
-                    lin_out, (RET, (), d.tail[2]))
+    f_lin = FlatDef(d.name + LIN_SUFFIX, names, [(w, R)], list(d.lin_params), [],
+                    list(d.lin_out), lin_out, (RET, (), d.tail[2]))
     return f_nl, f_lin
 
 
@@ -393,51 +441,69 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
 
 def transpose(d: FlatDef) -> FlatDef:
     """``f_T`` of a flat definition with no non-linear results, exactly as
-    ``transforms.transpose``."""
+    ``transforms.transpose``.  d's variables must have distinct names."""
     if d.nl_out or d.tail[1]:
         raise NotFlat("transpose of a definition with non-linear results")
-    used = _names_from(d, "ct_")        # all the names a request for ct_… can meet
-    fresh = _supply(used)[0]
-    ct: dict[str, str] = {}
-    pop = ct.pop
+    out = _transpose(d, exact=False)
+    return out if out is not None else _transpose(d, exact=True)
 
-    def give(x):
-        """A fresh cotangent variable for the linear input x: ct[x] := ct_x
-        (inlined for ``*.`` and ``dup``, the most frequent lets)."""
-        c = "ct_" + x
-        if c in used:                   # fresh(c), its common case inlined
-            c = fresh(c)
+
+def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
+    """The rules, last let first; None if the names it made may not be Fresh's."""
+    names = list(d.names)
+    n0 = len(names)
+    if exact or "\nct_" in "\n" + "\n".join(names):   # d's names that a ct_ request can meet
+        taken = {s for s in d.bound_names() if s.startswith("ct_")}
+    else:
+        taken = set()
+    counters: dict = {}
+    fresh = _supply(taken, exact, counters)
+    ct: list = [None] * n0              # linear variable -> its cotangent
+    many = len(d.lin_out) > 1
+    cparams = []
+    for i, ty in enumerate(d.lin_out):
+        cparams.append((len(names), ty))
+        names.append(fresh("ct_" + (f"out{i + 1}" if many else "out")))
+    taken.update(names[n0:])            # a linear variable named `out` steps aside
+    for y, (c, _) in zip(d.tail[2], cparams):
+        ct[y] = c
+    plain = not exact                   # every request so far a first one, and free
+
+    def give(x: int) -> int:
+        """A fresh cotangent variable for the linear variable x: ct[x] := ct_x."""
+        nonlocal plain
+        c = len(names)
+        base = "ct_" + names[x]
+        if plain and ct[x] is None and base not in taken:
+            names.append(base)
         else:
-            used.add(c)
+            plain = False
+            names.append(fresh(base))
         ct[x] = c
         return c
 
-    many = len(d.lin_out) > 1
-    cparams = [Param(fresh("ct_" + (f"out{i + 1}" if many else "out")), ty)
-               for i, ty in enumerate(d.lin_out)]
-    for y, p in zip(d.tail[2], cparams):
-        ct[y] = p.name
     out: list = []
     append = out.append
     front: list = []
-    add = used.add
+    name = names.append
     for t in reversed(d.lets):
         k = t[0]
         if k is SCALE or k is DUP:      # the most frequent lets: give(l) inlined
             _, a, b, l = t              # (*., z, x, l) or (dup, a, b, l)
-            cl = "ct_" + l
-            if cl in used:
-                cl = fresh(cl)
+            c = len(names)
+            cl = "ct_" + names[l]
+            if plain and ct[l] is None and cl not in taken:
+                name(cl)
+                ct[l] = c
             else:
-                add(cl)
-            ct[l] = cl
-            append((SCALE, cl, b, pop(a)) if k is SCALE else (LADD, cl, pop(a), pop(b)))
+                give(l)
+            append((SCALE, c, b, ct[a]) if k is SCALE else (LADD, c, ct[a], ct[b]))
         elif k is LADD:
-            c = pop(t[1])
+            c = ct[t[1]]
             a = give(t[2])
             append((DUP, a, give(t[3]), c))
         elif k is ZERO:
-            append((LDROP, pop(t[1])))
+            append((LDROP, ct[t[1]]))
         elif k is LDROP:
             append((ZERO, give(t[1])))
         elif k is PRIM or k is LIT or k is NTUP or k is NUNPACK or k is NDROP:
@@ -445,11 +511,11 @@ def transpose(d: FlatDef) -> FlatDef:
         else:
             raise NotFlat(f"transpose of kind {k!r}")
     front.reverse()
-    ret = tuple([pop(p.name) for p in d.lin_params])
-    if ct:
-        raise NotFlat("cotangents left over")
-    return FlatDef(d.name + T_SUFFIX, list(d.nl_params), cparams, [],
-                   [p.ty for p in d.lin_params], front + out, (RET, (), ret))
+    ret = tuple([ct[v] for v, _ in d.lin_params])
+    if not exact and not plain and not _distinct(names[n0:]):
+        return None
+    return FlatDef(d.name + T_SUFFIX, names, list(d.nl_params), cparams, [],
+                   [ty for _, ty in d.lin_params], front + out, (RET, (), ret))
 
 
 # ----------------------------------------------------------------------------
