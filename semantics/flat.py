@@ -531,50 +531,69 @@ def _leaf_text(t, names) -> str:
     return show_leaf(Lit(t[2]) if t[0] is LIT else Prim(t[2], [names[x] for x in t[3]]))
 
 
+# The lines of the hot loop below, as literal f-strings (a piece held in a
+# variable costs a formatting step per piece): the reference printer's
+# pieces, which ``tests/test_flat.py`` checks against ``_KIND_TEXT``/``_PRIM_TEXT``.
+LITERAL_LINES = {SCALE: ("  let (; ", ") = ", " *. ", " in"),
+                 LADD: ("  let (; ", ") = ", " +. ", " in"),
+                 DUP: ("  let (; ", ", ", ") = dup(", ") in"),
+                 LIT: ("  let (", " ;) = ", " in"),
+                 ZERO: ("  let (; ", ") = zero : real in"),
+                 NDROP: ("  let (;) = drop(", ") in")}
+_INFIX_OF = {name: p.infix for name, p in PRIMITIVES.items() if p.infix}
+
+
+def literal_prim_line(op: str, arity: int) -> tuple:
+    """A PRIM line's pieces as the hot loop writes them (for the test above)."""
+    v = "\x00"
+    if arity == 2 and op in _INFIX_OF:
+        return tuple(f"  let ({v} ;) = {v} {_INFIX_OF[op]} {v} in".split(v))
+    return tuple(f"  let ({v} ;) = {op}({', '.join([v] * arity)}) in".split(v))
+
+
 def def_lines(d: FlatDef, lines: list) -> None:
     """Append the printed lines of ``d`` (head, body at indent 2) to ``lines``
-    (one f-string per line: the hot loop of printing)."""
+    (one literal f-string per line: the hot loop of printing)."""
     lines.append(show_def_head(_Head(d)))
     append = lines.append
     nm = d.names
-    prim_text = _PRIM_TEXT
-    s0, s1, s2, s3 = _KIND_TEXT[SCALE]
-    a0, a1, a2, a3 = _KIND_TEXT[LADD]
-    d0, d1, d2, d3 = _KIND_TEXT[DUP]
-    l0, l1, l2 = _KIND_TEXT[LIT]
-    z0, z1 = _KIND_TEXT[ZERO]
-    r0, r1 = _KIND_TEXT[NDROP]
+    name = nm.__getitem__
+    arity, infix = _ARITY, _INFIX_OF
     for t in d.lets:
         k = t[0]
         if k is SCALE:
-            append(f"{s0}{nm[t[1]]}{s1}{nm[t[2]]}{s2}{nm[t[3]]}{s3}")
+            append(f"  let (; {nm[t[1]]}) = {nm[t[2]]} *. {nm[t[3]]} in")
         elif k is PRIM:
-            args = t[3]
-            p = prim_text[t[2]]
-            if len(args) == 1 and len(p) == 3:
-                append(f"{p[0]}{nm[t[1]]}{p[1]}{nm[args[0]]}{p[2]}")
-            elif len(args) == 2 and len(p) == 4:
-                append(f"{p[0]}{nm[t[1]]}{p[1]}{nm[args[0]]}{p[2]}{nm[args[1]]}{p[3]}")
-            else:   # an arity the checker refuses; printed as the reference would
-                append(f"  let ({nm[t[1]]} ;) = {_leaf_text(t, nm)} in")
+            _, z, op, args = t
+            n = len(args)
+            if n != arity.get(op):      # an arity the checker refuses: as the reference prints it
+                append(f"  let ({nm[z]} ;) = {_leaf_text(t, nm)} in")
+            elif n == 1:
+                append(f"  let ({nm[z]} ;) = {op}({nm[args[0]]}) in")
+            elif op in infix:
+                append(f"  let ({nm[z]} ;) = {nm[args[0]]} {infix[op]} {nm[args[1]]} in")
+            elif n == 2:
+                append(f"  let ({nm[z]} ;) = {op}({nm[args[0]]}, {nm[args[1]]}) in")
+            else:
+                append(f"  let ({nm[z]} ;) = {_leaf_text(t, nm)} in")
         elif k is DUP:
-            append(f"{d0}{nm[t[1]]}{d1}{nm[t[2]]}{d2}{nm[t[3]]}{d3}")
+            append(f"  let (; {nm[t[1]]}, {nm[t[2]]}) = dup({nm[t[3]]}) in")
         elif k is LADD:
-            append(f"{a0}{nm[t[1]]}{a1}{nm[t[2]]}{a2}{nm[t[3]]}{a3}")
+            append(f"  let (; {nm[t[1]]}) = {nm[t[2]]} +. {nm[t[3]]} in")
         elif k is LIT:
-            append(f"{l0}{nm[t[1]]}{l1}{t[2]}{l2}")
+            append(f"  let ({nm[t[1]]} ;) = {t[2]} in")
         elif k is ZERO:
-            append(f"{z0}{nm[t[1]]}{z1}")
+            append(f"  let (; {nm[t[1]]}) = zero : real in")
         elif k is NDROP or k is LDROP:
-            append(f"{r0}{nm[t[1]]}{r1}")
+            append(f"  let (;) = drop({nm[t[1]]}) in")
         elif k is NTUP:
-            append(f"  let ({nm[t[1]]} ;) = {show_leaf(NTup([nm[x] for x in t[2]]))} in")
+            append(f"  let ({nm[t[1]]} ;) = {show_leaf(NTup(list(map(name, t[2]))))} in")
         elif k is NUNPACK:
-            append(f"  {show_bind_head(NUnpack([nm[x] for x in t[1]], nm[t[2]]))} in")
+            append(f"  {show_bind_head(NUnpack(list(map(name, t[1])), nm[t[2]]))} in")
         else:
             raise NotFlat(f"unknown kind {k!r}")
     tail = d.tail
-    append("  " + (_group([nm[x] for x in tail[1]], [nm[x] for x in tail[2]])
+    append("  " + (_group(list(map(name, tail[1])), list(map(name, tail[2])))
                    if tail[0] is RET else _leaf_text(tail, nm)))
 
 

@@ -518,3 +518,13 @@ def test_the_checker_rejects_misused_linear_variables():
             sf.check_def(d)
     ok = sf.flat_def("g", N, L, [], [REAL], [(sf.SCALE, "z", "x", "l")], (sf.RET, (), ("z",)))
     assert sf.check_def(ok)[ok.names.index("x")] == 1
+
+
+def test_the_printers_literal_lines_are_the_reference_printers():
+    """The flat printer writes its hot lines as literal f-strings; they must be
+    the pieces the reference printer's own functions make."""
+    for kind, pieces in sf.LITERAL_LINES.items():
+        assert sf._KIND_TEXT[kind] == pieces, kind
+    assert sf._KIND_TEXT[sf.LDROP] == sf._KIND_TEXT[sf.NDROP]
+    for op, p in PRIMITIVES.items():
+        assert sf.literal_prim_line(op, p.arity) == sf._PRIM_TEXT[op], op

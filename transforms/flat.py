@@ -234,17 +234,27 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
     else:                               # the names JVP's bases (c…, d…, m…, r…) can meet
         taken = {s for s in names if s[0] in "cdmr"}
         taken.update(k for k in KEYWORDS if k[0] in "cdmr")
-    fresh = _supply(taken, exact)
+    counters: dict = {}
+    fresh = _supply(taken, exact, counters)
     add = taken.add
     left = list(counts)                 # reads still to come, per primal variable
     theta: list = [None] * n0           # primal variable -> its tangent
     dk = [0] * n0                       # primal variable x -> base "d"+x's next k (0: never asked)
     suf = _SUFFIXES
+    # No name taken holds "_": every base_k (k >= 1) is free, so a base's later
+    # requests are just its next suffix (the chains' case; keywords hold no "_").
+    quick = not exact and not any("_" in s for s in taken)
 
     def dname(x: int) -> str:
         """``fresh("d" + name of x)``, its counter kept in ``dk``."""
         base = "d" + names[x]
         k = dk[x]
+        if quick and k:
+            dk[x] = k + 1
+            try:
+                return base + suf[k]
+            except IndexError:
+                return base + _suffixes(k)[k]
         if k == 0:
             if base not in taken:
                 dk[x] = 1
@@ -314,8 +324,15 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                 tx = theta[x]
                 if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
                     a = len(names)
-                    name(dname(x))
-                    name(dname(x))
+                    j = dk[x]
+                    if quick and j and j + 1 < len(suf):   # dname(x) twice, inlined
+                        base = "d" + names[x]
+                        name(base + suf[j])
+                        name(base + suf[j + 1])
+                        dk[x] = j + 2
+                    else:
+                        name(dname(x))
+                        name(dname(x))
                     append((DUP, a, a + 1, tx))
                     theta[x] = a + 1
                     left[x] = n - 1
@@ -343,7 +360,12 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                     acc = s
                 else:
                     s2 = len(names)
-                    name(dname(z))
+                    j = dk[z]
+                    if quick and j and j < len(suf):   # dname(z), inlined
+                        name("d" + names[z] + suf[j])
+                        dk[z] = j + 1
+                    else:
+                        name(dname(z))
                     append((LADD, s2, acc, s))
                     acc = s2
             if acc is None:             # a primitive of no arguments: tangent zero
