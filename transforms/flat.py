@@ -108,6 +108,24 @@ def _suffixes(k: int) -> list:
     return s
 
 
+def _take(base: str, k: int, taken) -> tuple[str, int]:
+    """Fresh's rule for one request of ``base`` whose counter is k (0: never
+    asked): the base itself if asked first and free, else the first base_k,
+    base_k+1, … not taken; returns the name and the counter's next value."""
+    if k == 0:
+        if base not in taken:
+            return base, 1
+        k = 1
+    while True:
+        try:
+            name = base + _SUFFIXES[k]
+        except IndexError:
+            name = base + _suffixes(k)[k]
+        if name not in taken:
+            return name, k + 1
+        k += 1
+
+
 def _supply(taken: set, exact: bool, counters: dict | None = None):
     """A request for a fresh name: ``fresh(base)``, with ``counters`` base ->
     the next k (0 or absent: never asked).  ``exact``: every name handed out
@@ -116,28 +134,11 @@ def _supply(taken: set, exact: bool, counters: dict | None = None):
     the bases can meet) and the names are Fresh's while no two bases' names
     meet (see the module docstring)."""
     counters = {} if counters is None else counters
-    add = taken.add
 
     def fresh(base: str) -> str:
-        k = counters.get(base, 0)
-        if k == 0:
-            if base not in taken:
-                counters[base] = 1
-                if exact:
-                    add(base)
-                return base
-            k = 1
-        while True:
-            try:
-                name = base + _SUFFIXES[k]
-            except IndexError:
-                name = base + _suffixes(k)[k]
-            if name not in taken:
-                break
-            k += 1
-        counters[base] = k + 1
+        name, counters[base] = _take(base, counters.get(base, 0), taken)
         if exact:
-            add(name)
+            taken.add(name)
         return name
     return fresh
 
@@ -247,30 +248,14 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
 
     def dname(x: int) -> str:
         """``fresh("d" + name of x)``, its counter kept in ``dk``."""
-        base = "d" + names[x]
         k = dk[x]
         if quick and k:
             dk[x] = k + 1
             try:
-                return base + suf[k]
+                return "d" + names[x] + suf[k]
             except IndexError:
-                return base + _suffixes(k)[k]
-        if k == 0:
-            if base not in taken:
-                dk[x] = 1
-                if exact:
-                    add(base)
-                return base
-            k = 1
-        while True:
-            try:
-                name = base + suf[k]
-            except IndexError:
-                name = base + _suffixes(k)[k]
-            if name not in taken:
-                break
-            k += 1
-        dk[x] = k + 1
+                return "d" + names[x] + _suffixes(k)[k]
+        name, dk[x] = _take("d" + names[x], k, taken)
         if exact:
             add(name)
         return name
