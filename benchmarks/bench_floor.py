@@ -121,16 +121,16 @@ def measure(n: int) -> dict:
     n_out = out.count("\n")
     rows = [(f"ct_dv{i}", f"c_{i}", f"ct_dv{i}_1") for i in range(n_out)]
     r["write lines"] = best(lambda: write_lines(rows), reps)
-    del rows
+    rows = None
     per_let = 4 + 4 + 2.5 + 4                 # lets visited by jvp, unzip, transpose, check output
     lets = [(0, 1, 2, 3)] * int(per_let * n)
     r["touch lets"] = best(lambda: touch(lets), reps)
-    del lets
+    lets = None
     # the chain as flat lists: x = 0, w = 1, v_i = i + 1; alternating sin and * w
     prog = [(SIN, i + 2, i + 1 if i else 0, None) if i % 2 == 0 else (MUL, i + 2, i + 1, 1)
             for i in range(n)]
     r["bare reverse"] = best(lambda: bare_reverse(prog, n + 2), reps)
-    del prog
+    prog = None
     # the fast path, stage by stage
     st = {}
     t0 = time.perf_counter(); fp = sf.parse(text); st["parse"] = time.perf_counter() - t0

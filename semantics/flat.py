@@ -69,9 +69,11 @@ and the tail is ``(RET, nl_vars, lin_vars)`` or, in the input fragment, a
 leaf ``(PRIM, None, op, args)`` / ``(LIT, None, text)``.  Every variable is a
 real except the residual tuple (NTUP's binder, NUNPACK's source), a
 non-linear tuple of reals.  :func:`flat_def` builds a definition from names
-(for tests and hand-made examples).  :func:`show` makes each kind of line
-from the reference printer's own functions (``_group``, ``show_leaf``,
-``show_def_head``), so the two printers cannot drift apart.
+(for tests and hand-made examples).  :func:`show` writes the frequent lines
+as literal f-strings (``LITERAL_LINES``) and the rest with the reference
+printer's own functions (``_group``, ``show_leaf``, ``show_def_head``); a
+test checks the literals against the pieces the reference printer makes
+(``_KIND_TEXT``, ``_PRIM_TEXT``), so the two printers cannot drift apart.
 
 :func:`check` is the typing judgment (SPEC §3) on this form: every read of a
 variable bound earlier, of the right class and type, each variable bound
