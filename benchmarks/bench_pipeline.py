@@ -32,10 +32,12 @@ chunked like the compiled code), and the output-quality ratios W(vjp)/W(f)
 and |vjp|/|f|.
 
 **Fast path** (``transforms.flat``: the flat fragment, no derivations, the
-same text out).  Stages ``semantics.flat.parse``, ``check``, ``jvp``,
-``unzip``, ``transpose``, ``check_output``, ``show`` (for n ≤ 10^4 the best of
-three runs, else one), their sum, and ``vjp_text`` end to end (which pauses
-the collector itself).  At the ``--ratio-sizes`` the child also runs the
+same text out).  Stages ``semantics.flat.parse``, ``check``,
+``transforms.fused.vjp_defs`` (JVP, unzip and transposition in one pass),
+``check_output``, ``show`` (for n ≤ 10^4 the best of three runs, else one),
+their sum, and ``vjp_text`` end to end (which pauses the collector itself);
+below them, for comparison, the staged ``jvp``, ``unzip`` and ``transpose``
+that the fused pass replaces (their text is checked equal to its).  At the ``--ratio-sizes`` the child also runs the
 reference pipeline end to end (parse, typecheck, vjp_program, typecheck,
 show) in the same process, checks that both texts are equal, and reports
 reference ÷ fast (best of two fast runs, one reference run); its peak RSS is
@@ -66,7 +68,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGES = ["parse", "typecheck", "jvp", "unzip", "transpose", "check output", "print",
           "eval f", "eval vjp", "compile vjp", "run vjp"]
 PIPELINE = STAGES[:7]
-FAST_STAGES = ["parse", "check", "jvp", "unzip", "transpose", "check output", "print"]
+FAST_STAGES = ["parse", "check", "vjp (fused)", "check output", "print"]
+STAGED = ["jvp", "unzip", "transpose"]     # what the fused pass does in one, for comparison
 
 
 def straight_line_python(n: int, chunk: int = 2000):
@@ -167,6 +170,7 @@ def one_fast(n: int, gc_on: bool, ratio: bool) -> dict:
     from proofs.generators import chain_text
     from semantics import flat as sf
     from transforms import flat as tf
+    from transforms.fused import vjp_defs
 
     text = chain_text(n)
     reps = 3 if n <= 10 ** 4 else 1
@@ -186,12 +190,14 @@ def one_fast(n: int, gc_on: bool, ratio: bool) -> dict:
     fp = stage("parse", lambda: sf.parse(text, "chain.la"))
     counts = stage("check", lambda: sf.check(fp))
     d = fp.get("f")
-    jd = stage("jvp", lambda: tf.jvp(d, counts["f"]))
-    fp = d = counts = None                   # each stage's input is freed once used
+    jd = stage("jvp", lambda: tf.jvp(d, counts["f"]))        # the three stages one by one …
     f_nl, f_lin = stage("unzip", lambda: tf.unzip(jd))
     jd = None
-    vp = [f_nl, stage("transpose", lambda: tf.transpose(f_lin))]
-    f_lin = None
+    staged = sf.show([f_nl, stage("transpose", lambda: tf.transpose(f_lin))])
+    f_nl = f_lin = None
+    vp = stage("vjp (fused)", lambda: vjp_defs(d, counts["f"]))   # … and in one pass
+    assert vp is not None and sf.show(vp) == staged, "the fused pass disagrees with the stages"
+    fp = d = counts = staged = None          # each stage's input is freed once used
     stage("check output", lambda: tf.check_output(vp))
     out = stage("print", lambda: sf.show(vp))
     vp = None
@@ -308,6 +314,9 @@ def fast_table(rows: list[dict]) -> str:
                 return r["e2e"]
             return r["times"][name]
         out += stage_rows(rs, FAST_STAGES + ["**total (parse…print)**", "vjp_text end to end"], tot)
+        out += stage_rows(rs, [f"(staged {s})" for s in STAGED] + ["(staged, sum of the three)"],
+                          lambda r, name: (sum(r["times"][s] for s in STAGED) if "sum" in name
+                                           else r["times"][name[8:-1]]))[:-1]
         if any("ratio" in r for r in rs):
             out.append("| reference end to end (µs/let) | " + " | ".join(
                 f"{r['ref_e2e'] / r['n'] * 1e6:.1f}" if "ratio" in r else "—" for r in rs) + " |")

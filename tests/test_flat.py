@@ -22,6 +22,8 @@ from semantics.parser import KEYWORDS
 from semantics.primitives import ONE, PRIMITIVES
 from semantics.syntax import REAL, Param
 from transforms import flat as tf
+from transforms.fresh import SUFFIXES, bases_may_meet
+from transforms.fused import vjp_defs
 from transforms.jvp import jvp_program
 from transforms.transpose import transpose_program
 from transforms.unzip import unzip_program
@@ -76,9 +78,22 @@ def assert_stages(text: str, fn: str):
     tp = transpose_program(up, [fn + "_jvp_lin"], trusted=True)
     assert sf.show([f_t]) == show(tp)
     tf.check_output([f_nl, f_t])
+    fused = vjp_defs(d, counts[fn])                # the three stages in one pass, where it answers
+    if fused is not None:
+        assert sf.show(fused) == sf.show([f_nl, f_t])
+        tf.check_output(fused)
+    FUSED[fused is not None] += 1
     out = tf.vjp_text(text, fn, require_fast=True)
     assert out == tf.reference_vjp_text(text, fn)
     return out
+
+
+FUSED = {True: 0, False: 0}             # how often assert_stages saw the fused pass answer
+
+
+def fused_answers(text: str, fn: str = "f") -> bool:
+    fp = sf.parse(text)
+    return vjp_defs(fp.get(fn), sf.check(fp)[fn]) is not None
 
 
 # ----------------------------------------------------------------------------
@@ -86,13 +101,14 @@ def assert_stages(text: str, fn: str):
 
 
 @st.composite
-def flat_texts(draw, max_lets: int = 10):
+def flat_texts(draw, max_lets: int = 10, plain_names: bool = False):
     """A random program of the flat fragment, as text: real parameters, lets of
     every primitive (args drawn from earlier variables, repeats allowed),
     literals of several spellings, drops of unused variables, and
     a tail that is a return (names may repeat, may be empty), a primitive or a
     literal; comments and odd spacing sprinkled in; some binders named as the
-    stages' fresh names are (``v``, ``v_1``, ``dv``, ``c_1``, ``ct_dv``, …)."""
+    stages' fresh names are (``v``, ``v_1``, ``dv``, ``c_1``, ``ct_dv``, …),
+    unless ``plain_names``."""
     nparams = draw(st.integers(0, 3))
     params = [f"x{i}" for i in range(nparams)]
     pool, uses, lines = list(params), {p: 0 for p in params}, []
@@ -100,7 +116,7 @@ def flat_texts(draw, max_lets: int = 10):
     names = st.sampled_from([None, None, "v", "v_1", "v_2", "dv", "dv_1", "c", "c_1", "r", "r_1",
                              "m", "ct_dv", "ct_dv_1", "w", "w_1", "out"])
     for i in range(draw(st.integers(0, max_lets))):
-        z = draw(names)                 # now and then a name the stages' fresh names meet
+        z = None if plain_names else draw(names)   # now and then a name fresh names meet
         z = f"v{i}" if z is None or z in uses else z
         kind = draw(st.sampled_from(["prim"] * 5 + ["lit", "drop"]))
         if kind == "drop" and pool:
@@ -144,7 +160,9 @@ def flat_texts(draw, max_lets: int = 10):
 
 @pytest.mark.parametrize("name", FLAT_EXAMPLES)
 def test_examples_in_the_fragment_take_the_fast_path_and_agree(name):
-    assert_stages((ROOT / "examples" / name).read_text(), "f")
+    text = (ROOT / "examples" / name).read_text()
+    assert_stages(text, "f")
+    assert fused_answers(text)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -169,6 +187,7 @@ def test_the_fragment_is_what_the_docstring_says_on_the_examples():
 def test_chains(n):
     out = assert_stages(chain_text(n), "f")
     assert out.count("\n") > 3 * n
+    assert fused_answers(chain_text(n))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -183,6 +202,46 @@ def test_random_programs_of_the_generators_agree_in_or_out_of_the_fragment(prog)
     text = show(prog)
     fn = prog.defs[-1].name
     assert isinstance(assert_same(text, fn), str)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flat_texts(plain_names=True))
+def test_the_fused_pass_answers_every_program_whose_names_meet_none_of_its_own(text):
+    """Binders x0, x1, …, v0, v1, …: no name the fresh names could meet, so the
+    fused pass answers (and assert_stages checks its answer against the stages)."""
+    assert_stages(text, "f")
+    assert fused_answers(text)
+
+
+FUSED_CORNERS = {   # name: (text, whether the fused pass answers)
+    "c and m taken: c_1, m_1": ("def f(c: real, m: real) -> (real ;) =\n  let (a ;) = sin(c) in\n"
+                                "  let (b ;) = neg(a) in\n  let (e ;) = b * m in\n  (e ;)\n", True),
+    "x and dx: dx's tangent is dx_1": ("def f(x: real, dx: real) -> (real ;) =\n  x * dx\n", False),
+    "r taken under a leaf tail": ("def f(r: real) -> (real ;) =\n  sin(r)\n", False),
+    "r taken, a return tail": ("def f(r: real) -> (real ;) =\n  let (a ;) = sin(r) in\n  (a ;)\n", True),
+    "w and w_1: dw's names may meet dw_1's": ("def f(w: real, w_1: real) -> (real ;) =\n"
+                                              "  let (a ;) = w * w_1 in\n  (a ;)\n", False),
+    "a linear result read twice": ("def f(x: real) -> (real, real ;) =\n  let (a ;) = exp(x) in\n"
+                                   "  (a, a ;)\n", True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUSED_CORNERS))
+def test_where_the_fused_pass_answers_and_declines(name):
+    text, answers = FUSED_CORNERS[name]
+    assert_stages(text, "f")
+    assert fused_answers(text) is answers
+
+
+def test_the_fused_pass_declines_what_unzip_would_drop(monkeypatch):
+    """A rule that binds a variable nobody reads: unzip drops it after its
+    binding, which the fused pass does not do -- it declines, the stages answer."""
+    sin = PRIMITIVES["sin"]
+    monkeypatch.setitem(PRIMITIVES, "sin", dataclasses.replace(
+        sin, partials=lambda b, a, z: [b.prim("cos", a[0]) if b.lit("7") else None]))
+    text = chain_text(4)
+    assert not fused_answers(text)
+    assert "drop(c" in assert_stages(text, "f")
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -416,12 +475,12 @@ def test_the_name_supply_is_fresh_names_request_for_request(taken, requests):
     if len(set(got)) == len(got):
         assert got == want
     else:
-        assert tf._bases_may_meet(set(requests))
+        assert bases_may_meet(set(requests))
 
 
 def test_the_name_supply_past_its_cached_suffixes():
     from transforms.fresh import Fresh
-    n = len(tf._SUFFIXES) + 5
+    n = len(SUFFIXES) + 5
     for exact in (True, False):
         fresh, ref = tf._supply(set(KEYWORDS), exact), Fresh()
         assert [fresh("x") for _ in range(n)] == [ref("x") for _ in range(n)]
@@ -460,6 +519,7 @@ def test_names_whose_streams_meet_rerun_with_freshs_rule(name, monkeypatch):
     monkeypatch.setattr(tf, "_transpose", transpose)
     assert_stages(SUFFIXED[name], "f")
     assert calls["transpose" if name.startswith("ct_") else "jvp"] > 0
+    assert not fused_answers(SUFFIXED[name])     # the fused pass leaves these to the stages
 
 
 def test_a_rule_passing_a_tangent_on_then_read_twice(monkeypatch):

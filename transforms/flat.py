@@ -62,8 +62,10 @@ output per primitive cost more than calling them).
 
 The stages, each usable alone: ``semantics.flat.parse`` (text → FlatProgram),
 ``semantics.flat.check`` (→ read counts), :func:`jvp`, :func:`unzip`,
-:func:`transpose`, :func:`check_output`, ``semantics.flat.show``;
-:func:`fast_vjp_text` composes them.
+:func:`transpose`, :func:`check_output`, ``semantics.flat.show``.
+:func:`fast_vjp_text` composes them, with JVP, unzip and transposition taken
+in one pass by ``transforms.fused.vjp_defs`` wherever it answers (it is
+tested against these three stages, as they are against the reference).
 
 Failure is never an answer: if the input is outside the fragment or any fast
 step fails, :func:`vjp_text` runs the reference pipeline, so errors are
@@ -72,8 +74,6 @@ always the reference's located errors (``require_fast=True`` raises
 collector is paused during the pipeline (``semantics.gcpause``).
 """
 from __future__ import annotations
-
-import re
 
 from semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
                             FlatDef, FlatProgram, NotFlat, check, check_def, parse, show)
@@ -85,6 +85,8 @@ from semantics.syntax import REAL, TupleType
 from semantics.typecheck import typecheck
 
 from .compose import vjp_program
+from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffixes
+from .fused import vjp_defs
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
 from .unzip import LIN_SUFFIX, NL_SUFFIX
@@ -97,17 +99,6 @@ class NotFast(Exception):
 # ----------------------------------------------------------------------------
 # Fresh names.
 
-_SUFFIXES = [""]            # "", "_1", "_2", …: the name supply's suffixes, grown on demand
-
-
-def _suffixes(k: int) -> list:
-    """``_SUFFIXES``, holding index k (a concatenation is cheaper than a format)."""
-    s = _SUFFIXES
-    if k >= len(s):
-        s.extend(["_" + str(i) for i in range(len(s), max(k + 1, len(s) * 3 // 2))])
-    return s
-
-
 def _take(base: str, k: int, taken) -> tuple[str, int]:
     """Fresh's rule for one request of ``base`` whose counter is k (0: never
     asked): the base itself if asked first and free, else the first base_k,
@@ -118,9 +109,9 @@ def _take(base: str, k: int, taken) -> tuple[str, int]:
         k = 1
     while True:
         try:
-            name = base + _SUFFIXES[k]
+            name = base + SUFFIXES[k]
         except IndexError:
-            name = base + _suffixes(k)[k]
+            name = base + suffixes(k)[k]
         if name not in taken:
             return name, k + 1
         k += 1
@@ -143,31 +134,8 @@ def _supply(taken: set, exact: bool, counters: dict | None = None):
     return fresh
 
 
-_SUFFIXED = re.compile(r"^(.+)_[1-9][0-9]*$", re.M)
-
-
-def _bases_may_meet(names) -> bool:
-    """Whether some name is another plus ``_k`` (k ≥ 1): only then can the
-    names handed out for two bases made from these names be equal."""
-    stems = _SUFFIXED.findall("\n".join(names))
-    if not stems:
-        return False
-    have = set(names)
-    return any(s in have for s in stems)
-
-
 def _distinct(names) -> bool:
     return len(set(names)) == len(names)
-
-
-def _first_fresh(names, base: str) -> str:
-    """``Fresh(names)(base)``: the first of base, base_1, base_2, … that is
-    neither in ``names`` (a list is scanned in C: no set built) nor a keyword."""
-    name, k = base, 0
-    while name in names or name in KEYWORDS:
-        k += 1
-        name = f"{base}_{k}"
-    return name
 
 
 class _Emitter:
@@ -241,7 +209,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
     left = list(counts)                 # reads still to come, per primal variable
     theta: list = [None] * n0           # primal variable -> its tangent
     dk = [0] * n0                       # primal variable x -> base "d"+x's next k (0: never asked)
-    suf = _SUFFIXES
+    suf = SUFFIXES
     # No name taken holds "_": every base_k (k >= 1) is free, so a base's later
     # requests are just its next suffix (the chains' case; keywords hold no "_").
     quick = not exact and not any("_" in s for s in taken)
@@ -254,7 +222,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
             try:
                 return "d" + names[x] + suf[k]
             except IndexError:
-                return "d" + names[x] + _suffixes(k)[k]
+                return "d" + names[x] + suffixes(k)[k]
         name, dk[x] = _take("d" + names[x], k, taken)
         if exact:
             add(name)
@@ -372,7 +340,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
         new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
     else:
         new_tail = (RET, (r,), (theta[r],))
-    if not exact and _bases_may_meet(names[:n0] + names[r:r + 1] if r is not None else names[:n0]) \
+    if not exact and bases_may_meet(names[:n0] + names[r:r + 1] if r is not None else names[:n0]) \
             and not _distinct(names[n0:]):
         return None
     return FlatDef(d.name + JVP_SUFFIX, names, list(d.nl_params), dparams, list(d.nl_out),
@@ -430,7 +398,7 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
                 nl_append((NDROP, z))
     del nl_lets
     w = len(names)
-    names.append(_first_fresh(d.names, "w"))     # the reference's Fresh(f's names)("w")
+    names.append(first_fresh(d.names, "w"))     # the reference's Fresh(f's names)("w")
     R = TupleType([REAL] * len(residuals))
     known = d.tail[1]
     nl_out.append((NTUP, w, tuple(residuals)))
@@ -543,12 +511,14 @@ def fast_vjp_text(text: str, fn: str) -> str:
         if d is None or prog.get(fn + JVP_SUFFIX) is not None:
             raise NotFlat(f"no function `{fn}`, or `{fn}{JVP_SUFFIX}` is taken")
         del prog                        # each stage's input is freed as soon as it is used
-        jd = jvp(d, counts[fn])
-        del d, counts
-        f_nl, f_lin = unzip(jd)
-        del jd
-        defs = [f_nl, transpose(f_lin)]
-        del f_lin
+        defs = vjp_defs(d, counts[fn])  # the three stages in one pass (transforms.fused) …
+        if defs is None:                # … or, where it declines, one by one
+            jd = jvp(d, counts[fn])
+            del d, counts
+            f_nl, f_lin = unzip(jd)
+            del jd
+            defs = [f_nl, transpose(f_lin)]
+            del f_lin
         check_output(defs)
         return show(defs)
 

@@ -11,6 +11,10 @@ that introduces bindings needs names no binder of that definition already has.
 * :class:`Emitter` — appends ``let`` bindings to a list and returns the name
   bound.  The primitive table's JVP rules (``partials(b, args, out)``) talk to
   it through ``b.prim(op, *vars)`` and ``b.lit(text)``.
+* Fresh's rule, as the fast paths (``transforms.flat``, ``transforms.fused``)
+  use it without a set of every name handed out: :data:`SUFFIXES` (``""``,
+  ``"_1"``, … made once), :func:`bases_may_meet` (when two bases' names can
+  collide) and :func:`first_fresh` (one request, against a list).
 * :func:`paused_gc` — the transformations allocate a few objects per ``let``
   and no reference cycles; pausing Python's cyclic collector while they run
   keeps it from rescanning a 10^6-node program again and again (≈35% of the
@@ -18,6 +22,8 @@ that introduces bindings needs names no binder of that definition already has.
 """
 from __future__ import annotations
 
+
+import re
 
 from semantics.gcpause import paused_gc  # noqa: F401  (re-exported for the transforms)
 from semantics.parser import KEYWORDS
@@ -95,3 +101,41 @@ class Emitter:
         return name
 
 
+# ----------------------------------------------------------------------------
+# Fresh's rule without the set of names handed out (the fast paths).
+
+SUFFIXES = [""]             # "", "_1", "_2", …: a base's names past its first, grown on demand
+
+
+def suffixes(k: int) -> list:
+    """:data:`SUFFIXES`, grown to hold index k (a concatenation with a suffix
+    made once is cheaper than a format per name)."""
+    s = SUFFIXES
+    if k >= len(s):
+        s.extend(["_" + i for i in map(str, range(len(s), max(k + 1, len(s) * 3 // 2)))])
+    return s
+
+
+_SUFFIXED = re.compile(r"^(.+)_[1-9][0-9]*$", re.M)
+
+
+def bases_may_meet(names) -> bool:
+    """Whether some name is another plus ``_k`` (k ≥ 1).  Only then can the
+    names Fresh hands out for two bases made from these names be equal:
+    base_j = base'_k needs base = base' (a suffix holds no ``_``), unless one
+    base is the other plus ``_k``."""
+    stems = _SUFFIXED.findall("\n".join(names))
+    if not stems:
+        return False
+    have = set(names)
+    return any(s in have for s in stems)
+
+
+def first_fresh(names, base: str) -> str:
+    """``Fresh(names)(base)``: the first of base, base_1, base_2, … that is
+    neither in ``names`` (a list is scanned in C: no set built) nor a keyword."""
+    name, k = base, 0
+    while name in names or name in KEYWORDS:
+        k += 1
+        name = f"{base}_{k}"
+    return name

@@ -1,0 +1,235 @@
+r"""vjp in one pass: ``transpose ∘ unzip ∘ jvp`` on the flat form, fused.
+
+Contract::
+
+    vjp_defs(d, counts) == [f_nl, transpose(f_lin)]  where  f_nl, f_lin = unzip(jvp(d, counts))
+
+as printed text (``semantics.flat.show``), for every checked flat definition
+d it accepts; it returns None for the others, and the caller runs the staged
+fast path (``transforms.flat``), which is itself tested against the
+reference.  So the fused pass answers only where it can give the staged
+stages' exact output, and is tested on every program against them.
+
+**Why it can be one pass.**  Save-all unzip sends every non-linear let of
+f_jvp to f_nl and every linear let to f_lin, in order; transposition then
+rewrites f_lin's linear lets one for one, last to first.  So the transposed
+lets can be written *while* JVP makes the linear ones, in JVP's order, and
+the list reversed at the end:
+
+    JVP's linear let                 its transpose
+    (*.)  s = c *. t                 ct_t = c *. ct_s
+    (dup) a, b = dup(t)              ct_t = ct_a +. ct_b
+    (+.)  s = a +. b                 ct_a, ct_b = dup(ct_s)
+    zero  s = zero                   drop(ct_s)
+    drop(t)                          ct_t = zero
+
+A linear variable is read exactly once, so each is given its cotangent once,
+and the cotangent's name is ``ct_`` + the tangent's name (Fresh's first
+request, whenever no name taken begins with ``ct_``).  The pass therefore
+keeps *one* variable per tangent, named for its cotangent; no tangent name is
+ever written.  The variables JVP returns become the ``ct_out`` parameters;
+the tangents of the parameters are what f_T returns.  The residuals are the
+non-linear variables a ``*.`` reads, in binding order (parameters first).
+
+**When it answers** (else None).  Names are Fresh's without a set of names
+handed out when no name JVP could meet (those beginning with c, d, m or r)
+holds ``_``, no name is another plus ``_k``, and no ``d``\ x is already a
+name; then each base's names are the base, then base_1, base_2, … in order
+(``c``, ``m`` and ``r`` start at base_1 when the base itself is taken).  The
+pass also declines a non-linear variable that neither half reads (unzip
+would drop it; the primitive table's rules make none).  Chains, the seed
+example and the benchmarks are all answered here.
+
+Its speed is its reason to exist (SPEC §15, ``benchmarks/bench_pipeline.py``):
+one forward pass over the input writes f_nl's lets and f_T's lets; there is
+no f_jvp or f_lin to build, split and read back.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
+                            FlatDef, NotFlat)
+from semantics.parser import KEYWORDS
+from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from semantics.syntax import REAL, TupleType
+
+from .fresh import bases_may_meet, first_fresh, suffixes
+from .jvp import SUFFIX as JVP_SUFFIX
+from .transpose import SUFFIX as T_SUFFIX
+from .unzip import LIN_SUFFIX, NL_SUFFIX
+
+_JVP_KEYWORDS = {k for k in KEYWORDS if k[0] in "cdmr"}
+_MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
+
+
+def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
+    """``[f_jvp_nl, f_jvp_lin_T]`` of a checked flat definition (``counts``:
+    what ``semantics.flat.check_def`` returned for it), or None where the
+    fused pass does not answer (see the module docstring)."""
+    names = list(d.names)           # one table for both results: d's names, then the new ones
+    n0 = len(names)
+    taken = {s for s in names if s[0] in "cdmr"}
+    taken |= _JVP_KEYWORDS
+    if any("_" in s for s in taken) or bases_may_meet(names):
+        return None
+    dx = [s[1:] for s in taken if s[0] == "d"]     # some d+x taken: x's first tangent is dx_1
+    if dx and (set(dx) & set(names) or "r" in dx):
+        return None
+    lets, tail = d.lets, d.tail
+    # the most requests of one base: two per read past the first, two per argument, one m
+    suf = suffixes(2 * max(counts, default=0) + 2 * _MAX_ARITY + 4)
+    ct = ["ct_d" + s for s in names]    # a primal variable's cotangent names: ct[x] + suf[k]
+    dk = [0] * n0                       # primal variable -> its tangent names so far
+    left = list(counts)                 # reads still to come, per primal variable
+    theta: list = [None] * n0           # primal variable -> the variable of its tangent
+    read = set()                        # the non-linear variables a `*.` reads
+    made = []                           # the variables the primitive table's rules bind
+    made_read = set()                   # … and those of them another rule reads
+    nl: list = []                       # f_nl's lets
+    tl: list = []                       # f_T's lets, in JVP's order (reversed at the end)
+    nl_append, t_append, name, read_add = nl.append, tl.append, names.append, read.add
+    counter = {b: (1 if b in taken else 0) for b in "cmr"}
+
+    def fresh(base: str) -> str:
+        """Fresh's name for a request of ``base`` (c, m or r)."""
+        k = counter[base]
+        counter[base] = k + 1
+        return base + suf[k] if k else base
+
+    def new_tangent(x: int) -> int:
+        """A new tangent of x (the name is its cotangent's)."""
+        k = dk[x]
+        dk[x] = k + 1
+        v = len(names)
+        name(ct[x] + suf[k] if k else ct[x])
+        return v
+
+    def tangent(x: int) -> int:
+        """The tangent for one read of x: θ(x) at its last read, else one half
+        of a dup of it (inlined in the loop below)."""
+        n = left[x]
+        t = theta[x]
+        if n <= 1:
+            return t
+        a = new_tangent(x)
+        b = theta[x] = new_tangent(x)
+        left[x] = n - 1
+        t_append((LADD, t, a, b))
+        return a
+
+    def prim(op: str, *args: int) -> int:
+        """The rules' emitter: a non-linear let of a fresh ``c``."""
+        v = len(names)
+        name(fresh("c"))
+        nl_append((PRIM, v, op, args))
+        made.append(v)
+        made_read.update(args)
+        return v
+
+    def lit(text: str) -> int:
+        v = len(names)
+        name(fresh("c"))
+        nl_append((LIT, v, text))
+        made.append(v)
+        return v
+
+    emitter = SimpleNamespace(prim=prim, lit=lit)     # what a rule calls: b.prim(…), b.lit(…)
+
+    dparams = []
+    for p, _ in d.nl_params:
+        theta[p] = new_tangent(p)
+        dparams.append(theta[p])
+    partials = {n: p.partials for n, p in PRIMITIVES.items()}   # the table's rules, as they are now
+    r = None
+    if tail[0] is not RET:              # a leaf tail: bound to a fresh r, returned
+        r = len(names)
+        name(fresh("r"))
+        if "_" in names[r]:             # r_1: its tangents' names could meet another's
+            return None
+        pad = [None] * (r - n0)         # the tangents made so far are not primal variables
+        ct += pad + ["ct_d" + names[r]]
+        dk += pad + [0]
+        left += pad + [1]
+        theta += pad + [None]
+        lets = lets + [(tail[0], r) + tail[2:]]
+    for t in lets:
+        k = t[0]
+        if k is PRIM:
+            nl_append(t)
+            _, z, op, args = t
+            acc = None
+            for c, x in zip(partials[op](emitter, args, z), args):
+                tx = theta[x]
+                n = left[x]
+                if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
+                    j = dk[x]
+                    a = len(names)
+                    name(ct[x] + suf[j] if j else ct[x])
+                    name(ct[x] + suf[j + 1])
+                    dk[x] = j + 2
+                    t_append((LADD, tx, a, a + 1))
+                    theta[x] = a + 1
+                    left[x] = n - 1
+                    tx = a
+                if type(c) is int:      # s = c *. t: the tangent of z's first request
+                    s = len(names)
+                    j = dk[z]
+                    name(ct[z] + suf[j] if j else ct[z])
+                    dk[z] = j + 1
+                    t_append((SCALE, tx, c, s))
+                    read_add(c)
+                elif c is ONE or c == ONE:
+                    s = tx
+                elif c is MINUS_ONE or c == MINUS_ONE:
+                    m = len(names)
+                    name(fresh("m"))
+                    nl_append((LIT, m, "-1"))
+                    s = new_tangent(z)
+                    t_append((SCALE, tx, m, s))
+                    read_add(m)
+                else:
+                    raise NotFlat(f"a partial of `{op}` that is not a variable: {c!r}")
+                if acc is None:
+                    acc = s
+                else:                   # acc' = acc +. s
+                    s2 = new_tangent(z)
+                    t_append((DUP, acc, s, s2))
+                    acc = s2
+            if acc is None:             # a primitive of no arguments: tangent zero
+                acc = new_tangent(z)
+                t_append((LDROP, acc))
+            theta[z] = acc
+        elif k is LIT:
+            nl_append(t)
+            s = theta[t[1]] = new_tangent(t[1])
+            t_append((LDROP, s))
+        elif k is NDROP:
+            nl_append(t)
+            t_append((ZERO, tangent(t[1])))
+        else:
+            raise NotFlat(f"JVP of kind {k!r}")
+    known = tail[1] if r is None else (r,)
+    outs = [tangent(x) for x in known]
+    if any(v not in read and v not in made_read for v in made):
+        return None                     # unzip would drop it: left to the staged path
+    residuals = [p for p, _ in d.nl_params if p in read]
+    residuals += [t[1] for t in nl if t[1] in read and t[0] is not NDROP]
+    w = len(names)
+    name(first_fresh(d.names, "w"))
+    R = TupleType([REAL] * len(residuals))
+    nl_append((NTUP, w, tuple(residuals)))
+    f_nl = FlatDef(d.name + JVP_SUFFIX + NL_SUFFIX, names, list(d.nl_params), [],
+                   list(d.nl_out) + [R], [], nl, (RET, known + (w,), ()))
+    many = len(outs) > 1
+    for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
+        names[y] = f"ct_out{i + 1}" if many else "ct_out"
+    tl.append((NUNPACK, tuple(residuals), w) if residuals else (NDROP, w))
+    tl.reverse()
+    f_t = FlatDef(d.name + JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX, names, [(w, R)],
+                  [(y, ty) for y, ty in zip(outs, d.nl_out)], [],
+                  [ty for _, ty in d.nl_params], tl, (RET, (), tuple(dparams)))
+    return [f_nl, f_t]
+
+
+__all__ = ["vjp_defs"]
