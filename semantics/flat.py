@@ -248,64 +248,67 @@ def _parse(text: str, file) -> FlatProgram:
     head = None
     prims, infix = _PRIM_OF, INFIX
     for z, a, sym, b, fn, x, y, num, other in lines:
-        if z:                   # a let laid out as printed
-            dname = None
-        else:
+        if not z:                       # not a let laid out as printed: the general pattern
             m = _LINE.fullmatch(other)
             if m is None:
                 raise NotFlat("a line outside the flat fragment")
             z, a, sym, b, fn, x, y, num, dv, dname, params, outs, ret = m.groups()
-        if lets is None:
-            if dname:
-                names: list = []
-                ids: dict = {}              # name -> variable
-                bind, name = ids.setdefault, names.append
-                for p in _PARAM_NAME.findall(params):
-                    if bind(p, len(names)) != len(names):
-                        raise NotFlat(f"parameter `{p}` twice")
-                    name(p)
-                head = (dname, outs, [(v, REAL) for v in range(len(names))])
-                lets = []
-                append = lets.append
+            if lets is None:
+                if dname:
+                    names: list = []
+                    ids: dict = {}              # name -> variable
+                    for p in _PARAM_NAME.findall(params):
+                        ids[p] = len(names)
+                        names.append(p)
+                    if len(ids) != len(names):
+                        raise NotFlat("a parameter is named twice")
+                    head = (dname, outs, [(v, REAL) for v in range(len(names))])
+                    lets = []
+                    append, name = lets.append, names.append
+                    continue
+                if z or a or fn or num or dv or ret:
+                    raise NotFlat("code outside a definition")
                 continue
-            if z or a or fn or num or dv or ret:
-                raise NotFlat("code outside a definition")
-            continue
-        if z:
-            v = len(names)              # the reads are resolved before z is bound
-            if sym:
-                t = (PRIM, v, infix[sym], (ids[a], ids[b]))
-            elif fn:
-                op = prims.get(fn)
-                if op is None:
-                    raise NotFlat(f"`{fn}` is not a primitive")
-                t = (PRIM, v, op, (ids[x], ids[y]) if y else (ids[x],))
-            else:
-                t = (LIT, v, num)
-            if bind(z, v) != v:
-                raise NotFlat(f"`{z}` is bound twice")
-            name(z)
-            append(t)
-        elif dv:
-            append((NDROP, ids[dv]))
-        elif dname:
-            raise NotFlat("a definition without a body")
-        elif ret or a or fn or num:
-            if ret:
-                tail = (RET, tuple([ids[r] for r in _RET_NAME.findall(ret)]), ())
-            elif sym:
-                tail = (PRIM, None, infix[sym], (ids[a], ids[b]))
-            elif fn:
-                op = prims.get(fn)
-                if op is None:
-                    raise NotFlat(f"`{fn}` is not a primitive")
-                tail = (PRIM, None, op, (ids[x], ids[y]) if y else (ids[x],))
-            else:
-                tail = (LIT, None, num)
-            dname_, outs_, params_ = head
-            defs.append(FlatDef(dname_, names, params_, [], [REAL] * outs_.count("real"), [],
-                                lets, tail))
-            lets = None
+            if dv:
+                append((NDROP, ids[dv]))
+                continue
+            if dname:
+                raise NotFlat("a definition without a body")
+            if not z:
+                if ret or a or fn or num:       # the tail: the definition ends
+                    if ret:
+                        tail = (RET, tuple([ids[r] for r in _RET_NAME.findall(ret)]), ())
+                    elif sym:
+                        tail = (PRIM, None, infix[sym], (ids[a], ids[b]))
+                    elif fn:
+                        op = prims.get(fn)
+                        if op is None:
+                            raise NotFlat(f"`{fn}` is not a primitive")
+                        tail = (PRIM, None, op, (ids[x], ids[y]) if y else (ids[x],))
+                    else:
+                        tail = (LIT, None, num)
+                    if len(ids) != len(names):
+                        raise NotFlat("a name is bound twice")
+                    dname_, outs_, params_ = head
+                    defs.append(FlatDef(dname_, names, params_, [], [REAL] * outs_.count("real"),
+                                        [], lets, tail))
+                    lets = None
+                continue
+        elif lets is None:
+            raise NotFlat("code outside a definition")
+        v = len(names)                  # a let: its reads are resolved before z is bound
+        if sym:
+            t = (PRIM, v, infix[sym], (ids[a], ids[b]))
+        elif fn:
+            op = prims.get(fn)
+            if op is None:
+                raise NotFlat(f"`{fn}` is not a primitive")
+            t = (PRIM, v, op, (ids[x], ids[y]) if y else (ids[x],))
+        else:
+            t = (LIT, v, num)
+        ids[z] = v                      # a name bound twice leaves ids shorter than names
+        name(z)
+        append(t)
     if lets is not None or not defs:
         raise NotFlat("no complete definition")
     return FlatProgram(defs, file)
@@ -560,28 +563,30 @@ def def_lines(d: FlatDef, lines: list) -> None:
     append = lines.append
     nm = d.names
     name = nm.__getitem__
-    arity, infix = _ARITY, _INFIX_OF
-    for t in d.lets:
+    infix = _INFIX_OF
+    for t in d.lets:                    # a tuple is unpacked once: cheaper than indexing it
         k = t[0]
         if k is SCALE:
-            append(f"  let (; {nm[t[1]]}) = {nm[t[2]]} *. {nm[t[3]]} in")
-        elif k is PRIM:
+            _, z, x, l = t
+            append(f"  let (; {nm[z]}) = {nm[x]} *. {nm[l]} in")
+        elif k is PRIM:                 # infix with two arguments, else op(args), as show_leaf
             _, z, op, args = t
-            n = len(args)
-            if n != arity.get(op):      # an arity the checker refuses: as the reference prints it
-                append(f"  let ({nm[z]} ;) = {_leaf_text(t, nm)} in")
-            elif n == 1:
+            if len(args) == 1:
                 append(f"  let ({nm[z]} ;) = {op}({nm[args[0]]}) in")
-            elif op in infix:
-                append(f"  let ({nm[z]} ;) = {nm[args[0]]} {infix[op]} {nm[args[1]]} in")
-            elif n == 2:
-                append(f"  let ({nm[z]} ;) = {op}({nm[args[0]]}, {nm[args[1]]}) in")
+            elif len(args) == 2 and op in infix:
+                x, y = args
+                append(f"  let ({nm[z]} ;) = {nm[x]} {infix[op]} {nm[y]} in")
+            elif len(args) == 2:
+                x, y = args
+                append(f"  let ({nm[z]} ;) = {op}({nm[x]}, {nm[y]}) in")
             else:
                 append(f"  let ({nm[z]} ;) = {_leaf_text(t, nm)} in")
         elif k is DUP:
-            append(f"  let (; {nm[t[1]]}, {nm[t[2]]}) = dup({nm[t[3]]}) in")
+            _, a, b, l = t
+            append(f"  let (; {nm[a]}, {nm[b]}) = dup({nm[l]}) in")
         elif k is LADD:
-            append(f"  let (; {nm[t[1]]}) = {nm[t[2]]} +. {nm[t[3]]} in")
+            _, z, a, b = t
+            append(f"  let (; {nm[z]}) = {nm[a]} +. {nm[b]} in")
         elif k is LIT:
             append(f"  let ({nm[t[1]]} ;) = {t[2]} in")
         elif k is ZERO:

@@ -54,13 +54,18 @@ from semantics.parser import KEYWORDS
 from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from semantics.syntax import REAL, TupleType
 
-from .fresh import bases_may_meet, first_fresh, suffixes
+from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffixes
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
 from .unzip import LIN_SUFFIX, NL_SUFFIX
 
 _JVP_KEYWORDS = {k for k in KEYWORDS if k[0] in "cdmr"}
 _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
+
+
+def _suffix(k: int) -> str:
+    """``_k`` (a base's names past the first; counts without a bound: c, m)."""
+    return SUFFIXES[k] if k < len(SUFFIXES) else suffixes(k)[k]
 
 
 def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
@@ -84,18 +89,16 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     left = list(counts)                 # reads still to come, per primal variable
     theta: list = [None] * n0           # primal variable -> the variable of its tangent
     read = set()                        # the non-linear variables a `*.` reads
-    made = []                           # the variables the primitive table's rules bind
-    made_read = set()                   # … and those of them another rule reads
     nl: list = []                       # f_nl's lets
     tl: list = []                       # f_T's lets, in JVP's order (reversed at the end)
     nl_append, t_append, name, read_add = nl.append, tl.append, names.append, read.add
-    counter = {b: (1 if b in taken else 0) for b in "cmr"}
+    counter = {b: (1 if b in taken else 0) for b in "mr"}
 
     def fresh(base: str) -> str:
         """Fresh's name for a request of ``base`` (c, m or r)."""
         k = counter[base]
         counter[base] = k + 1
-        return base + suf[k] if k else base
+        return base + _suffix(k) if k else base
 
     def new_tangent(x: int) -> int:
         """A new tangent of x (the name is its cotangent's)."""
@@ -118,20 +121,23 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         t_append((LADD, t, a, b))
         return a
 
+    c_next = 1 if "c" in taken else 0    # the emitter's own count of c's (fresh("c"), inlined)
+
     def prim(op: str, *args: int) -> int:
         """The rules' emitter: a non-linear let of a fresh ``c``."""
+        nonlocal c_next
         v = len(names)
-        name(fresh("c"))
+        name("c" + _suffix(c_next) if c_next else "c")
+        c_next += 1
         nl_append((PRIM, v, op, args))
-        made.append(v)
-        made_read.update(args)
         return v
 
     def lit(text: str) -> int:
+        nonlocal c_next
         v = len(names)
-        name(fresh("c"))
+        name("c" + _suffix(c_next) if c_next else "c")
+        c_next += 1
         nl_append((LIT, v, text))
-        made.append(v)
         return v
 
     emitter = SimpleNamespace(prim=prim, lit=lit)     # what a rule calls: b.prim(…), b.lit(…)
@@ -158,6 +164,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         if k is PRIM:
             nl_append(t)
             _, z, op, args = t
+            cz, jz = ct[z], 0           # z's tangent names: cz, then cz + _1, _2, …
             acc = None
             for c, x in zip(partials[op](emitter, args, z), args):
                 tx = theta[x]
@@ -165,18 +172,18 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                 if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
                     j = dk[x]
                     a = len(names)
-                    name(ct[x] + suf[j] if j else ct[x])
-                    name(ct[x] + suf[j + 1])
+                    cx = ct[x]
+                    name(cx + suf[j] if j else cx)
+                    name(cx + suf[j + 1])
                     dk[x] = j + 2
                     t_append((LADD, tx, a, a + 1))
                     theta[x] = a + 1
                     left[x] = n - 1
                     tx = a
-                if type(c) is int:      # s = c *. t: the tangent of z's first request
+                if type(c) is int:      # s = c *. t
                     s = len(names)
-                    j = dk[z]
-                    name(ct[z] + suf[j] if j else ct[z])
-                    dk[z] = j + 1
+                    name(cz + suf[jz] if jz else cz)
+                    jz += 1
                     t_append((SCALE, tx, c, s))
                     read_add(c)
                 elif c is ONE or c == ONE:
@@ -185,7 +192,9 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                     m = len(names)
                     name(fresh("m"))
                     nl_append((LIT, m, "-1"))
-                    s = new_tangent(z)
+                    s = len(names)
+                    name(cz + suf[jz] if jz else cz)
+                    jz += 1
                     t_append((SCALE, tx, m, s))
                     read_add(m)
                 else:
@@ -193,13 +202,18 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                 if acc is None:
                     acc = s
                 else:                   # acc' = acc +. s
-                    s2 = new_tangent(z)
+                    s2 = len(names)
+                    name(cz + suf[jz] if jz else cz)
+                    jz += 1
                     t_append((DUP, acc, s, s2))
                     acc = s2
             if acc is None:             # a primitive of no arguments: tangent zero
-                acc = new_tangent(z)
+                acc = len(names)
+                name(cz)
+                jz = 1
                 t_append((LDROP, acc))
             theta[z] = acc
+            dk[z] = jz
         elif k is LIT:
             nl_append(t)
             s = theta[t[1]] = new_tangent(t[1])
@@ -211,8 +225,14 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
             raise NotFlat(f"JVP of kind {k!r}")
     known = tail[1] if r is None else (r,)
     outs = [tangent(x) for x in known]
-    if any(v not in read and v not in made_read for v in made):
-        return None                     # unzip would drop it: left to the staged path
+    made = {t[1] for t in nl if t[1] >= n0} - read     # the rules' variables no *. reads …
+    made.discard(r)
+    if made:                            # … and that no rule reads either: unzip drops them
+        for t in nl:
+            if t[0] is PRIM:
+                made.difference_update(t[3])
+        if made:
+            return None                 # left to the staged path
     residuals = [p for p, _ in d.nl_params if p in read]
     residuals += [t[1] for t in nl if t[1] in read and t[0] is not NDROP]
     w = len(names)
