@@ -502,8 +502,11 @@ def check_output(defs: list[FlatDef]) -> None:
     check(FlatProgram(defs))
 
 
-def fast_vjp_text(text: str, fn: str) -> str:
-    """The fast path alone: :class:`NotFlat` (or another exception) when it cannot answer."""
+def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
+    """The fast path up to printing: text → the checked vjp program
+    ``[f_jvp_nl, f_jvp_lin_T]`` in flat form (what ``jax.make_jaxpr`` returns
+    is the like of this: a program in memory).  :class:`NotFlat` (or another
+    exception) when it cannot answer."""
     with paused_gc():
         prog = parse(text)
         counts = check(prog)
@@ -520,7 +523,14 @@ def fast_vjp_text(text: str, fn: str) -> str:
             defs = [f_nl, transpose(f_lin)]
             del f_lin
         check_output(defs)
-        return show(defs)
+        return defs
+
+
+def fast_vjp_text(text: str, fn: str) -> str:
+    """The fast path alone, text to text: :class:`NotFlat` (or another
+    exception) when it cannot answer."""
+    with paused_gc():
+        return show(fast_vjp_defs(text, fn))
 
 
 def reference_vjp_text(text: str, fn: str, file: str = "<text>") -> str:
@@ -548,4 +558,4 @@ def vjp_text(text: str, fn: str, file: str = "<text>", require_fast: bool = Fals
 
 
 __all__ = ["NotFast", "NotFlat", "jvp", "unzip", "transpose", "check_output",
-           "fast_vjp_text", "reference_vjp_text", "vjp_text", "parse", "check", "check_def", "show"]
+           "fast_vjp_defs", "fast_vjp_text", "reference_vjp_text", "vjp_text", "parse", "check", "check_def", "show"]
