@@ -369,7 +369,7 @@ def _check_def(d: FlatDef) -> list:
     for v, ty in d.nl_params:
         if ty is real:
             codes[v] = 0
-        elif type(ty) is TupleType and all(t is real for t in ty.items):
+        elif type(ty) is TupleType and ty.items.count(real) == len(ty.items):
             codes[v] = TUP
             tuples[v] = ty
         else:
@@ -435,15 +435,13 @@ def _check_def(d: FlatDef) -> list:
             read(t[1])
             nbound -= 1
         elif k is NTUP:
-            tys = []
             for x in t[2]:
                 c = codes[x]
                 if c < 0:               # tuples of reals only (the residual tuple)
                     raise NotFlat(f"`{names[x]}` is not a non-linear real")
                 codes[x] = c + 1
-                tys.append(real)
             codes[t[1]] = TUP
-            tuples[t[1]] = TupleType(tys)
+            tuples[t[1]] = TupleType([real] * len(t[2]))
         elif k is NUNPACK:
             vs, src = t[1], t[2]
             c = codes[src]
