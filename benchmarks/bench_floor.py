@@ -7,8 +7,9 @@ How to run (from the repository root)::
 
 The fast path (``transforms.flat``) turns the chain's text into the vjp
 program's text: per source let it reads one line and writes four (1.5 in
-``f_jvp_nl``, 2.5 in ``f_jvp_lin_T``), and between the two it makes, checks
-and transforms about 4 + 1.5 + 2.5 lets.  This script times, in one process
+``f_jvp_nl``, 2.5 in ``f_jvp_lin_T``); between the two, the fused pass
+(``transforms.fused``) visits the source let and makes the four, and the
+output check visits them again.  This script times, in one process
 and on the same chain (``proofs.generators.chain_text``), the parts of that
 work no implementation of the contract can skip, each done the cheapest way
 Python offers, with nothing else around it:
@@ -16,16 +17,18 @@ Python offers, with nothing else around it:
   read lines       the one ``findall`` of the fast parser (C), no Python per line
   write lines      the output's lines as f-strings from ready-made name strings,
                    appended and joined: nothing but the text itself
-  touch lets       one empty Python loop over every let the stages make
-                   (JVP 4, unzip 4, transpose 2.5, the output check 4 per source
-                   let): the cost of visiting them, before doing anything
+  touch lets       one empty Python loop over every let the stages visit
+                   (the fused pass 1, the output check 4 per source let; the
+                   printer's visits are in "write lines"): the cost of
+                   visiting them, before doing anything
   bare reverse     a minimal flat-list reverse pass: the chain's JVP tape and
                    its transposition on integer variables -- no names, no
                    checks, no text (what a prototype without the contract does)
 
 and, for comparison, the fast path itself (``vjp_text``), stage by stage.
 "read + write + touch" is a floor under any pipeline that reads the text,
-transforms through separate stages and writes the text; "bare reverse" is the
+transforms in one pass, checks the output in a separate judgment and writes
+the text; "bare reverse" is the
 transformation work a prototype does, which this floor does not include.
 """
 from __future__ import annotations
@@ -41,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from proofs.generators import chain_text  # noqa: E402
 from semantics import flat as sf  # noqa: E402
 from transforms import flat as tf  # noqa: E402
+from transforms.fused import vjp_defs  # noqa: E402
 
 
 def best(thunk, reps: int) -> float:
@@ -122,7 +126,7 @@ def measure(n: int) -> dict:
     rows = [(f"ct_dv{i}", f"c_{i}", f"ct_dv{i}_1") for i in range(n_out)]
     r["write lines"] = best(lambda: write_lines(rows), reps)
     rows = None
-    per_let = 4 + 4 + 2.5 + 4                 # lets visited by jvp, unzip, transpose, check output
+    per_let = 1 + 4                           # lets visited by the fused pass, the output check
     lets = [(0, 1, 2, 3)] * int(per_let * n)
     r["touch lets"] = best(lambda: touch(lets), reps)
     lets = None
@@ -136,11 +140,9 @@ def measure(n: int) -> dict:
     t0 = time.perf_counter(); fp = sf.parse(text); st["parse"] = time.perf_counter() - t0
     t0 = time.perf_counter(); counts = sf.check(fp); st["check"] = time.perf_counter() - t0
     d = fp.get("f")
-    t0 = time.perf_counter(); jd = tf.jvp(d, counts["f"]); st["jvp"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); f_nl, f_lin = tf.unzip(jd); st["unzip"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); f_t = tf.transpose(f_lin); st["transpose"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); tf.check_output([f_nl, f_t]); st["check output"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); text_out = sf.show([f_nl, f_t]); st["print"] = time.perf_counter() - t0
+    t0 = time.perf_counter(); vp = vjp_defs(d, counts["f"]); st["vjp (fused)"] = time.perf_counter() - t0
+    t0 = time.perf_counter(); tf.check_output(vp); st["check output"] = time.perf_counter() - t0
+    t0 = time.perf_counter(); text_out = sf.show(vp); st["print"] = time.perf_counter() - t0
     assert text_out == out
     gc.enable()
     return {"n": n, "floor": r, "stages": st, "lines_out": n_out / n}
