@@ -34,7 +34,7 @@ and |vjp|/|f|.
 **Fast path** (``transforms.flat``: the flat fragment, no derivations, the
 same text out).  Stages ``semantics.flat.parse``, ``check``,
 ``transforms.fused.vjp_defs`` (JVP, unzip and transposition in one pass),
-``check_output``, ``show`` (for n ≤ 10^4 the best of three runs, else one),
+``check_output``, ``show`` (for n ≤ 10^5 the best of three runs, else one),
 their sum, and ``vjp_text`` end to end (which pauses the collector itself);
 below them, for comparison, the staged ``jvp``, ``unzip`` and ``transpose``
 that the fused pass replaces (their text is checked equal to its).  At the ``--ratio-sizes`` the child also runs the
@@ -173,7 +173,7 @@ def one_fast(n: int, gc_on: bool, ratio: bool) -> dict:
     from transforms.fused import vjp_defs
 
     text = chain_text(n)
-    reps = 3 if n <= 10 ** 4 else 1
+    reps = 3 if n <= 10 ** 5 else 1
     t = {}
 
     def stage(name, thunk):
