@@ -274,29 +274,11 @@ def _parse(text: str, file) -> FlatProgram:
                 continue
             if dname:
                 raise NotFlat("a definition without a body")
-            if not z:
-                if ret or a or fn or num:       # the tail: the definition ends
-                    if ret:
-                        tail = (RET, tuple([ids[r] for r in _RET_NAME.findall(ret)]), ())
-                    elif sym:
-                        tail = (PRIM, None, infix[sym], (ids[a], ids[b]))
-                    elif fn:
-                        op = prims.get(fn)
-                        if op is None:
-                            raise NotFlat(f"`{fn}` is not a primitive")
-                        tail = (PRIM, None, op, (ids[x], ids[y]) if y else (ids[x],))
-                    else:
-                        tail = (LIT, None, num)
-                    if len(ids) != len(names):
-                        raise NotFlat("a name is bound twice")
-                    dname_, outs_, params_ = head
-                    defs.append(FlatDef(dname_, names, params_, [], [REAL] * outs_.count("real"),
-                                        [], lets, tail))
-                    lets = None
-                continue
+            if not (z or ret or a or fn or num):
+                continue                # a blank line, or a comment
         elif lets is None:
             raise NotFlat("code outside a definition")
-        v = len(names)                  # a let: its reads are resolved before z is bound
+        v = len(names) if z else None   # a let binds v (its reads resolved first); the tail, nothing
         if sym:
             t = (PRIM, v, infix[sym], (ids[a], ids[b]))
         elif fn:
@@ -304,11 +286,21 @@ def _parse(text: str, file) -> FlatProgram:
             if op is None:
                 raise NotFlat(f"`{fn}` is not a primitive")
             t = (PRIM, v, op, (ids[x], ids[y]) if y else (ids[x],))
-        else:
+        elif z or num:
             t = (LIT, v, num)
-        ids[z] = v                      # a name bound twice leaves ids shorter than names
-        name(z)
-        append(t)
+        else:
+            t = (RET, tuple([ids[r] for r in _RET_NAME.findall(ret)]), ())
+        if z:
+            ids[z] = v                  # a name bound twice leaves ids shorter than names
+            name(z)
+            append(t)
+        else:                           # the tail: the definition ends
+            if len(ids) != len(names):
+                raise NotFlat("a name is bound twice")
+            dname_, outs_, params_ = head
+            defs.append(FlatDef(dname_, names, params_, [], [REAL] * outs_.count("real"), [],
+                                lets, t))
+            lets = None
     if lets is not None or not defs:
         raise NotFlat("no complete definition")
     return FlatProgram(defs, file)
