@@ -522,6 +522,8 @@ def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
             del jd
             defs = [f_nl, transpose(f_lin)]
             del f_lin
+        else:
+            del d, counts
         check_output(defs)
         return defs
 

@@ -22,7 +22,6 @@ that introduces bindings needs names no binder of that definition already has.
 """
 from __future__ import annotations
 
-
 import re
 
 from semantics.gcpause import paused_gc  # noqa: F401  (re-exported for the transforms)
