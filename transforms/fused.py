@@ -35,9 +35,9 @@ non-linear variables a ``*.`` reads, in binding order (parameters first).
 handed out when no name JVP could meet (those beginning with c, d, m or r)
 holds ``_``, no name is another plus ``_k``, and no ``d``\ x is already a
 name; then each base's names are the base, then base_1, base_2, … in order
-(``c``, ``m`` and ``r`` start at base_1 when the base itself is taken).  The
-pass also declines a non-linear variable that neither half reads (unzip
-would drop it; the primitive table's rules make none).  Chains, the seed
+(``c``, ``m`` and ``r`` start at base_1 when the base itself is taken).  It
+also declines where a rule binds a non-linear variable that neither half
+reads (unzip would drop it; the primitive table's rules bind none).  Chains, the seed
 example and the benchmarks are all answered here.
 
 Its speed is its reason to exist (SPEC §15, ``benchmarks/bench_pipeline.py``):
