@@ -85,7 +85,7 @@ from semantics.syntax import REAL, TupleType
 from semantics.typecheck import typecheck
 
 from .compose import vjp_program
-from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffixes
+from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffix
 from .fused import vjp_defs
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
@@ -108,10 +108,7 @@ def _take(base: str, k: int, taken) -> tuple[str, int]:
             return base, 1
         k = 1
     while True:
-        try:
-            name = base + SUFFIXES[k]
-        except IndexError:
-            name = base + suffixes(k)[k]
+        name = base + suffix(k)
         if name not in taken:
             return name, k + 1
         k += 1
@@ -219,10 +216,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
         k = dk[x]
         if quick and k:
             dk[x] = k + 1
-            try:
-                return "d" + names[x] + suf[k]
-            except IndexError:
-                return "d" + names[x] + suffixes(k)[k]
+            return "d" + names[x] + suffix(k)
         name, dk[x] = _take("d" + names[x], k, taken)
         if exact:
             add(name)

@@ -115,6 +115,11 @@ def suffixes(k: int) -> list:
     return s
 
 
+def suffix(k: int) -> str:
+    """``_k`` (``""`` for k = 0), from :data:`SUFFIXES`, grown if need be."""
+    return SUFFIXES[k] if k < len(SUFFIXES) else suffixes(k)[k]
+
+
 _SUFFIXED = re.compile(r"^(.+)_[1-9][0-9]*$", re.M)
 
 

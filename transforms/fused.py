@@ -54,7 +54,7 @@ from semantics.parser import KEYWORDS
 from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from semantics.syntax import REAL, TupleType
 
-from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffixes
+from .fresh import bases_may_meet, first_fresh, suffix, suffixes
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
 from .unzip import LIN_SUFFIX, NL_SUFFIX
@@ -62,10 +62,6 @@ from .unzip import LIN_SUFFIX, NL_SUFFIX
 _JVP_KEYWORDS = {k for k in KEYWORDS if k[0] in "cdmr"}
 _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
 
-
-def _suffix(k: int) -> str:
-    """``_k`` (a base's names past the first; counts without a bound: c, m)."""
-    return SUFFIXES[k] if k < len(SUFFIXES) else suffixes(k)[k]
 
 
 def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
@@ -98,7 +94,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         """Fresh's name for a request of ``base`` (c, m or r)."""
         k = counter[base]
         counter[base] = k + 1
-        return base + _suffix(k) if k else base
+        return base + suffix(k) if k else base
 
     def new_tangent(x: int) -> int:
         """A new tangent of x (the name is its cotangent's)."""
@@ -127,7 +123,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         """The rules' emitter: a non-linear let of a fresh ``c``."""
         nonlocal c_next
         v = len(names)
-        name("c" + _suffix(c_next) if c_next else "c")
+        name("c" + suffix(c_next) if c_next else "c")
         c_next += 1
         nl_append((PRIM, v, op, args))
         return v
@@ -135,7 +131,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     def lit(text: str) -> int:
         nonlocal c_next
         v = len(names)
-        name("c" + _suffix(c_next) if c_next else "c")
+        name("c" + suffix(c_next) if c_next else "c")
         c_next += 1
         nl_append((LIT, v, text))
         return v
