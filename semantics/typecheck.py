@@ -132,8 +132,10 @@ class DefChecker:
         entry = self.env.get(name)
         if entry is None or name not in self.in_scope:
             if entry is not None:
+                where = self.binder_pos.get(name)     # None for a program built without positions
+                at = f" at line {where[0]}" if where else ""
                 self.fail(rule, f"variable `{name}` is not in scope here (it was bound inside an "
-                                f"inner let at line {self.binder_pos[name][0]})", pos, cls=ScopeError)
+                                f"inner let{at})", pos, cls=ScopeError)
             self.fail(rule, f"unknown variable `{name}`", pos, cls=ScopeError,
                       hint=_did_you_mean(name, self.in_scope))
         is_lin, ty = entry

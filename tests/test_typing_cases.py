@@ -191,3 +191,16 @@ def test_rejects_pattern_of_wrong_arity():
 def test_rejects_wrong_declared_result():
     rejects("def f(x: real) -> (real, real ;) =\n"
             "  (x ;)", LinearATypeError, "Def", 2, ["declared"])
+
+
+def test_out_of_scope_read_in_a_program_built_without_positions():
+    """A program built in memory (no source positions, as the transforms and
+    the generators make them): the scope error still names the variable,
+    where the message would have pointed at its binder's line."""
+    from semantics.syntax import REAL, Block, Def, Drop, Let, Param, Prim, Program, Ret
+    inner = Block([Let(("b",), (), Prim("sin", ["x"]))], Ret(["b"], []))
+    body = Block([Let(("a",), (), inner), Let((), (), Drop("a"))], Ret(["b"], []))
+    prog = Program([Def("f", [Param("x", REAL)], [], [REAL], [], body)])
+    with pytest.raises(ScopeError) as err:
+        typecheck(prog)
+    assert "`b` is not in scope here (it was bound inside an inner let)" in str(err.value)
