@@ -3,7 +3,7 @@
     python3 benchmarks/bench_checkpoint.py                 # l ∈ {100, 1000, 10000}, s ∈ {2, 3, 5, 10}
     python3 benchmarks/bench_checkpoint.py --ls 100,1000 --ss 2,3 --plot docs/checkpoint_frontier.png
 
-The chain is ``transforms.revolve.chain_source(l)``: x_i = sin(x_{i-1}).  For
+The chain is ``linear_a.transforms.revolve.chain_source(l)``: x_i = sin(x_{i-1}).  For
 each (l, s) the chain is restructured (``binomial:s``), its vjp built and run
 by the reference evaluator:
 
@@ -49,9 +49,9 @@ sys.setrecursionlimit(200000)
 
 def measure(l: int, s: int | None):
     """(forward steps, M_nl, M_lin_T, |w|, snaps, c, seconds); s None = save-all."""
-    from semantics import evaluate, parse_program
-    from transforms.compose import names_for, vjp_program
-    from transforms.revolve import binomial_vjp_program, chain_source, memory_bound, step_costs
+    from linear_a.semantics import evaluate, parse_program
+    from linear_a.transforms.compose import names_for, vjp_program
+    from linear_a.transforms.revolve import binomial_vjp_program, chain_source, memory_bound, step_costs
 
     prog = parse_program(chain_source(l), "chain.la")
     t0 = time.perf_counter()
@@ -76,7 +76,7 @@ def main(argv=None):
     ap.add_argument("--plot", help="write the frontier plot here (matplotlib)")
     ap.add_argument("--frontier-l", type=int, default=100)
     a = ap.parse_args(argv)
-    from transforms.revolve import optimal_forward_steps
+    from linear_a.transforms.revolve import optimal_forward_steps
     try:
         from checkpoint_schedules import optimal_steps_binomial
     except ImportError:

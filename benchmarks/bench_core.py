@@ -5,7 +5,7 @@ How to run (from the repository root)::
     python3 benchmarks/bench_core.py                         # 10^4, 10^5, 10^6 lets
     python3 benchmarks/bench_core.py --sizes 10000,100000 --repeat 3
 
-For each size n the program is ``proofs.generators.chain_text(n)``: one
+For each size n the program is ``linear_a.proofs.generators.chain_text(n)``: one
 definition, n lets alternating ``sin`` and ``* w``.  Four phases are timed:
 ``parse`` (text → AST), ``typecheck`` (the typing judgment, building its
 derivation), ``eval`` (float evaluation with work and memory accounting; the
@@ -50,11 +50,11 @@ def calibrate() -> float:
 
 def worker(n: int, frozen: bool, repeat: int) -> dict:
     """Time the four phases on an n-let chain in this process."""
-    from proofs.generators import chain_text, chain_value
-    from semantics.evaluate import _typing_info, evaluate
-    from semantics.parser import parse_program
-    from semantics.printer import show
-    from semantics.typecheck import typecheck
+    from linear_a.proofs.generators import chain_text, chain_value
+    from linear_a.semantics.evaluate import _typing_info, evaluate
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    from linear_a.semantics.typecheck import typecheck
 
     text = chain_text(n)
     best = {ph: math.inf for ph in PHASES}

@@ -5,12 +5,12 @@ How to run (from the repository root)::
     python3 benchmarks/bench_floor.py                 # n = 10^4 and 10^5
     python3 benchmarks/bench_floor.py --sizes 1000000
 
-The fast path (``transforms.flat``) turns the chain's text into the vjp
+The fast path (``linear_a.transforms.flat``) turns the chain's text into the vjp
 program's text: per source let it reads one line and writes four (1.5 in
 ``f_jvp_nl``, 2.5 in ``f_jvp_lin_T``); between the two, the fused pass
-(``transforms.fused``) visits the source let and makes the four, and the
+(``linear_a.transforms.fused``) visits the source let and makes the four, and the
 output check visits them again.  This script times, in one process
-and on the same chain (``proofs.generators.chain_text``), the parts of that
+and on the same chain (``linear_a.proofs.generators.chain_text``), the parts of that
 work no implementation of the contract can skip, each done the cheapest way
 Python offers, with nothing else around it:
 
@@ -41,10 +41,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from proofs.generators import chain_text  # noqa: E402
-from semantics import flat as sf  # noqa: E402
-from transforms import flat as tf  # noqa: E402
-from transforms.fused import vjp_defs  # noqa: E402
+from linear_a.proofs.generators import chain_text  # noqa: E402
+from linear_a.semantics import flat as sf  # noqa: E402
+from linear_a.transforms import flat as tf  # noqa: E402
+from linear_a.transforms.fused import vjp_defs  # noqa: E402
 
 
 def best(thunk, reps: int) -> float:

@@ -4,7 +4,7 @@
     python3 benchmarks/bench_jax.py --sizes 1000
 
 Speed: for the chain ``f(x, w)`` (n lets alternating ``sin`` and ``* w``,
-``proofs.generators.chain_text``) this times, in one process, one after the
+``linear_a.proofs.generators.chain_text``) this times, in one process, one after the
 other (each ``--repeat`` times, interleaved, keeping each side's best):
 
 * JAX: ``jax.make_jaxpr(jax.grad(f))(x, w)`` with f the same chain written
@@ -14,7 +14,7 @@ other (each ``--repeat`` times, interleaved, keeping each side's best):
   → ``transpose`` → ``typecheck`` of the vjp program → ``show`` (printed), the
   same work JAX's line does, text in and text out.
 
-and the fast flat path (``transforms.flat``, same text out, exact agreement
+and the fast flat path (``linear_a.transforms.flat``, same text out, exact agreement
 tested), and prints µs per primal equation / per let and the ratios (JAX ÷
 ours).  Like for like, twice: JAX's make_jaxpr returns a program in memory,
 so it is set against text → the checked vjp program in memory
@@ -46,8 +46,8 @@ sys.setrecursionlimit(200000)
 
 def ours(text: str, fn: str):
     """Seconds for text → printed vjp program, and the vjp program."""
-    from semantics import parse_program, show, typecheck
-    from transforms.compose import vjp_program
+    from linear_a.semantics import parse_program, show, typecheck
+    from linear_a.transforms.compose import vjp_program
     t0 = time.perf_counter()
     prog = parse_program(text, "bench.la")
     typecheck(prog)
@@ -62,7 +62,7 @@ def ours_fast(text: str, fn: str) -> tuple[float, float]:
     ``require_fast``: no silent fallback): text → the checked vjp program in
     memory (``fast_vjp_defs``, the like of what make_jaxpr returns), and text
     → printed vjp program (``vjp_text``)."""
-    from transforms.flat import fast_vjp_defs, vjp_text
+    from linear_a.transforms.flat import fast_vjp_defs, vjp_text
     t0 = time.perf_counter()
     fast_vjp_defs(text, fn)
     t1 = time.perf_counter()
@@ -72,12 +72,12 @@ def ours_fast(text: str, fn: str) -> tuple[float, float]:
 
 def quality(prog, vp, fn, args):
     """(W(vjp)/W(f) default costs, the same ratio under equation pricing,
-    |vjp|/|f|).  W is static (``proofs.measure.work``; tests check it equals
+    |vjp|/|f|).  W is static (``linear_a.proofs.measure.work``; tests check it equals
     the evaluator's), so the equation-priced ratio is also the ratio of
     equation counts -- JAX's measure."""
-    from proofs.measure import program_size, work
-    from semantics.evaluate import Costs
-    from transforms.compose import names_for
+    from linear_a.proofs.measure import program_size, work
+    from linear_a.semantics.evaluate import Costs
+    from linear_a.transforms.compose import names_for
     nl, tn = names_for(fn)
     ratios = []
     for costs in (None, Costs.equations()):
@@ -137,7 +137,7 @@ def main(argv=None):
         print("jax is not installed: this benchmark is optional (pip install jax, or the `bench` extra).")
         return 0
     jax.config.update("jax_enable_x64", True)
-    from proofs.generators import chain_text
+    from linear_a.proofs.generators import chain_text
 
     print(f"### speed: chain of n lets (sin, * w), best of {a.repeat} runs each, same process\n")
     print("In memory: JAX's make_jaxpr(grad) against text → checked vjp program (fast_vjp_defs). "

@@ -5,7 +5,7 @@
     python3 benchmarks/bench_pipeline.py --sizes 20000 --fast-sizes 20000,200000 --json out.json
     python3 benchmarks/bench_pipeline.py --no-reference --gc off       # the fast path only
 
-The program is ``proofs.generators.chain_text(n)``: ``f(x, w)``, n lets
+The program is ``linear_a.proofs.generators.chain_text(n)``: ``f(x, w)``, n lets
 alternating ``sin`` and ``* w``.  Each (path, size, gc setting) runs in a
 fresh subprocess, so its peak RSS is its own.
 
@@ -31,9 +31,9 @@ the equivalent straight-line Python (the same chain as Python statements,
 chunked like the compiled code), and the output-quality ratios W(vjp)/W(f)
 and |vjp|/|f|.
 
-**Fast path** (``transforms.flat``: the flat fragment, no derivations, the
-same text out).  Stages ``semantics.flat.parse``, ``check``,
-``transforms.fused.vjp_defs`` (JVP, unzip and transposition in one pass),
+**Fast path** (``linear_a.transforms.flat``: the flat fragment, no derivations, the
+same text out).  Stages ``linear_a.semantics.flat.parse``, ``check``,
+``linear_a.transforms.fused.vjp_defs`` (JVP, unzip and transposition in one pass),
 ``check_output``, ``show`` (for n ≤ 10^5 the best of three runs, else one),
 their sum, and ``vjp_text`` end to end (which pauses the collector itself);
 below them, for comparison, the staged ``jvp``, ``unzip`` and ``transpose``
@@ -101,13 +101,13 @@ def one(n: int, gc_on: bool) -> dict:
     if not gc_on:
         gc.disable()
     sys.path.insert(0, ROOT)
-    from proofs.generators import chain_text, chain_value
-    from semantics import evaluate, parse_program, show, typecheck
-    from semantics.syntax import Program, program_size
-    from transforms.compile import compile_program
-    from transforms.jvp import jvp_program
-    from transforms.transpose import transpose_program
-    from transforms.unzip import unzip_program
+    from linear_a.proofs.generators import chain_text, chain_value
+    from linear_a.semantics import evaluate, parse_program, show, typecheck
+    from linear_a.semantics.syntax import Program, program_size
+    from linear_a.transforms.compile import compile_program
+    from linear_a.transforms.jvp import jvp_program
+    from linear_a.transforms.transpose import transpose_program
+    from linear_a.transforms.unzip import unzip_program
 
     text = chain_text(n)
     t, res = {}, {}
@@ -167,10 +167,10 @@ def one_fast(n: int, gc_on: bool, ratio: bool) -> dict:
     if not gc_on:
         gc.disable()
     sys.path.insert(0, ROOT)
-    from proofs.generators import chain_text
-    from semantics import flat as sf
-    from transforms import flat as tf
-    from transforms.fused import vjp_defs
+    from linear_a.proofs.generators import chain_text
+    from linear_a.semantics import flat as sf
+    from linear_a.transforms import flat as tf
+    from linear_a.transforms.fused import vjp_defs
 
     text = chain_text(n)
     reps = 3 if n <= 10 ** 5 else 1

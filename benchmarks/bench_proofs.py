@@ -20,7 +20,7 @@ import time
 
 
 def scaling(quick: bool = False):
-    from proofs.scaling import HEADER, _row, table
+    from linear_a.proofs.scaling import HEADER, _row, table
     print(HEADER, flush=True)
     echo = lambda r: print(_row(r), flush=True)
     if quick:
@@ -29,7 +29,7 @@ def scaling(quick: bool = False):
 
 
 def suite(n: int, seed: int):
-    from proofs.runner import run_suite
+    from linear_a.proofs.runner import run_suite
     t0, c0 = time.perf_counter(), time.process_time()
     rep = run_suite(random_n=n, seed=seed)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0

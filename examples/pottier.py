@@ -1,5 +1,5 @@
 # Pottier's MPRI 2.4 example, as surface Python: f(x0, x1) = x0·cos(x1) + x0.
-from semantics.surface import cos, linear_a
+from linear_a import cos, linear_a
 
 
 @linear_a

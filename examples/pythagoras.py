@@ -1,5 +1,5 @@
 # f(x) = (sin x)² + (cos x)² as surface Python; the squares trace to multiplications.
-from semantics.surface import cos, linear_a, sin
+from linear_a import cos, linear_a, sin
 
 
 @linear_a

@@ -1,5 +1,5 @@
 # The smallest example, as surface Python: f(x) = sin x.
-from semantics.surface import linear_a, sin
+from linear_a import linear_a, sin
 
 
 @linear_a

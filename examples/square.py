@@ -1,5 +1,5 @@
 # f(x) = x·x as surface Python: `x ** 2` with a small integer exponent traces to `x * x`.
-from semantics.surface import linear_a
+from linear_a import linear_a
 
 
 @linear_a

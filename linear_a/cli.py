@@ -19,7 +19,7 @@ import importlib
 import os
 import sys
 
-from semantics.errors import LinearAError, UsageError, one_line
+from linear_a.semantics.errors import LinearAError, UsageError, one_line
 
 COMMAND_MODULES = ["cmd_core", "cmd_transforms", "cmd_check", "cmd_paper"]
 REPORT_TO = "the linear-a issue tracker (attach the input file and the command line)"

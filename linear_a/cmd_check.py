@@ -10,7 +10,7 @@ if any check is refuted.
 """
 from __future__ import annotations
 
-from semantics.errors import UsageError
+from linear_a.semantics.errors import UsageError
 
 from .common import load_program, print_json
 
@@ -35,8 +35,8 @@ def register(sub):
 
 
 def run_check(ns):
-    from proofs.runner import run_suite
-    from proofs.theorems import IDS
+    from linear_a.proofs.runner import run_suite
+    from linear_a.proofs.theorems import IDS
     n = ns.random if ns.random is not None else (0 if ns.files else 200)
     if n < 0:
         raise UsageError("--random must be ≥ 0")
@@ -86,7 +86,7 @@ def _progress(quiet: bool):
 def _print_summary(report, verbose: bool):
     from rich.console import Console
     from rich.table import Table
-    from proofs.theorems import STATUSES
+    from linear_a.proofs.theorems import STATUSES
     console = Console()
     secs = {}
     for r in report.results:

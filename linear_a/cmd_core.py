@@ -1,10 +1,10 @@
 """`typecheck` and `eval`."""
 from __future__ import annotations
 
-from semantics.errors import UsageError
-from semantics.evaluate import evaluate
-from semantics.printer import show
-from semantics.typecheck import conclusion_text, typecheck
+from linear_a.semantics.errors import UsageError
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.printer import show
+from linear_a.semantics.typecheck import conclusion_text, typecheck
 
 from .common import add_program_args, get_args, load_program, print_json, to_json
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from semantics.errors import UsageError
+from linear_a.semantics.errors import UsageError
 
 from .common import add_program_args, get_args, load_program
 
@@ -56,7 +56,7 @@ def register(sub):
 
 
 def run_paper(ns):
-    from paper.document import write_paper
+    from linear_a.paper.document import write_paper
     t0 = time.perf_counter()
     res = write_paper(ns.out, ns.check_results, pdf=not ns.no_pdf, quick=ns.quick,
                       checks=not ns.no_checks)
@@ -67,11 +67,11 @@ def run_paper(ns):
 
 
 def run_trace(ns):
-    from paper.trace import trace_document, trace_text
+    from linear_a.paper.trace import trace_document, trace_text
     if ns.pdf and not ns.latex:
         raise UsageError("--pdf needs --latex OUT.tex (the PDF is built next to it)")
     if ns.pdf:
-        from paper.build import require_tex
+        from linear_a.paper.build import require_tex
         require_tex()
     prog = load_program(ns.file)
     args = get_args(ns)
@@ -84,7 +84,7 @@ def run_trace(ns):
         out = Path(ns.latex)
         if out.suffix != ".tex":
             raise UsageError(f"--latex expects a .tex file name, got {ns.latex}")
-        from paper.build import build
+        from linear_a.paper.build import build
         body, failure = trace_document(prog, ns.fn, args or None, ns.stage, ns.policy)
         res = build(out.parent if str(out.parent) else ".", out.stem, {out.name: body}, pdf=ns.pdf)
         print(f"wrote {res['tex']}" + (f" and {res['pdf']} ({res['pages']} pages)" if res["pdf"] else ""))
@@ -94,7 +94,7 @@ def run_trace(ns):
 
 
 def run_teach(ns):
-    from paper.teach import EXAMPLES, teach
+    from linear_a.paper.teach import EXAMPLES, teach
     if ns.list:
         for name, ex in EXAMPLES.items():
             print(f"{name:12s} {ex.title}")

@@ -6,15 +6,15 @@ with a point print the primal results, the gradient by parameter name, and the
 work and peak memory of the two runs (``--json``: ``{"primal", "gradient",
 "work", "memory"}``).
 
-`vjp` without a point prints through the fast flat path (``transforms.flat``)
+`vjp` without a point prints through the fast flat path (``linear_a.transforms.flat``)
 when the program is in its fragment and the policy is save-all: the same text
 as the reference pipeline, ~8x sooner on long chains.  ``--reference``
 forces the rule-based pipeline; bad input always gets the reference's errors.
 """
 from __future__ import annotations
 
-from semantics.printer import show
-from semantics.syntax import Program, call_closure
+from linear_a.semantics.printer import show
+from linear_a.semantics.syntax import Program, call_closure
 
 from .common import add_program_args, get_args, load_program, parse_json_arg, print_json, to_json
 
@@ -72,7 +72,7 @@ def _values(p):
 def _get_policy(ns):
     if ns.policy is None:
         return None
-    from transforms.checkpoint import policy_from_string
+    from linear_a.transforms.checkpoint import policy_from_string
     return policy_from_string(ns.policy)
 
 
@@ -87,13 +87,13 @@ def _names(ns):
 
 
 def run_jvp(ns):
-    from transforms.jvp import jvp_program
+    from linear_a.transforms.jvp import jvp_program
     print(show(jvp_program(load_program(ns.file), _names(ns))), end="")
     return 0
 
 
 def run_unzip(ns):
-    from transforms.unzip import unzip_program
+    from linear_a.transforms.unzip import unzip_program
     prog = load_program(ns.file)
     out = unzip_program(prog, policy=_get_policy(ns), names=_names(ns))
     if ns.fn is not None:
@@ -103,13 +103,13 @@ def run_unzip(ns):
 
 
 def run_transpose(ns):
-    from transforms.transpose import transpose_program
+    from linear_a.transforms.transpose import transpose_program
     print(show(transpose_program(load_program(ns.file), _names(ns))), end="")
     return 0
 
 
 def run_linearize(ns):
-    from transforms.compose import linearize
+    from linear_a.transforms.compose import linearize
     print(show(linearize(load_program(ns.file), _get_policy(ns), _names(ns))), end="")
     return 0
 
@@ -132,13 +132,13 @@ def _has_point(ns) -> bool:
 
 
 def _fast_vjp_text(ns):
-    """The printed vjp program from the fast flat path (``transforms.flat``), or
+    """The printed vjp program from the fast flat path (``linear_a.transforms.flat``), or
     None where it does not apply: a policy other than save-all, a surface
     file, a program outside the flat fragment, bad input (whose error the
     reference path then reports)."""
     if ns.reference or not ns.file.endswith(".la") or ns.policy not in (None, "save-all"):
         return None
-    from transforms.flat import NotFast, vjp_text
+    from linear_a.transforms.flat import NotFast, vjp_text
     from .common import read_text
     try:
         return vjp_text(read_text(ns.file), ns.fn, ns.file, require_fast=True)
@@ -147,7 +147,7 @@ def _fast_vjp_text(ns):
 
 
 def run_vjp(ns):
-    from transforms.compose import vjp, vjp_program
+    from linear_a.transforms.compose import vjp, vjp_program
     if not _has_point(ns) and ns.cotangent is None:
         text = _fast_vjp_text(ns)
         if text is not None:
@@ -157,7 +157,7 @@ def run_vjp(ns):
     policy = _get_policy(ns)
     if not _has_point(ns):
         if ns.cotangent is not None:
-            from semantics.errors import UsageError
+            from linear_a.semantics.errors import UsageError
             raise UsageError("--cotangent needs a point (--args or --at)")
         print(show(vjp_program(prog, ns.fn, policy)), end="")
         return 0
@@ -167,7 +167,7 @@ def run_vjp(ns):
 
 
 def run_grad(ns):
-    from transforms.compose import grad
+    from linear_a.transforms.compose import grad
     prog = load_program(ns.file)
     _report(ns, grad(prog, ns.fn, get_args(ns), _get_policy(ns), ns.domain))
     return 0

@@ -8,9 +8,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from semantics.errors import InputError, LinearAError, ParseError, Pos, UsageError
-from semantics.parser import parse_program
-from semantics.syntax import Program
+from linear_a.semantics.errors import InputError, LinearAError, ParseError, Pos, UsageError
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.syntax import Program
 
 
 MAX_FILE_BYTES = 256 * 2**20   # 256 MB: ~10^7 lets; a bigger "program" is refused unread
@@ -61,7 +61,7 @@ def load_program(path: str) -> Program:
     path = str(path)
     if path.endswith(".py"):
         try:
-            from semantics.surface import load_surface_file
+            from linear_a.semantics.surface import load_surface_file
         except ImportError:
             raise InputError("the surface (.py) front end is not available", file=path) from None
         return load_surface_file(path)

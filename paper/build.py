@@ -15,17 +15,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from semantics.errors import InputError, LinearAError
+from linear_a.semantics.errors import InputError, TeXError
 
 STY = Path(__file__).with_name("linear-a.sty")
 TEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-science latexmk "
                 "poppler-utils")
-
-
-class TeXError(LinearAError):
-    """TeX is missing, or a generated document failed to compile."""
-
-    kind = "TeX error"
 
 
 def sty_text() -> str:

@@ -5,18 +5,18 @@ section, ``linear-a.sty``) and, with latexmk, ``DIR/linear-a.pdf``.  Every
 figure and number comes from the code that runs:
 
 * the syntax and the typing rules, the JVP, unzip and transposition rules --
-  typeset from the rule registry ``semantics.rules.RULES`` (the premises and
+  typeset from the rule registry ``linear_a.semantics.rules.RULES`` (the premises and
   conclusion each rule's implementing function carries);
 * the primitive table, with each primitive's partial derivatives obtained by
   running its JVP rule with an emitter that writes LaTeX;
-* the cost model from ``semantics.evaluate.Costs``; the theorems, and their
-  constants with their derivations, from ``proofs.theorems`` when present;
+* the cost model from ``linear_a.semantics.evaluate.Costs``; the theorems, and their
+  constants with their derivations, from ``linear_a.proofs.theorems`` when present;
 * the worked examples -- typing derivations, evaluation tables, and each
   transformation's program and rule-by-rule trace -- computed from
   ``examples/``;
 * the theorem-check summary, from a JSON file given with ``--check-results``
   (what ``linear-a check --json`` writes) or else by running
-  ``proofs.runner.run_suite`` on the built-in corpus and the per-rule
+  ``linear_a.proofs.runner.run_suite`` on the built-in corpus and the per-rule
   obligations during the build (``--no-checks`` leaves a pointer instead).
 
 Statements of the paper's results are this project's restatements (SPEC
@@ -30,12 +30,12 @@ import re
 import time
 from pathlib import Path
 
-from semantics.errors import InputError, LinearAError
-from semantics.evaluate import DEFAULT_COSTS
-from semantics.parser import parse_program
-from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
-from semantics.rules import RULES
-from semantics.syntax import Program, call_closure
+from linear_a.semantics.errors import InputError, LinearAError
+from linear_a.semantics.evaluate import DEFAULT_COSTS
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from linear_a.semantics.rules import RULES
+from linear_a.semantics.syntax import Program, call_closure
 
 from . import latex as L
 from .build import build, preamble, require_tex, sty_text
@@ -55,7 +55,7 @@ TRANSFORM_JUDGMENTS = ("jvp", "unzip", "transpose")
 def load_transforms():
     """Import the transformations so their rules are registered."""
     import importlib
-    for name in ("transforms.jvp", "transforms.unzip", "transforms.transpose"):
+    for name in ("linear_a.transforms.jvp", "linear_a.transforms.unzip", "linear_a.transforms.transpose"):
         importlib.import_module(name)
 
 
@@ -205,7 +205,7 @@ def sec_transforms() -> str:
 
 def sec_theorems() -> str:
     try:
-        from proofs.theorems import THEOREMS
+        from linear_a.proofs.theorems import THEOREMS
     except ImportError:
         THEOREMS = None
     out = [r"\section{Theorems}",
@@ -226,7 +226,7 @@ def sec_theorems() -> str:
 
 def _constants_table() -> str:
     try:
-        from proofs.theorems import constants
+        from linear_a.proofs.theorems import constants
         cs = constants()
     except Exception as e:   # noqa: BLE001 -- the proofs layer may be absent or incomplete
         return (r"\paragraph{Constants.} \emph{Not available in this build (" + L.esc(type(e).__name__)
@@ -270,8 +270,8 @@ def _example_args(prog: Program, fn, args):
 
 
 def worked_example(file: str, fn, args, title: str, full: bool) -> str:
-    from transforms.compose import grad
-    from transforms.oracle import oracle_grad
+    from linear_a.transforms.compose import grad
+    from linear_a.transforms.oracle import oracle_grad
     from .pipeline import run_stages
     path = EXAMPLES_DIR / file
     prog = parse_program(path.read_text(encoding="utf-8"), f"examples/{file}")
@@ -396,7 +396,7 @@ def run_checks() -> dict | None:
     """Run the theorem-check runner on the built-in corpus and the per-rule
     obligations (no random programs, to keep the build short)."""
     try:
-        from proofs.runner import run_suite
+        from linear_a.proofs.runner import run_suite
     except ImportError:
         return None
     try:

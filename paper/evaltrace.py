@@ -25,13 +25,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from semantics.derivation import Derivation
-from semantics.domains import get_domain
-from semantics.errors import UsageError
-from semantics.evaluate import evaluate
-from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
-from semantics.printer import show_leaf
-from semantics.syntax import Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret
+from linear_a.semantics.derivation import Derivation
+from linear_a.semantics.domains import get_domain
+from linear_a.semantics.errors import UsageError
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from linear_a.semantics.printer import show_leaf
+from linear_a.semantics.syntax import Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret
 
 FLOAT = get_domain("float")
 

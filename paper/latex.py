@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from semantics.primitives import PRIMITIVES
-from semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                               NUnpack, Prim, Program, RealType, Ret, Scale, TupleType, Zero,
                               iter_nodes)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from semantics.derivation import Derivation
-from semantics.errors import TransformError, UsageError
-from semantics.syntax import Program
+from linear_a.semantics.derivation import Derivation
+from linear_a.semantics.errors import TransformError, UsageError
+from linear_a.semantics.syntax import Program
 
 STAGES = ("typing", "jvp", "unzip", "transpose", "eval")
 
@@ -34,9 +34,9 @@ class Stage:
 
 def run_stages(prog: Program, fn: str, policy=None, upto: str = "transpose") -> dict[str, Stage]:
     """The JVP, unzip and transpose stages for ``fn`` (as far as ``upto``)."""
-    from transforms.jvp import jvp
-    from transforms.transpose import transpose
-    from transforms.unzip import unzip
+    from linear_a.transforms.jvp import jvp
+    from linear_a.transforms.transpose import transpose
+    from linear_a.transforms.unzip import unzip
 
     d = prog.get(fn)
     if d is None:

@@ -13,7 +13,7 @@ For ``f(x1, x2) = ln(x1) + x1·x2 − sin(x2)`` at (2, 5) (SPEC §13) it prints
    inputs), reverse mode a row per pass (m passes for m outputs).
 
 Every number is computed from the program -- the traces by
-:mod:`paper.evaltrace` (the article's own method: local partials from the
+:mod:`linear_a.paper.evaltrace` (the article's own method: local partials from the
 primitive table, then forward and reverse accumulation), the Linear A column
 by the transformations -- never written down here.  Other examples: Pottier's
 ``x0·cos(x1) + x0``, the authors' ``matvec2x2`` (gradient (77, 382)) and a
@@ -26,10 +26,10 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from semantics.errors import InputError, UsageError
-from semantics.parser import parse_program
-from semantics.printer import show
-from semantics.syntax import Program
+from linear_a.semantics.errors import InputError, UsageError
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.printer import show
+from linear_a.semantics.syntax import Program
 
 from .evaltrace import Tape, tape
 from .latex import fmt_num
@@ -247,7 +247,7 @@ def teach(name: str = "seed", console=None) -> None:
 def _linear_a(console, ex: Example, prog: Program, t: Tape):
     """The same function as Linear A through JVP → unzip → transpose."""
     try:
-        from transforms.compose import grad
+        from linear_a.transforms.compose import grad
         from .pipeline import run_stages
     except ImportError:
         console.print("[italic](the transformations are not available in this installation)[/italic]")
@@ -295,9 +295,9 @@ def _jacobian(console, t: Tape, n: int, m: int):
 def checkpoint_rows(prog: Program, fn: str, args) -> list[tuple[str, int, int, str, str]]:
     """(policy, W, M, gradient, |w|) of the composed gradient program per policy;
     |w| is the number of reals stored between the two halves (the residuals)."""
-    from semantics.evaluate import evaluate
-    from semantics.syntax import size_of_type
-    from transforms.compose import grad, names_for, vjp_program
+    from linear_a.semantics.evaluate import evaluate
+    from linear_a.semantics.syntax import size_of_type
+    from linear_a.transforms.compose import grad, names_for, vjp_program
     base = evaluate(prog, fn, args)
     rows = [("f itself (no derivative)", base.work, base.memory, "—", "—")]
     for pol in ("save-all", "recompute-all"):

@@ -3,16 +3,16 @@ stage, as a standalone LaTeX document or as text.
 
 Stages: ``typing`` (the typing derivation of the function and its callees),
 ``jvp``, ``unzip``, ``transpose`` (each transformation's program and its
-rule-by-rule trace, see :mod:`paper.pipeline`), ``eval`` (the evaluation
+rule-by-rule trace, see :mod:`linear_a.paper.pipeline`), ``eval`` (the evaluation
 tables at a point), ``all``.  If the program is ill-typed, the typing stage is
 rendered up to the failing rule and the other stages are skipped; the caller
-gets the :class:`~paper.trees.TypingFailure` (with the error naming the rule).
+gets the :class:`~linear_a.paper.trees.TypingFailure` (with the error naming the rule).
 """
 from __future__ import annotations
 
-from semantics.errors import UsageError
-from semantics.printer import show
-from semantics.syntax import Program, call_closure
+from linear_a.semantics.errors import UsageError
+from linear_a.semantics.printer import show
+from linear_a.semantics.syntax import Program, call_closure
 
 from . import latex as L
 from .build import standalone
@@ -113,7 +113,7 @@ def _few(items, n: int = 30) -> str:
 
 def trace_text(prog: Program, fn: str, args=None, stage: str = "all", policy=None):
     """(text, typing failure or None) for the terminal."""
-    from semantics.typecheck import conclusion_text
+    from linear_a.semantics.typecheck import conclusion_text
     from .evaltrace import tape
     from .teach import adjoint_rows, primal_rows, tangent_rows
     _check_fn(prog, fn)
@@ -148,7 +148,7 @@ def trace_text(prog: Program, fn: str, args=None, stage: str = "all", policy=Non
             out.append("tangent:  " + _few(f"{a} = {c}" for a, b, c in tangent_rows(t)))
             out.append("adjoint:  " + _few(f"{a}: {b} → {c}" for a, b, c in adjoint_rows(t)))
         else:
-            from semantics.evaluate import evaluate
+            from linear_a.semantics.evaluate import evaluate
             r = evaluate(prog, fn, args)
             out.append(f"results ({r.nl} ; {r.lin}), work {r.work}, memory {r.memory}")
     return "\n".join(out), None

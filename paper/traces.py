@@ -13,13 +13,13 @@ first :data:`MAX_ROWS` rows and say how many were elided.
 expression, its value and its work), and for a purely non-linear function the
 tangent trace (one forward pass per chosen input) and the adjoint trace with
 each adjoint written as the sum of its per-path contributions -- from
-:mod:`paper.evaltrace`.
+:mod:`linear_a.paper.evaltrace`.
 """
 from __future__ import annotations
 
-from semantics.derivation import Derivation
-from semantics.evaluate import evaluate
-from semantics.syntax import Block, Def, Let, LUnpack, NUnpack, Program
+from linear_a.semantics.derivation import Derivation
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.syntax import Block, Def, Let, LUnpack, NUnpack, Program
 
 from . import latex as L
 from .evaltrace import Tape, tape
@@ -111,7 +111,7 @@ def plain_fragment(x, limit: int = 3) -> str:
 
 
 def _plain(x, limit: int = 3) -> str:
-    from semantics.printer import show_bind_head, show_def_head, show_leaf
+    from linear_a.semantics.printer import show_bind_head, show_def_head, show_leaf
     if x is None:
         return "·"
     if isinstance(x, Program):
@@ -289,7 +289,7 @@ def _entry_expr(t: Tape, e) -> str:
     args = [_label_tex(t.entries[j].label) for j in e.inputs]
     node = e.node
     if node is not None and hasattr(node, "op"):
-        from semantics.primitives import PRIMITIVES
+        from linear_a.semantics.primitives import PRIMITIVES
         fmt = _TEX_OPS.get(node.op) or PRIMITIVES[node.op].latex
         try:
             return "= " + fmt.format(*args)

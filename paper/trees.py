@@ -1,6 +1,6 @@
 r"""Typing derivation trees in LaTeX (mathpartir), split per ``let`` when wide.
 
-A typing derivation (``semantics.typecheck``) is rendered node by node as the
+A typing derivation (``linear_a.semantics.typecheck``) is rendered node by node as the
 judgment ``Γ ; Δ ⊢ e : (τ̄ ; σ̄)``, with Γ and Δ the free non-linear and linear
 variables of e (the judgment is algorithmic: these are exactly its
 environments) and their types from the definition's variable table.
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import re
 
-from semantics.derivation import Derivation
-from semantics.errors import LinearATypeError
-from semantics.primitives import PRIMITIVES
-from semantics.syntax import Block, Def, Let, LUnpack, NUnpack, Program, free_vars, leaf_uses
-from semantics.typecheck import DefChecker, resolve
-from semantics.errors import ScopeError
+from linear_a.semantics.derivation import Derivation
+from linear_a.semantics.errors import LinearATypeError
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.semantics.syntax import Block, Def, Let, LUnpack, NUnpack, Program, free_vars, leaf_uses
+from linear_a.semantics.typecheck import DefChecker, resolve
+from linear_a.semantics.errors import ScopeError
 
 from . import latex as L
 

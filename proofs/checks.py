@@ -1,10 +1,10 @@
 """Per-program theorem checks (SPEC §11, level 2).
 
-:func:`check_program` runs every applicable theorem of ``proofs.theorems`` on
+:func:`check_program` runs every applicable theorem of ``linear_a.proofs.theorems`` on
 one program and returns one :class:`Outcome` per theorem.  Each theorem is
 decided by the strongest method that applies, and cross-checked by the others:
 
-* **normal form** (``proofs.normalform``): the evaluator run on atoms; equal
+* **normal form** (``linear_a.proofs.normalform``): the evaluator run on atoms; equal
   normal forms prove an identity for all inputs (transcendental primitives
   uninterpreted).  Linear maps are compared as coefficient matrices, so the
   adjoint identity ⟨ÿ, L ẋ⟩ = ⟨Lᵀ ÿ, ẋ⟩ is "the matrix of Lᵀ is the
@@ -15,9 +15,9 @@ decided by the strongest method that applies, and cross-checked by the others:
 * **z3** (small programs): the linearity identity over the reals with
   uninterpreted transcendental primitives, with a timeout (→ unknown);
 * **points**: float evaluation at sample points against the tape-based oracle
-  (``transforms.oracle``), relative tolerance 1e-9 -- status *checked* when
+  (``linear_a.transforms.oracle``), relative tolerance 1e-9 -- status *checked* when
   nothing stronger decided, and the source of counterexamples;
-* **measurement**: W and |e| read off the program (``proofs.measure``).  W
+* **measurement**: W and |e| read off the program (``linear_a.proofs.measure``).  W
   does not depend on the inputs (straight-line code), so a measurement against
   a bound is a proof for this program.
 
@@ -31,11 +31,11 @@ import random
 import time
 from dataclasses import dataclass
 
-from semantics.errors import DomainError, LinearAError
-from semantics.evaluate import Costs, DEFAULT_COSTS, evaluate
-from semantics.printer import show
-from semantics.syntax import Program, RealType
-from semantics.typecheck import typecheck
+from linear_a.semantics.errors import DomainError, LinearAError
+from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS, evaluate
+from linear_a.semantics.printer import show
+from linear_a.semantics.syntax import Program, RealType
+from linear_a.semantics.typecheck import typecheck
 
 from . import measure
 from .normalform import (NormalForm, atom_id, NotLinear, TooBig, as_linform, basis_value, flatten, matrix,
@@ -109,7 +109,7 @@ def program_kind(prog: Program) -> str:
     """``nonlinear`` (no linear variable anywhere: JVP's input), ``linear`` (no
     definition has non-linear results, each has linear inputs: transposition's
     input) or ``mixed``."""
-    from semantics.evaluate import _typing_info
+    from linear_a.semantics.evaluate import _typing_info
     _, envs = _typing_info(prog)
     if not any(lin for env in envs.values() for lin, _ in env.values()):
         return "nonlinear"
@@ -141,19 +141,19 @@ class Subject:
 
     # transforms
     def jvp(self):
-        from transforms.jvp import jvp_program
+        from linear_a.transforms.jvp import jvp_program
         return self.cached("jvp", lambda: jvp_program(self.prog, [self.entry.name]))
 
     def linearized(self, policy=None, key="save"):
-        from transforms.unzip import unzip
+        from linear_a.transforms.unzip import unzip
         return self.cached(("lin", key), lambda: unzip(self.jvp(), policy))
 
     def unzipped(self, policy=None, key="save"):
-        from transforms.unzip import unzip
+        from linear_a.transforms.unzip import unzip
         return self.cached(("unzip", key), lambda: unzip(self.prog, policy, names=[self.entry.name]))
 
     def vjp(self):
-        from transforms.compose import vjp_program
+        from linear_a.transforms.compose import vjp_program
         return self.cached("vjp", lambda: vjp_program(self.prog, self.entry.name))
 
     def linear_program(self) -> tuple[Program, str]:
@@ -166,7 +166,7 @@ class Subject:
         return dv.result, sig.lin_name
 
     def transposed(self):
-        from transforms.transpose import transpose_program
+        from linear_a.transforms.transpose import transpose_program
         def make():
             p, fn = self.linear_program()
             return transpose_program(p, [fn]), fn + "_T"
@@ -315,7 +315,7 @@ def _sympy_linearity(prog, fn, v: Verdicts):
 
 def _z3_linearity(prog, fn, v: Verdicts):
     import z3
-    from semantics.domains import get_domain
+    from linear_a.semantics.domains import get_domain
     d = prog[fn]
     dom = get_domain("z3")
 
@@ -448,7 +448,7 @@ def _cotangent(rng, f):
 
 
 def _points_jvp(s: Subject, v: Verdicts):
-    from transforms.oracle import oracle_grad
+    from linear_a.transforms.oracle import oracle_grad
     f = s.entry
     pts = _points(s)
     if not pts:
@@ -523,7 +523,7 @@ def _compare_split(s: Subject, v: Verdicts, policy=None, key="save", method="nor
     for p in d.lin_params:
         val, k = basis_value(dom, p.ty, k)
         lin_vals.append(val)
-    from transforms.unzip import run_split
+    from linear_a.transforms.unzip import run_split
     r1 = run_split(dv, fn, (xs, lin_vals), dom)
     same_nl = _flat_nl(r0.nl) == _flat_nl(r1.nl)
     same_lin = matrix(dom, r0.lin) == matrix(dom, r1.lin)
@@ -557,7 +557,7 @@ def _exact_points(v: Verdicts, holds, n: int = 2):
 
 
 def _points_split(s: Subject, v: Verdicts, policy=None, key="save"):
-    from transforms.unzip import run_split
+    from linear_a.transforms.unzip import run_split
     dv, src, fn = _unzip_dv(s, policy, key)
     d = src[fn]
     n_ok = 0
@@ -579,7 +579,7 @@ def _points_split(s: Subject, v: Verdicts, policy=None, key="save"):
 
 
 def check_unzip_cost(s: Subject, v: Verdicts):
-    from transforms.checkpoint import RecomputeAll
+    from linear_a.transforms.checkpoint import RecomputeAll
     notes = []
     for policy, key in ((None, "save"), (RecomputeAll(), "recompute-all")):
         dv, src, fn = _unzip_dv(s, policy, key)
@@ -604,7 +604,7 @@ def check_unzip_cost(s: Subject, v: Verdicts):
     try:
         pts = _points(s, 1) if s.kind == "nonlinear" else []
         if pts:
-            from transforms.compose import vjp as run_vjp
+            from linear_a.transforms.compose import vjp as run_vjp
             r = run_vjp(s.prog, s.entry.name, pts[0], _cotangent(s.rng, s.entry) if len(s.entry.nl_out) != 1
                         else _cotangent(s.rng, s.entry)[0])
             notes.append(f"M(vjp) = {r.memory}")
@@ -700,7 +700,7 @@ def check_transpose_size(s: Subject, v: Verdicts):
 
 
 def check_transpose_involution(s: Subject, v: Verdicts):
-    from transforms.transpose import transpose_program
+    from linear_a.transforms.transpose import transpose_program
     p, fn = s.linear_program()
     tp, tname = s.transposed()
     ttp = transpose_program(tp, [tname])
@@ -720,8 +720,8 @@ def check_transpose_involution(s: Subject, v: Verdicts):
 
 
 def check_vjp_correct(s: Subject, v: Verdicts):
-    from transforms.compose import names_for, vjp as run_vjp
-    from transforms.oracle import oracle_grad
+    from linear_a.transforms.compose import names_for, vjp as run_vjp
+    from linear_a.transforms.oracle import oracle_grad
     f = s.entry
     vp = s.vjp()
     nl_name, t_name = names_for(f.name)
@@ -767,7 +767,7 @@ def check_vjp_correct(s: Subject, v: Verdicts):
 
 def _sympy_vjp(s: Subject, v: Verdicts):
     import sympy
-    from transforms.compose import names_for
+    from linear_a.transforms.compose import names_for
     f = s.entry
     nl, _, xsyms, _ = _sympy_inputs(f)
     k = len(f.nl_out)
@@ -799,7 +799,7 @@ def _sympy_vjp(s: Subject, v: Verdicts):
 
 
 def check_vjp_cost(s: Subject, v: Verdicts):
-    from transforms.compose import names_for
+    from linear_a.transforms.compose import names_for
     c = constants(s.costs)
     cV, dV = c["c_V"][0], c["d_V"][0]
     f = s.entry.name
@@ -817,8 +817,8 @@ def check_vjp_cost(s: Subject, v: Verdicts):
 
 
 def check_checkpoint_invariance(s: Subject, v: Verdicts):
-    from transforms.checkpoint import RecomputeAll, RecomputeNamed
-    from semantics.syntax import Let, iter_nodes
+    from linear_a.transforms.checkpoint import RecomputeAll, RecomputeNamed
+    from linear_a.semantics.syntax import Let, iter_nodes
     d = s.entry
     names = [b.nl[0] for b in iter_nodes(d.body) if type(b) is Let and b.nl and not b.lin]
     rng = s.rng
@@ -826,7 +826,7 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
     policies = [(RecomputeAll(), "recompute-all")]
     if subset:
         policies.append((RecomputeNamed(set(subset)), "recompute:" + ",".join(subset)))
-    from transforms.unzip import run_split
+    from linear_a.transforms.unzip import run_split
     try:
         base = None
         dom = NormalForm()

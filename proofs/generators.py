@@ -1,6 +1,6 @@
 """Hypothesis strategies for random, well-typed Linear A programs (SPEC §11, per program).
 
-Three strategies build whole :class:`~semantics.syntax.Program` values:
+Three strategies build whole :class:`~linear_a.semantics.syntax.Program` values:
 
 * :func:`nonlinear_programs` -- purely non-linear definitions (JVP's input);
 * :func:`linear_programs` -- definitions with linear inputs and outputs and no
@@ -51,7 +51,7 @@ import math
 
 from hypothesis import strategies as st
 
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Type, Zero)
 
 INPUT_BOUND = 2.0     # arguments (and call arguments) lie in [-INPUT_BOUND, INPUT_BOUND]

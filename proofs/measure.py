@@ -8,7 +8,7 @@ W); this is why a single measurement is a proof of a cost identity for all
 inputs.
 
 A *hole* is a function name whose calls stand for an arbitrary sub-expression
-(the per-rule obligations of ``proofs.obligations``): ``holes`` maps it to the
+(the per-rule obligations of ``linear_a.proofs.obligations``): ``holes`` maps it to the
 value (a z3 term) its call contributes instead of its body's work or size.
 The value covers the hole's whole *interface*: the ``let`` binding its
 results, the call node, and the ``dup``s that split tangents only to feed it
@@ -23,8 +23,8 @@ calls it is the size |e|.
 """
 from __future__ import annotations
 
-from semantics.evaluate import Costs, DEFAULT_COSTS, _typing_info
-from semantics.syntax import (Call, Drop, Dup, LAdd, Let, Lit, LUnpack, NUnpack, Prim, Program,
+from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS, _typing_info
+from linear_a.semantics.syntax import (Call, Drop, Dup, LAdd, Let, Lit, LUnpack, NUnpack, Prim, Program,
                               Scale, Zero, iter_nodes, leaf_uses, size_of_type)
 
 

@@ -1,7 +1,7 @@
 """A normal form for the values of Linear A programs: the proof engine of the
 per-program checks.
 
-Run the one evaluator (``semantics.evaluate``) in the :class:`NormalForm`
+Run the one evaluator (``linear_a.semantics.evaluate``) in the :class:`NormalForm`
 domain and every value comes out in a canonical form:
 
 * a **non-linear** value is a :class:`Poly`, a polynomial with rational
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from semantics.domains import Domain
-from semantics.errors import EvalError
+from linear_a.semantics.domains import Domain
+from linear_a.semantics.errors import EvalError
 
 Coeff = Fraction | int
 
@@ -363,7 +363,7 @@ class NormalForm(Domain):
         if p.is_const():
             c = p.const()
             if c == 0:
-                from semantics.errors import DomainError
+                from linear_a.semantics.errors import DomainError
                 raise DomainError("division by zero")
             return self.num(Fraction(1) / c if not isinstance(c, Fraction) else 1 / c)
         return self.atom("inv", (p,))
@@ -417,7 +417,7 @@ class NormalForm(Domain):
 
 def symbolic_value(dom: NormalForm, ty, name: str):
     """A non-linear value of type ty made of fresh variable atoms ``name.i``."""
-    from semantics.syntax import RealType
+    from linear_a.semantics.syntax import RealType
     if isinstance(ty, RealType):
         return dom.var(name)
     return tuple(symbolic_value(dom, t, f"{name}.{i}") for i, t in enumerate(ty.items))
@@ -426,7 +426,7 @@ def symbolic_value(dom: NormalForm, ty, name: str):
 def basis_value(dom: NormalForm, ty, start: int):
     """A linear value of type ty whose components are basis vectors start, start+1, …;
     returns (value, next index)."""
-    from semantics.syntax import RealType
+    from linear_a.semantics.syntax import RealType
     if isinstance(ty, RealType):
         return dom.basis(start), start + 1
     out = []

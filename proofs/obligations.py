@@ -9,7 +9,7 @@ transcribe the rules into formulas: we **run the transformations' own code**
 on a *schematic instance* of each rule -- a one-rule program whose
 sub-expressions are *holes*, calls of opaque functions ``h``.  The output calls
 the hole's transform (``h_jvp``, ``h_nl``/``h_lin``, ``h_T``); we measure the
-output statically (``proofs.measure``) with each hole call replaced by a z3
+output statically (``linear_a.proofs.measure``) with each hole call replaced by a z3
 variable (W'_h, S'_h …) and the input with the hole replaced by W_h, S_h ….
 The obligation is then
 
@@ -56,10 +56,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
 
-from semantics.evaluate import Costs, DEFAULT_COSTS
-from semantics.parser import parse_program
-from semantics.primitives import PRIMITIVES
-from semantics.syntax import Call, Let, Program, iter_nodes, size_of_type
+from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.semantics.syntax import Call, Let, Program, iter_nodes, size_of_type
 
 from . import measure
 
@@ -375,7 +375,7 @@ def measure_instance(fam: Family, point: dict, costs: Costs, sym_costs=None) -> 
     q["Ain_S"] = 2 + len(outs) + len(d.params)
     q["Ain_V"] = 2 + sum(size_of_type(t) for t in outs) + sum(size_of_type(p.ty) for p in d.params)
     if fam.transform == "jvp":
-        from transforms.jvp import jvp_program
+        from linear_a.transforms.jvp import jvp_program
         out = jvp_program(prog, ["f"])
         q["W1"] = measure.work(out, "f_jvp", c, {h + "_jvp": R(f"W1_{h}") for h in fam.holes},
                                absorb_dups=True)
@@ -385,7 +385,7 @@ def measure_instance(fam: Family, point: dict, costs: Costs, sym_costs=None) -> 
         q["Aout_S"] = 2 + len(dj.nl_out) + len(dj.lin_out) + len(dj.params) + DUP_SIZE * len(dj.lin_params)
         q["Aout_W"] = c.dup * sum(size_of_type(p.ty) for p in dj.lin_params)
     elif fam.transform == "unzip":
-        from transforms.unzip import unzip_program
+        from linear_a.transforms.unzip import unzip_program
         out = unzip_program(prog, names=["f"])
         hn = {h + "_nl": R(f"Wn_{h}") for h in fam.holes}
         hl = {h + "_lin": R(f"Wl_{h}") for h in fam.holes}
@@ -396,7 +396,7 @@ def measure_instance(fam: Family, point: dict, costs: Costs, sym_costs=None) -> 
         q["S1"] = measure.size(out, "f_nl", {**sn, **sl}) + measure.size(out, "f_lin", {**sn, **sl})
         q["Aout_S"] = q["Aout_W"] = 0
     else:
-        from transforms.transpose import transpose_program
+        from linear_a.transforms.transpose import transpose_program
         out = transpose_program(prog, ["f"])
         dual = c.dual()
         q["W1"] = measure.work(out, "f_T", dual, {h + "_T": R(f"W1_{h}") for h in fam.holes})
@@ -576,7 +576,7 @@ LINEAR_FORMS = {
 
 
 def _z3_inputs(dom, params, prefix):
-    from semantics.syntax import RealType
+    from linear_a.semantics.syntax import RealType
     z3 = _z3()
     vals, flat = [], []
 
@@ -603,9 +603,9 @@ def _flat(v):
 def local_adjoint(rule: str, K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligation]:
     """⟨ÿ, L ẋ⟩ = ⟨Lᵀ ÿ, ẋ⟩ (transpose-adjoint) and L(a·u + b·v) = a·L(u) + b·L(v)
     (typing-sound) for the one-form program of ``rule``, over the reals (z3)."""
-    from semantics.evaluate import evaluate
-    from semantics.domains import get_domain
-    from transforms.transpose import transpose_program
+    from linear_a.semantics.evaluate import evaluate
+    from linear_a.semantics.domains import get_domain
+    from linear_a.transforms.transpose import transpose_program
     z3 = _z3()
     t0 = time.perf_counter()
     text = LINEAR_FORMS[rule].replace("σ", T(K))
@@ -661,7 +661,7 @@ def max_costs(costs: Costs) -> Costs:
 
 
 def _jvp_cost_constants(costs: Costs) -> tuple:
-    from transforms.jvp import jvp_program
+    from linear_a.transforms.jvp import jvp_program
     ratios = {}
     for op, p in PRIMITIVES.items():
         args = names("a", p.arity)
@@ -735,11 +735,27 @@ def derive_constants(costs: Costs | None = None) -> dict:
     return out
 
 
+_CONSTANTS: dict = {}
+
+
+def constants(costs: Costs | None = None) -> dict:
+    """The theorems' constants for a cost table, each with its derivation:
+    ``{name: (value, explanation)}``, derived once per table by :func:`derive_constants`."""
+    costs = costs or DEFAULT_COSTS
+    key = repr(costs)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = derive_constants(costs)
+    return _CONSTANTS[key]
+
+
+def value(name: str, costs: Costs | None = None):
+    return constants(costs)[name][0]
+
+
 def run_all(costs: Costs | None = None, timeout_ms=TIMEOUT_MS, progress=None) -> list[Obligation]:
     """Every per-rule obligation: cost/size inductive steps of every family,
     the vjp composition step, local adjoint identities and linearity."""
     costs = costs or DEFAULT_COSTS
-    from .theorems import constants
     consts = constants(costs)
     res = []
     for fam in families():

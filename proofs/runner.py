@@ -1,12 +1,12 @@
 """The theorem-check suite: the built-in corpus, random well-typed programs and
 the per-rule obligations, with statuses, timing and a JSON report.
 
-    from proofs.runner import run_suite
+    from linear_a.proofs.runner import run_suite
     report = run_suite(random_n=200, seed=0)
     report.summary()          # {theorem: {status: count}}, totals, seconds
     report.refuted            # the failures, each with its counterexample
 
-Random programs come from ``proofs.generators`` (hypothesis strategies),
+Random programs come from ``linear_a.proofs.generators`` (hypothesis strategies),
 drawn deterministically from ``seed``: a mix of purely non-linear programs
 (every theorem applies), linear programs (typing, unzip, transposition) and
 mixed programs (typing, unzip, checkpointing).  A refuted random program is
@@ -14,7 +14,7 @@ shrunk with ``hypothesis.find`` over the same strategy (the smallest program
 hypothesis finds that still refutes the theorem) and reported with the
 original.
 
-Every theorem id of ``proofs.theorems`` appears in a default run; a theorem
+Every theorem id of ``linear_a.proofs.theorems`` appears in a default run; a theorem
 with no result at all is reported as ``unknown`` (never silently absent).
 """
 from __future__ import annotations
@@ -24,9 +24,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from semantics.evaluate import Costs, DEFAULT_COSTS
-from semantics.printer import show
-from semantics.syntax import Program
+from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS
+from linear_a.semantics.printer import show
+from linear_a.semantics.syntax import Program
 
 from .checks import Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
@@ -84,7 +84,7 @@ class Report:
 
 def corpus() -> list[tuple[str, Program]]:
     """The built-in corpus: every ``examples/*.la``."""
-    from semantics.parser import parse_program
+    from linear_a.semantics.parser import parse_program
     out = []
     for path in sorted(EXAMPLES.glob("*.la")):
         out.append((f"examples/{path.name}", parse_program(path.read_text(encoding="utf-8"), str(path))))

@@ -9,7 +9,7 @@ its transpose L_T = transpose(L).  The identities, for all residuals and all
 * adjoint:     ⟨ÿ, L(w ; ẋ)⟩ = ⟨L_T(w ; ÿ), ẋ⟩.
 
 **Normal form (this project's method).**  Run L and L_T once each in the
-``proofs.normalform`` domain: every residual is an atom and every linear
+``linear_a.proofs.normalform`` domain: every residual is an atom and every linear
 input a basis vector, so L's result *is* its coefficient matrix, each entry a
 polynomial over the residual atoms (a sum over dataflow paths of products of
 atoms).  Linearity is structural (a linear value never meets a non-linear
@@ -26,8 +26,8 @@ for unsat with a timeout.  In this formulation (residuals are free real
 variables, no uninterpreted function is left in the linear map) z3 also
 proves 1000 steps, in ~2 s CPU, about 4× the normal form's time.
 
-    python -m proofs.scaling            # the scaling table
-    python -m proofs.scaling --json
+    python -m linear_a.proofs.scaling            # the scaling table
+    python -m linear_a.proofs.scaling --json
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ import argparse
 import json
 import time
 
-from semantics.evaluate import evaluate
-from semantics.parser import parse_program
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.parser import parse_program
 
 from .generators import chain_text
 from .normalform import NormalForm, NotLinear, matrix, mentions_linear, symbolic_value, transpose_rows
@@ -44,8 +44,8 @@ from .normalform import NormalForm, NotLinear, matrix, mentions_linear, symbolic
 
 def linear_pair(n: int):
     """(L program, L name, L_T program, L_T name) for the n-step chain."""
-    from transforms.compose import linearize
-    from transforms.transpose import transpose_program
+    from linear_a.transforms.compose import linearize
+    from linear_a.transforms.transpose import transpose_program
     prog = parse_program(chain_text(n), f"<chain {n}>")
     lin = linearize(prog)
     tp = transpose_program(lin, ["f_jvp_lin"])
@@ -100,7 +100,7 @@ def naive_sympy(n: int) -> dict:
 def naive_z3(n: int, timeout_ms: int = 10000) -> dict:
     """The negated bilinear identity handed to z3 whole."""
     import z3
-    from semantics.domains import get_domain
+    from linear_a.semantics.domains import get_domain
     lin, fl, tp, ft = linear_pair(n)
     d = lin[fl]
     dom = get_domain("z3")
@@ -120,14 +120,14 @@ def naive_z3(n: int, timeout_ms: int = 10000) -> dict:
 
 
 def _sym_value(sympy, ty, name):
-    from semantics.syntax import RealType
+    from linear_a.semantics.syntax import RealType
     if isinstance(ty, RealType):
         return sympy.Symbol(name, real=True)
     return tuple(_sym_value(sympy, t, f"{name}_{i}") for i, t in enumerate(ty.items))
 
 
 def _z3_value(z3, ty, name):
-    from semantics.syntax import RealType
+    from linear_a.semantics.syntax import RealType
     if isinstance(ty, RealType):
         return z3.Real(name)
     return tuple(_z3_value(z3, t, f"{name}_{i}") for i, t in enumerate(ty.items))

@@ -3,17 +3,17 @@ its constants and how it is checked.
 
 Every theorem is checked at one or two levels:
 
-* **per rule, for all programs** (``proofs.obligations``): the inductive step
+* **per rule, for all programs** (``linear_a.proofs.obligations``): the inductive step
   of each transformation rule as a z3 obligation over symbolic costs and sizes
   of the sub-derivations, so that the cost and size bounds hold by structural
   induction; and the local adjoint identity of every linear form;
-* **per program** (``proofs.checks``): on the built-in corpus and on random
+* **per program** (``linear_a.proofs.checks``): on the built-in corpus and on random
   well-typed programs.
 
 Statuses (never a silent pass):
 
 * ``proved`` -- holds for *all* inputs of this program (or, per rule, for all
-  programs): a normal-form identity (``proofs.normalform``: a polynomial
+  programs): a normal-form identity (``linear_a.proofs.normalform``: a polynomial
   identity over uninterpreted transcendental functions), a sympy or z3 proof,
   a typing derivation, or an exact measurement of a quantity that does not
   depend on the inputs (W and |e| of straight-line code);
@@ -25,14 +25,14 @@ Statuses (never a silent pass):
 
 Constants are not chosen: :func:`constants` derives them from the cost table
 by running the transformations' own rules on one-rule programs
-(``proofs.obligations.derive_constants``); docs/theorems.md shows the
+(``linear_a.proofs.obligations.derive_constants``); docs/theorems.md shows the
 derivation for the default table.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from semantics.evaluate import Costs, DEFAULT_COSTS
+from .obligations import constants, value  # noqa: F401  (derived there, re-exported here)
 
 STATUSES = ("proved", "checked", "refuted", "unknown")
 
@@ -151,21 +151,3 @@ FOR_NONLINEAR = IDS
 FOR_LINEAR = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "transpose-typed",
               "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution")
 FOR_MIXED = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "checkpoint-invariance")
-
-
-_CONSTANTS: dict = {}
-
-
-def constants(costs: Costs | None = None) -> dict:
-    """The theorems' constants for a cost table, each with its derivation:
-    ``{name: (value, explanation)}``.  Derived by ``proofs.obligations``."""
-    costs = costs or DEFAULT_COSTS
-    key = repr(costs)
-    if key not in _CONSTANTS:
-        from .obligations import derive_constants
-        _CONSTANTS[key] = derive_constants(costs)
-    return _CONSTANTS[key]
-
-
-def value(name: str, costs: Costs | None = None):
-    return constants(costs)[name][0]

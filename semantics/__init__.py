@@ -2,12 +2,12 @@
 
 The public API of the language layer (SPEC §14)::
 
-    from semantics import parse_program, show, typecheck, evaluate
+    from linear_a.semantics import parse_program, show, typecheck, evaluate
     prog = parse_program(open("examples/seed.la").read(), "examples/seed.la")
     typecheck(prog)                       # a Derivation, or a located LinearATypeError
     evaluate(prog, "f", {"x1": 2, "x2": 5}).nl   # (11.652...,)
 
-    from semantics.surface import log, sin
+    from linear_a.semantics.surface import log, sin
     @linear_a                             # the surface front end: trace Python
     def g(x1, x2):
         return log(x1) + x1 * x2 - sin(x2)
@@ -16,7 +16,7 @@ The public API of the language layer (SPEC §14)::
 from .derivation import Derivation
 from .domains import FLOAT, Domain, get_domain
 from .errors import (DomainError, EvalError, InputError, LinearAError, LinearATypeError, ParseError,
-                     Pos, ProofTimeout, ScopeError, TransformError, UsageError)
+                     Pos, ProofTimeout, ScopeError, TeXError, TransformError, UsageError)
 from .evaluate import Costs, DEFAULT_COSTS, Result, evaluate
 from .parser import parse_def, parse_expr, parse_program
 from .primitives import PRIMITIVES

@@ -194,3 +194,10 @@ class InputError(LinearAError):
     wrong extension, empty)."""
 
     kind = "input error"
+
+
+class TeXError(LinearAError):
+    """TeX is missing, or a generated document failed to compile (``linear-a
+    trace --pdf``, ``linear-a paper``)."""
+
+    kind = "TeX error"

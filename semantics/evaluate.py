@@ -1,6 +1,6 @@
 """Big-step evaluation  ρ ⊢ e ⇓ (v̄ ; ū)  with work W and peak memory M (SPEC §4).
 
-One evaluator, several number domains (``semantics.domains``): the same code
+One evaluator, several number domains (``linear_a.semantics.domains``): the same code
 runs on floats, on sympy numbers and symbols (symbolic execution) and on z3
 terms.  Values are domain numbers and Python tuples of values.
 

@@ -1,6 +1,6 @@
 r"""The flat form: a fast front end, checker and printer for straight-line real code.
 
-``semantics.parser`` / ``typecheck`` / ``printer`` are the reference: an AST
+``linear_a.semantics.parser`` / ``typecheck`` / ``printer`` are the reference: an AST
 node per construct and a derivation per rule.  This module is a second path
 beside them for the programs that are nothing but a let-chain of scalar
 primitives -- the shape of unrolled numerical code, and of the benchmark
@@ -8,7 +8,7 @@ chains -- where the reference's per-node objects dominate the cost.  It must
 agree with the reference exactly: :func:`parse` accepts only text the
 reference parser reads the same way, :func:`check` accepts only what the
 typing judgment accepts, and :func:`show` prints byte for byte what
-``semantics.show`` prints for the equivalent Program.  Anything else is
+``linear_a.semantics.show`` prints for the equivalent Program.  Anything else is
 "not in the fragment" (:class:`NotFlat`): the caller then uses the reference.
 
 **The flat fragment (input).**  A program every definition of which
@@ -496,7 +496,7 @@ _ARITY = {n: p.arity for n, p in PRIMITIVES.items()}
 
 
 # ----------------------------------------------------------------------------
-# Printing (byte for byte ``semantics.show`` of the equivalent Program).
+# Printing (byte for byte ``linear_a.semantics.show`` of the equivalent Program).
 
 
 def _pieces():
@@ -603,7 +603,7 @@ def def_lines(d: FlatDef, lines: list) -> None:
 
 
 def show(prog) -> str:
-    """The text ``semantics.show`` prints for the equivalent Program (a
+    """The text ``linear_a.semantics.show`` prints for the equivalent Program (a
     FlatProgram or a list of FlatDefs)."""
     defs = prog.defs if isinstance(prog, FlatProgram) else prog
     chunks = []

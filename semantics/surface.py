@@ -2,7 +2,7 @@
 
 People write ordinary Python and mark the functions to export::
 
-    from semantics.surface import linear_a, log, sin
+    from linear_a.semantics.surface import linear_a, log, sin
 
     @linear_a
     def f(x1, x2):
@@ -10,7 +10,7 @@ People write ordinary Python and mark the functions to export::
 
 ``trace(f)`` runs ``f`` once on *tracers* -- stand-ins for its parameters whose
 operators record what is done to them, as ``jax.make_jaxpr`` does -- and
-returns a :class:`~semantics.syntax.Program` holding ``def f(x1: real, x2:
+returns a :class:`~linear_a.semantics.syntax.Program` holding ``def f(x1: real, x2:
 real) -> (real ;)`` in A-normal form: one ``let`` per operation.
 
 What tracing sees, and what it makes of it:
@@ -35,14 +35,14 @@ What tracing sees, and what it makes of it:
   ``math.sin(x)`` -- raises :class:`TraceError`: only straight-line code can be
   traced (the derivative of a branch is not what these programs are about).
 
-Finally dup/drop insertion (:mod:`semantics.elaborate`) drops the parameters
+Finally dup/drop insertion (:mod:`linear_a.semantics.elaborate`) drops the parameters
 and intermediate values the function never used, so the result satisfies §3.
 Every emitted node carries the Python source position that produced it, so
 type, domain and trace errors point at the user's line.
 
 ``load_surface_file(path)`` executes a user's ``.py`` file and traces the
 functions it marks, in definition order; every failure is an
-:class:`~semantics.errors.InputError`, :class:`~semantics.errors.ParseError`
+:class:`~linear_a.semantics.errors.InputError`, :class:`~linear_a.semantics.errors.ParseError`
 or :class:`TraceError` located in that file, never a traceback.
 """
 from __future__ import annotations
@@ -177,7 +177,7 @@ class Tracer:
     def _to_number(self, *a):
         _fail("a traced value cannot become a Python number (float(x), int(x), round(x), "
               "math.sin(x), …)",
-              hint="use sin, cos, exp, … from semantics.surface; " + _STRAIGHT)
+              hint="use sin, cos, exp, … from linear_a; " + _STRAIGHT)
 
     __float__ = __int__ = __index__ = __complex__ = __round__ = __trunc__ = _to_number
     __floor__ = __ceil__ = _to_number
@@ -635,7 +635,7 @@ def load_surface_file(path: str) -> Program:
     mine = [t for t in collected if getattr(getattr(t.fn, "__code__", None), "co_filename", None) == path]
     if not mine:
         raise InputError("the file marks no function for export; decorate the functions to trace "
-                         "with @linear_a (from semantics.surface import linear_a)", file=path)
+                         "with @linear_a (from linear_a import linear_a)", file=path)
     try:
         return trace_many(mine, file=path)
     except LinearAError as e:

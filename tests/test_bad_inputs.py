@@ -21,17 +21,17 @@ import pytest
 
 from linear_a.cli import main
 from linear_a.common import load_program
-from semantics.errors import (DomainError, InputError, LinearAError, LinearATypeError, ParseError,
+from linear_a.semantics.errors import (DomainError, InputError, LinearAError, LinearATypeError, ParseError,
                               ScopeError, TransformError, UsageError)
-from semantics.evaluate import evaluate
-from semantics.typecheck import typecheck
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.typecheck import typecheck
 
 HERE = os.path.dirname(__file__)
 BAD = os.path.join(HERE, "bad_inputs")
 
 
 def TraceError():   # the surface front end's own subclass of TransformError
-    from semantics.surface import TraceError as T
+    from linear_a.semantics.surface import TraceError as T
     return T
 
 
@@ -194,17 +194,17 @@ def _api(row):
     if cmd == "eval":
         evaluate(prog, opts["--fn"], row.args)
     elif cmd == "jvp":
-        from transforms.jvp import jvp_program
+        from linear_a.transforms.jvp import jvp_program
         jvp_program(prog, [opts["--fn"]])
     elif cmd == "transpose":
-        from transforms.transpose import transpose_program
+        from linear_a.transforms.transpose import transpose_program
         transpose_program(prog, [opts["--fn"]])
     elif cmd == "unzip":
-        from transforms.checkpoint import policy_from_string
-        from transforms.unzip import unzip_program
+        from linear_a.transforms.checkpoint import policy_from_string
+        from linear_a.transforms.unzip import unzip_program
         unzip_program(prog, policy=policy_from_string(opts["--policy"]))
     elif cmd == "grad":
-        from transforms.compose import grad
+        from linear_a.transforms.compose import grad
         grad(prog, opts["--fn"], row.args)
     pytest.fail(f"{row.file}: `{cmd}` accepted it")
 
@@ -328,7 +328,7 @@ def test_time_limit_turns_a_slow_sympy_computation_into_proof_timeout():
 
     import sympy
 
-    from semantics.errors import ProofTimeout, time_limit
+    from linear_a.semantics.errors import ProofTimeout, time_limit
     x = sympy.Symbol("x")
     e = sum(sympy.sin(x) ** k * sympy.cos(x) ** (30 - k) for k in range(31))
     t0 = time.monotonic()
@@ -342,7 +342,7 @@ def test_time_limit_turns_a_slow_sympy_computation_into_proof_timeout():
 def test_z3_obligation_past_its_timeout_is_unknown():
     import z3
 
-    from proofs.obligations import prove
+    from linear_a.proofs.obligations import prove
     a, b, c, d, e = z3.Reals("a b c d e")
     claim = z3.Implies(z3.And(a * a * b + c * d * e > 1, a * b * c * d * e < 2, a + b + c + d + e == 3),
                        a * a * a * b * c + d * d * e * e * a != 7)
@@ -385,11 +385,11 @@ def test_a_latex_build_that_fails_leaves_the_old_files_alone(tmp_path, capsys, m
     replaced or left half-written (the build runs in a temporary directory)."""
     import shutil
 
-    import paper.trace
+    import linear_a.paper.trace as paper_trace
     if not shutil.which("latexmk"):
         pytest.fail("latexmk is needed for this check (apt-get install latexmk)")
     broken = "\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n"
-    monkeypatch.setattr(paper.trace, "trace_document", lambda *a, **k: (broken, None))
+    monkeypatch.setattr(paper_trace, "trace_document", lambda *a, **k: (broken, None))
     out = tmp_path / "trace.tex"
     out.write_text("the previous trace\n")
     code = main(["trace", os.path.join(BAD, "eval_fine.la"), "--fn", "f", "--latex", str(out), "--pdf"])

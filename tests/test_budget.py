@@ -5,15 +5,16 @@ import random
 
 import pytest
 
-from semantics import parse_program
-from semantics.errors import TransformError
-from transforms.budget import Budget, Fixed, budget_vjp_program, choice_points, frontier, measure
-from transforms.checkpoint import RECOMPUTE, SAVE, policy_from_string
-from transforms.compose import grad
-from transforms.oracle import oracle_grad
-from transforms.revolve import chain_source
+from linear_a.semantics import parse_program
+from linear_a.semantics.errors import TransformError
+from linear_a.transforms.budget import Budget, Fixed, budget_vjp_program, choice_points, frontier, measure
+from linear_a.transforms.checkpoint import RECOMPUTE, SAVE, policy_from_string
+from linear_a.transforms.compose import grad
+from linear_a.transforms.oracle import oracle_grad
+from linear_a.transforms.revolve import chain_source
 
-from test_jvp import SEED  # examples/seed.la
+from helpers import SEED
+
 
 
 @pytest.fixture(scope="module")

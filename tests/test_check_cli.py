@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from linear_a.cli import main
-from semantics.primitives import PRIMITIVES
+from linear_a.semantics.primitives import PRIMITIVES
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = {"typing-sound", "jvp-typed", "jvp-correct", "jvp-cost", "jvp-size", "unzip-typed",

@@ -12,13 +12,14 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from semantics import (REAL, Block, Costs, Def, Let, Param, Prim, Program, Ret, Scale,  # noqa: E402
+from linear_a.semantics import (REAL, Block, Costs, Def, Let, Param, Prim, Program, Ret, Scale,  # noqa: E402
                        TransformError, evaluate, parse_program, typecheck)
-from semantics.syntax import Call, Drop, Lit, NTup, iter_nodes  # noqa: E402
-from test_unzip import check_recombination, mixed  # noqa: E402
-from transforms.checkpoint import (PerCall, Policy, RecomputeAll,  # noqa: E402
+from linear_a.semantics.syntax import Call, Drop, Lit, NTup, iter_nodes  # noqa: E402
+from linear_a.transforms.checkpoint import (PerCall, Policy, RecomputeAll,  # noqa: E402
                                    RecomputeNamed, SaveAll, policy_from_string)
-from transforms.unzip import run_split, unzip, unzip_costs  # noqa: E402
+from linear_a.transforms.unzip import run_split, unzip, unzip_costs  # noqa: E402
+
+from helpers import check_recombination, mixed
 
 # ----------------------------------------------------------------------------
 # The string forms.
@@ -106,7 +107,7 @@ def test_choice_points_and_plan():
 
 
 def test_per_call_matches_jvp_names():
-    from transforms.jvp import jvp_program
+    from linear_a.transforms.jvp import jvp_program
     p = parse_program("""
 def g(a: real) -> (real ;) =
   let (s ;) = sin(a) in

@@ -105,7 +105,7 @@ def test_missing_file_exits_1(capsys):
 
 def test_surface_trace_error_exits_1(capsys, tmp_path):
     bad = tmp_path / "branch.py"
-    bad.write_text("from semantics.surface import linear_a\n@linear_a\ndef f(x):\n"
+    bad.write_text("from linear_a import linear_a\n@linear_a\ndef f(x):\n"
                    "    return x if x > 0 else -x\n")
     code, _, err = run(capsys, "typecheck", bad)
     assert code == 1 and f"{bad}:4:" in err and "straight-line" in err and "Traceback" not in err

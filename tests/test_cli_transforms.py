@@ -8,10 +8,10 @@ import os
 import pytest
 
 from linear_a.cli import main
-from semantics import parse_program, typecheck
+from linear_a.semantics import parse_program, typecheck
 
-from test_jvp import MATVEC, SEED
-from test_transpose import LINEAR
+from helpers import LINEAR, MATVEC, SEED
+
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 

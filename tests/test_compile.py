@@ -9,13 +9,13 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import transforms.compile as C
-from proofs.generators import (chain_text, entry, linear_programs, mixed_programs, nonlinear_programs,
+import linear_a.transforms.compile as C
+from linear_a.proofs.generators import (chain_text, entry, linear_programs, mixed_programs, nonlinear_programs,
                                with_points)
-from semantics import evaluate, parse_program
-from semantics.errors import DomainError, UsageError
-from transforms.compile import compile_program
-from transforms.compose import names_for, vjp_program
+from linear_a.semantics import evaluate, parse_program
+from linear_a.semantics.errors import DomainError, UsageError
+from linear_a.transforms.compile import compile_program
+from linear_a.transforms.compose import names_for, vjp_program
 
 
 def same(a, b) -> bool:

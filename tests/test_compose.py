@@ -8,14 +8,15 @@ import math
 import pytest
 import sympy
 
-from semantics import TransformError, UsageError, evaluate, parse_program, show, typecheck
-from semantics.evaluate import _typing_info
-from semantics.syntax import expr_size
-from transforms import grad, linearize, oracle_grad, vjp, vjp_program
-from transforms.checkpoint import RecomputeAll, SaveAll
+from linear_a.semantics import TransformError, UsageError, evaluate, parse_program, show, typecheck
+from linear_a.semantics.evaluate import _typing_info
+from linear_a.semantics.syntax import expr_size
+from linear_a.transforms import grad, linearize, oracle_grad, vjp, vjp_program
+from linear_a.transforms.checkpoint import RecomputeAll, SaveAll
 
-from test_jvp import CORPUS, IDS, MATVEC, POTTIER, PYTHAGORAS, SEED, chain_program, flat
-from test_oracle import _cotangent_for, sym_vjp
+from helpers import (CORPUS, IDS, MATVEC, POTTIER, PYTHAGORAS, SEED, _cotangent_for, chain_program,
+                     flat, sym_vjp)
+
 
 POLICIES = [None, SaveAll(), RecomputeAll()]
 
@@ -84,7 +85,7 @@ def test_every_output_typechecks(src, fn, point, policy):
 
 
 def _calls(d):
-    from semantics.syntax import Call, iter_nodes
+    from linear_a.semantics.syntax import Call, iter_nodes
     return {n.fn for n in iter_nodes(d.body) if type(n) is Call}
 
 

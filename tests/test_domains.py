@@ -12,8 +12,8 @@ import pytest
 import sympy
 import z3
 
-from semantics import evaluate, parse_program
-from semantics.domains import get_domain
+from linear_a.semantics import evaluate, parse_program
+from linear_a.semantics.domains import get_domain
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

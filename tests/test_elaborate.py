@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from semantics import (REAL, Block, Def, Let, LinearATypeError, Param, Prim, Program, Ret,
+from linear_a.semantics import (REAL, Block, Def, Let, LinearATypeError, Param, Prim, Program, Ret,
                        ScopeError, evaluate, parse_program, show, typecheck)
-from semantics.elaborate import insert_dup_drop
-from semantics.syntax import Drop, Dup, iter_nodes
+from linear_a.semantics.elaborate import insert_dup_drop
+from linear_a.semantics.syntax import Drop, Dup, iter_nodes
 
 
 def prog(text):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from semantics import evaluate, parse_program, show, typecheck
-from semantics.surface import load_surface_file
+from linear_a.semantics import evaluate, parse_program, show, typecheck
+from linear_a.semantics.surface import load_surface_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

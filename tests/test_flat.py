@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from proofs.generators import chain_text, nonlinear_programs
-from semantics import LinearAError, parse_program, show, typecheck
-from semantics import flat as sf
-from semantics.parser import KEYWORDS
-from semantics.primitives import ONE, PRIMITIVES
-from semantics.syntax import REAL, Param
-from transforms import flat as tf
-from transforms.fresh import SUFFIXES, bases_may_meet
-from transforms.fused import vjp_defs
-from transforms.jvp import jvp_program
-from transforms.transpose import transpose_program
-from transforms.unzip import unzip_program
+from linear_a.proofs.generators import chain_text, nonlinear_programs
+from linear_a.semantics import LinearAError, parse_program, show, typecheck
+from linear_a.semantics import flat as sf
+from linear_a.semantics.parser import KEYWORDS
+from linear_a.semantics.primitives import ONE, PRIMITIVES
+from linear_a.semantics.syntax import REAL, Param
+from linear_a.transforms import flat as tf
+from linear_a.transforms.fresh import SUFFIXES, bases_may_meet
+from linear_a.transforms.fused import vjp_defs
+from linear_a.transforms.jvp import jvp_program
+from linear_a.transforms.transpose import transpose_program
+from linear_a.transforms.unzip import unzip_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.la"))
@@ -461,7 +461,7 @@ def test_the_name_supply_is_fresh_names_request_for_request(taken, requests):
     """Exact: Fresh's names.  Otherwise (taken not growing): Fresh's names
     whenever they are distinct, and they can fail to be only where a base is
     another plus _k (the lemma the stages' checks rest on)."""
-    from transforms.fresh import Fresh
+    from linear_a.transforms.fresh import Fresh
     ref = Fresh(taken)
     want = [ref(b) for b in requests]
     exact = tf._supply(set(taken) | set(KEYWORDS), exact=True)
@@ -475,7 +475,7 @@ def test_the_name_supply_is_fresh_names_request_for_request(taken, requests):
 
 
 def test_the_name_supply_past_its_cached_suffixes():
-    from transforms.fresh import Fresh
+    from linear_a.transforms.fresh import Fresh
     n = len(SUFFIXES) + 5
     for exact in (True, False):
         fresh, ref = tf._supply(set(KEYWORDS), exact), Fresh()

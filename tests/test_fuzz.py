@@ -37,14 +37,14 @@ from hypothesis import strategies as st
 
 from linear_a.cli import main
 from linear_a.common import load_program
-from semantics.errors import LinearAError
-from semantics.evaluate import evaluate
-from semantics.parser import parse_program
-from semantics.primitives import PRIMITIVES
-from semantics.printer import show
-from semantics.syntax import (REAL, Block, Call, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+from linear_a.semantics.errors import LinearAError
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.semantics.printer import show
+from linear_a.semantics.syntax import (REAL, Block, Call, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                               NUnpack, Prim, Ret, Scale, TupleType, Zero, leaf_uses)
-from semantics.typecheck import typecheck
+from linear_a.semantics.typecheck import typecheck
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -131,9 +131,9 @@ def corpus_programs() -> list[str]:
     derived = []
     for text in out:
         try:
-            from transforms.compose import linearize
-            from transforms.jvp import jvp_program
-            from transforms.transpose import transpose_program
+            from linear_a.transforms.compose import linearize
+            from linear_a.transforms.jvp import jvp_program
+            from linear_a.transforms.transpose import transpose_program
             prog = parse_program(text)
             lin = linearize(prog)
             for p in (jvp_program(prog), transpose_program(lin)):
@@ -229,9 +229,9 @@ def run_program(prog, text, rnd: random.Random, transforms: bool, tally: Tally) 
 
 
 def _transform(prog, text, tally):
-    from transforms.jvp import jvp_program
-    from transforms.transpose import transpose_program
-    from transforms.unzip import unzip_program
+    from linear_a.transforms.jvp import jvp_program
+    from linear_a.transforms.transpose import transpose_program
+    from linear_a.transforms.unzip import unzip_program
     steps = {"unzip": lambda: typecheck(unzip_program(prog)),
              "transpose": lambda: typecheck(transpose_program(prog)),
              "jvp": lambda: typecheck(jvp_program(prog)),
@@ -706,7 +706,7 @@ def test_nesting_up_to_the_limit_works_everywhere():
     assert evaluate(prog, "f", {"x": 0.5}).nl[0] == pytest.approx(0.479425538604203)
     evaluate(prog, "g", {"p": v})
     typecheck(parse_program(show(prog)))
-    from transforms.compose import grad
+    from linear_a.transforms.compose import grad
     assert grad(prog, "f", {"x": 0.5}).gradient["x"] == pytest.approx(0.8775825618903728)
 
 

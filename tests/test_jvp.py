@@ -2,145 +2,21 @@
 tangent splitting, refusals, and a 10^5-let chain without recursion."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import sympy
 import pytest
 
-from semantics import (Dup, LinearATypeError, TransformError, evaluate, parse_program, show,
+from linear_a.semantics import (Dup, LinearATypeError, TransformError, evaluate, parse_program, show,
                        typecheck)
-from semantics.rules import RULES
-from semantics.syntax import (REAL, Block, Def, Let, Param, Prim, Program, RealType, Ret,
-                              iter_nodes)
-from transforms.jvp import jvp, jvp_program
+from linear_a.semantics.rules import RULES
+from linear_a.semantics.syntax import Let, iter_nodes
+from linear_a.transforms.jvp import jvp, jvp_program
 
-SEED = (Path(__file__).resolve().parent.parent / "examples" / "seed.la").read_text()
-
-POTTIER = """
-def f(x0: real, x1: real) -> (real ;) =
-  let (c ;) = cos(x1) in
-  let (p ;) = x0 * c in
-  p + x0
-"""
-
-PYTHAGORAS = """
-def f(x: real) -> (real ;) =
-  let (s ;) = sin(x) in
-  let (c ;) = cos(x) in
-  let (s2 ;) = s * s in
-  let (c2 ;) = c * c in
-  s2 + c2
-"""
-
-SQUARE = """
-def f(x: real) -> (real ;) =
-  x * x
-"""
-
-MATVEC = """
-def matvec2x2(m: ((real, real), (real, real)), v: (real, real)) -> ((real, real) ;) =
-  let (r1, r2) = m in
-  let (m11, m12) = r1 in
-  let (m21, m22) = r2 in
-  let (v1, v2) = v in
-  let (p11 ;) = m11 * v1 in
-  let (p12 ;) = m12 * v2 in
-  let (a1 ;) = p11 + p12 in
-  let (p21 ;) = m21 * v1 in
-  let (p22 ;) = m22 * v2 in
-  let (a2 ;) = p21 + p22 in
-  (a1, a2)
-
-def specific(v: (real, real)) -> (real ;) =
-  let (c2 ;) = 2 in
-  let (c7 ;) = 7 in
-  let (c1 ;) = 1 in
-  let (c8 ;) = 8 in
-  let (row1 ;) = (c2, c7) in
-  let (row2 ;) = (c1, c8) in
-  let (m ;) = (row1, row2) in
-  let (a ;) = matvec2x2(m, v) in
-  let (a1, a2) = a in
-  a1 * a2
-"""
-
-# calls, tuples, sharing, nested right-hand sides, drops, every primitive
-MIXED = """
-def h(a: real, b: real) -> (real, real ;) =
-  let (p ;) = a * b in
-  let (q ;) = exp(a) in
-  (p, q ;)
-
-def g(x: real, t: (real, real)) -> (real, (real, real) ;) =
-  let (u, v) = t in
-  let (c ;) = 3 in
-  let (s ;) =
-    let (w ;) = x * u in
-    let (z ;) = w / v in
-    let (zz ;) = z + x in
-    (zz ;)
-  in
-  let (r1, r2 ;) = h(s, x) in
-  let (;) = drop(c) in
-  let (k ;) = tanh(r2) in
-  let (m ;) = (k, r1) in
-  let (y ;) = sigmoid(u) in
-  let (e ;) = pow(v, y) in
-  let (o1 ;) = e - k in
-  let (l ;) = log(v) in
-  let (sq ;) = sqrt(l) in
-  let (o2 ;) = o1 * sq in
-  let (n ;) = neg(o2) in
-  let (tn ;) = tan(u) in
-  let (o3 ;) = n + tn in
-  let (cs ;) = cos(x) in
-  let (o4 ;) = o3 * cs in
-  let (o5 ;) = o4 * x in
-  let (tt ;) = (t ;) in
-  let (;) = drop(tt) in
-  (o5, m ;)
-"""
-
-DUPRET = """
-def f(x: real, y: real) -> (real, real, (real, real) ;) =
-  let (p ;) = (x, x) in
-  let (a, b) = p in
-  let (z ;) = a * b in
-  let (;) = drop(y) in
-  (z, x, p ;)
-"""
-
-CORPUS = [(SEED, "f", {"x1": 2, "x2": 5}), (POTTIER, "f", {"x0": 1.5, "x1": 0.3}),
-          (PYTHAGORAS, "f", {"x": 0.4}), (SQUARE, "f", {"x": 3}),
-          (MATVEC, "specific", {"v": [2, 3]}), (MIXED, "g", {"x": 0.7, "t": [1.3, 2.1]}),
-          (DUPRET, "f", {"x": 0.5, "y": 2})]
-IDS = ["seed", "pottier", "pythagoras", "square", "matvec", "mixed", "dupret"]
+from helpers import (CORPUS, DUPRET, IDS, MATVEC, MIXED, POTTIER, PYTHAGORAS, SEED, SQUARE,
+                     chain_program, chain_source, flat, sym_jacobian, symbols_like)
 
 
 # ----------------------------------------------------------------------------
 # sympy truth: symbolic execution of the *original* program, then sympy.diff
-
-
-def symbols_like(ty, name):
-    if isinstance(ty, RealType):
-        return sympy.Symbol(name, real=True)
-    return tuple(symbols_like(t, f"{name}_{i}") for i, t in enumerate(ty.items))
-
-
-def flat(v):
-    if isinstance(v, tuple):
-        return [y for x in v for y in flat(x)]
-    return [v]
-
-
-def sym_jacobian(prog, fn):
-    """(input symbols, output expressions, Jacobian) of fn by sympy."""
-    d = prog.get(fn)
-    args = {p.name: symbols_like(p.ty, p.name) for p in d.nl_params}
-    r = evaluate(prog, fn, args, domain="sympy")
-    xs = [s for p in d.nl_params for s in flat(args[p.name])]
-    ys = flat(r.nl)
-    return args, xs, ys, sympy.Matrix([[sympy.diff(y, x) for x in xs] for y in ys])
 
 
 def is_zero(e) -> bool:
@@ -299,27 +175,6 @@ def test_jvp_names_and_callees():
     assert out.names == ["matvec2x2_jvp", "specific_jvp"]
     with pytest.raises(TransformError, match="nope"):
         jvp(parse_program(MATVEC), ["nope"])
-
-
-def chain_source(n: int) -> str:
-    lines = ["def f(x: real, w: real) -> (real ;) =", "  let (a0 ;) = sin(x) in"]
-    for i in range(1, n):
-        if i % 2:
-            lines.append(f"  let (a{i} ;) = a{i - 1} * w in")
-        else:
-            lines.append(f"  let (a{i} ;) = sin(a{i - 1}) in")
-    lines.append(f"  sin(a{n - 1})")
-    return "\n".join(lines) + "\n"
-
-
-def chain_program(n: int) -> Program:
-    """a0 = sin x; a(2k+1) = a(2k)·w; a(2k+2) = sin a(2k+1); result a(n-1) (built directly)."""
-    binds = [Let(("a0",), (), Prim("sin", ("x",)))]
-    for i in range(1, n):
-        rhs = Prim("*", (f"a{i - 1}", "w")) if i % 2 else Prim("sin", (f"a{i - 1}",))
-        binds.append(Let((f"a{i}",), (), rhs))
-    body = Block(binds, Ret((f"a{n - 1}",), ()))
-    return Program([Def("f", [Param("x", REAL), Param("w", REAL)], [], [REAL], [], body)])
 
 
 def test_jvp_chain_splits_shared_tangent_linearly():

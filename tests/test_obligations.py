@@ -7,13 +7,13 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from proofs import measure, obligations
-from proofs.generators import linear_programs, nonlinear_programs, points_for
-from proofs.normalform import NormalForm, NotLinear, matrix
-from semantics import Costs, evaluate, parse_program
-from semantics.errors import DomainError
-from semantics.evaluate import DEFAULT_COSTS
-from semantics.primitives import PRIMITIVES
+from linear_a.proofs import measure, obligations
+from linear_a.proofs.generators import linear_programs, nonlinear_programs, points_for
+from linear_a.proofs.normalform import NormalForm, NotLinear, matrix
+from linear_a.semantics import Costs, evaluate, parse_program
+from linear_a.semantics.errors import DomainError
+from linear_a.semantics.evaluate import DEFAULT_COSTS
+from linear_a.semantics.primitives import PRIMITIVES
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +72,12 @@ def test_transpose_cost_obligation_holds_for_every_price_table(all_obligations):
 
 def test_a_wrong_transpose_rule_is_refuted(monkeypatch):
     import importlib
-    tr = importlib.import_module("transforms.transpose")
+    tr = importlib.import_module("linear_a.transforms.transpose")
     real = tr.transpose_program
 
     def doubled(prog, names=None):        # every transposed scaling scales twice: wrong
         out = real(prog, names)
-        from semantics.syntax import Block, Let, Scale
+        from linear_a.semantics.syntax import Block, Let, Scale
         for d in out.defs:
             if not isinstance(d.body, Block):
                 continue

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-import sympy
 
-from semantics import TransformError, UsageError, evaluate, parse_program
-from semantics.primitives import PRIMITIVES
-from transforms.oracle import oracle_grad, partial
+from linear_a.semantics import TransformError, UsageError, evaluate, parse_program
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.transforms.oracle import oracle_grad, partial
 
-from test_jvp import CORPUS, IDS, MATVEC, POTTIER, SEED, chain_source, flat, sym_jacobian
+from helpers import CORPUS, IDS, MATVEC, POTTIER, SEED, _cotangent_for, chain_source, flat, sym_vjp
+
 
 
 def test_seed_adjoints():
@@ -30,37 +30,6 @@ def test_pottier_gradient():
     g = oracle_grad(parse_program(POTTIER), "f", {"x0": x0, "x1": x1})
     assert g["x0"] == pytest.approx(math.cos(x1) + 1, abs=1e-12)
     assert g["x1"] == pytest.approx(-x0 * math.sin(x1), abs=1e-12)
-
-
-def sym_vjp(prog, fn, point, cts):
-    """Jᵀ·ct by sympy at a float point."""
-    args, xs, ys, J = sym_jacobian(prog, fn)
-    subs = {}
-    for k, v in point.items():
-        for s, x in zip(flat(args[k]), flat(_tup(v))):
-            subs[s] = x
-    ct = sympy.Matrix(flat(_tup(cts)))
-    return [float(e.subs(subs)) for e in (J.T * ct)]
-
-
-def _tup(v):
-    return tuple(_tup(x) for x in v) if isinstance(v, (list, tuple)) else v
-
-
-def _cotangent_for(prog, fn, k=1):
-    d = prog.get(fn)
-    out = []
-    for i, ty in enumerate(d.nl_out):
-        out.append(_fill(ty, [k]))
-    return out
-
-
-def _fill(ty, counter):
-    from semantics.syntax import RealType
-    if isinstance(ty, RealType):
-        counter[0] += 1
-        return 0.5 * counter[0] - 1.25
-    return [_fill(t, counter) for t in ty.items]
 
 
 @pytest.mark.parametrize("src,fn,point", CORPUS, ids=IDS)
@@ -101,7 +70,7 @@ def test_oracle_refuses_linear_functions():
 
 
 def test_oracle_domain_error_is_located():
-    from semantics import DomainError
+    from linear_a.semantics import DomainError
     with pytest.raises(DomainError):
         oracle_grad(parse_program(SEED), "f", {"x1": -2, "x2": 5})
 

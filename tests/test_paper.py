@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 from linear_a.cli import main
-from paper import latex as L
-from paper.build import TeXError, build, overfull_boxes, standalone
-from paper.document import load_check_results, load_transforms, rules_figure, sec_checks
-from paper.evaltrace import tape
-from paper.trace import trace_document
-from paper.traces import transform_rows
-from paper.trees import typing_trees
-from semantics import parse_program
-from semantics.errors import InputError
-from semantics.rules import RULES
+from linear_a.paper import latex as L
+from linear_a.paper.build import TeXError, build, overfull_boxes, standalone
+from linear_a.paper.document import load_check_results, load_transforms, rules_figure, sec_checks
+from linear_a.paper.evaltrace import tape
+from linear_a.paper.trace import trace_document
+from linear_a.paper.traces import transform_rows
+from linear_a.paper.trees import typing_trees
+from linear_a.semantics import parse_program
+from linear_a.semantics.errors import InputError
+from linear_a.semantics.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 EX = ROOT / "examples"
@@ -80,8 +80,8 @@ def test_every_rule_is_typeset():
 
 
 def test_every_rule_a_derivation_uses_is_registered():
-    from paper.pipeline import run_stages
-    from semantics.typecheck import typecheck
+    from linear_a.paper.pipeline import run_stages
+    from linear_a.semantics.typecheck import typecheck
     load_transforms()
     used = set()
     for f, fn in [("seed.la", "f"), ("matvec.la", "specific"), ("linear.la", "g"), ("square.la", None),
@@ -103,7 +103,7 @@ def test_linear_dotted_cotangents_double_dotted():
     assert L.var("x1") == "x_{1}"
     assert L.var("dx1", L.LIN) == r"\LAlin{x}_{1}"
     assert L.var("ct_dx", L.COT) == r"\LAcot{x}"
-    from paper.pipeline import run_stages
+    from linear_a.paper.pipeline import run_stages
     st = run_stages(load("seed.la"), "f")
     jvp_rows, _ = transform_rows(st["jvp"].derivation)
     assert any(r"\LAlin{" in out for _, _, _, out in jvp_rows)
@@ -113,7 +113,7 @@ def test_linear_dotted_cotangents_double_dotted():
 
 
 def test_trace_rows_name_each_rule_with_input_and_output():
-    from paper.pipeline import run_stages
+    from linear_a.paper.pipeline import run_stages
     st = run_stages(load("seed.la"), "f")
     rows, elided = transform_rows(st["jvp"].derivation)
     assert elided == 0

@@ -1,6 +1,6 @@
 """Property tests of the language core on generated programs (SPEC §2–§4, §11).
 
-On random well-typed programs from ``proofs.generators`` (non-linear, linear
+On random well-typed programs from ``linear_a.proofs.generators`` (non-linear, linear
 and mixed):
 
 (a) they typecheck, and have the shape their strategy promises;
@@ -29,17 +29,17 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proofs.generators import (entry, linear_programs, mixed_programs, nonlinear_programs,
+from linear_a.proofs.generators import (entry, linear_programs, mixed_programs, nonlinear_programs,
                                points_for, with_points)
-from semantics.errors import LinearATypeError
-from semantics.evaluate import evaluate
-from semantics.parser import parse_program
-from semantics.primitives import PRIMITIVES
-from semantics.printer import show
-from semantics.rules import RULES
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+from linear_a.semantics.errors import LinearATypeError
+from linear_a.semantics.evaluate import evaluate
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.semantics.printer import show
+from linear_a.semantics.rules import RULES
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Prim, Program, Ret, Scale, TupleType, Zero, iter_nodes)
-from semantics.typecheck import typecheck
+from linear_a.semantics.typecheck import typecheck
 
 STRATEGIES = {
     "nonlinear": nonlinear_programs(),

@@ -14,16 +14,16 @@ import sys
 import pytest
 from checkpoint_schedules import optimal_steps_binomial
 
-from semantics import evaluate, parse_program, typecheck
-from semantics.errors import TransformError
-from transforms.checkpoint import policy_from_string
-from transforms.compose import grad, names_for
-from transforms.oracle import oracle_grad
-from transforms.compose import vjp_program
-from transforms.revolve import (Binomial, advance_calls, binomial_vjp_program, chain_source,
+from linear_a.semantics import evaluate, parse_program, typecheck
+from linear_a.semantics.errors import TransformError
+from linear_a.transforms.checkpoint import policy_from_string
+from linear_a.transforms.compose import grad, names_for
+from linear_a.transforms.oracle import oracle_grad
+from linear_a.transforms.compose import vjp_program
+from linear_a.transforms.revolve import (Binomial, advance_calls, binomial_vjp_program, chain_source,
                                 memory_bound, optimal_forward_steps, optimal_split, restructure,
                                 schedule, schedule_cost, step_costs, step_working_set)
-from semantics.syntax import Call, Drop, Let, iter_nodes
+from linear_a.semantics.syntax import Call, Drop, Let, iter_nodes
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 

@@ -12,12 +12,12 @@ import resource
 
 import pytest
 
-from proofs.generators import chain_text, chain_value
-from semantics.evaluate import _typing_info, evaluate
-from semantics.parser import parse_program
-from semantics.printer import show
-from semantics.typecheck import typecheck
-from semantics.syntax import REAL, Signature
+from linear_a.proofs.generators import chain_text, chain_value
+from linear_a.semantics.evaluate import _typing_info, evaluate
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.printer import show
+from linear_a.semantics.typecheck import typecheck
+from linear_a.semantics.syntax import REAL, Signature
 
 N = 10**6
 MAX_RSS_GB = 4.0     # measured ≈ 1.3 GB at 10^6 lets

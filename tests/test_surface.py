@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from semantics import (Call, InputError, LinearAError, ParseError, Prim, evaluate, parse_program,
+from linear_a.semantics import (Call, InputError, LinearAError, ParseError, Prim, evaluate, parse_program,
                        show, typecheck)
-from semantics.surface import (TraceError, cos, exp, linear_a, linear_a_function, ln, load_surface_file,
+from linear_a.semantics.surface import (TraceError, cos, exp, linear_a, linear_a_function, ln, load_surface_file,
                                log, pow, sigmoid, sin, sqrt, tan, tanh, trace, trace_many)
-from semantics.syntax import Lit, NUnpack, iter_nodes
+from linear_a.semantics.syntax import Lit, NUnpack, iter_nodes
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -294,7 +294,7 @@ def test_load_every_surface_example(path):
 
 
 def test_load_collects_marked_functions_in_definition_order(tmp_path):
-    src = ("from semantics.surface import linear_a, sin\n"
+    src = ("from linear_a import linear_a, sin\n"
            "@linear_a\n"
            "def b(x):\n"
            "    return sin(x)\n"
@@ -314,9 +314,9 @@ def test_load_collects_marked_functions_in_definition_order(tmp_path):
     ("def f(x)\n    return x\n", ParseError, 1, ["syntax"]),
     ("x = 1 / 0\n", InputError, 1, ["ZeroDivisionError"]),
     ("def f(x):\n    return x\n", InputError, None, ["marks no function"]),
-    ("from semantics.surface import linear_a\n@linear_a\ndef f(x):\n    if x > 0:\n"
+    ("from linear_a import linear_a\n@linear_a\ndef f(x):\n    if x > 0:\n"
      "        return x\n    return -x\n", TraceError, 4, ["straight-line"]),
-    ("from semantics.surface import linear_a\n@linear_a\ndef f(x):\n    return nope + x\n",
+    ("from linear_a import linear_a\n@linear_a\ndef f(x):\n    return nope + x\n",
      InputError, 4, ["NameError"]),
 ])
 def test_load_errors_are_located(tmp_path, src, cls, line, words):

@@ -10,8 +10,8 @@ import math
 import sympy
 
 from linear_a.cli import main
-from paper.evaltrace import tape
-from paper.teach import (adjoint_rows, checkpoint_rows, fmt, load_example, primal_rows, render_text,
+from linear_a.paper.evaltrace import tape
+from linear_a.paper.teach import (adjoint_rows, checkpoint_rows, fmt, load_example, primal_rows, render_text,
                          summary_rows, tangent_rows)
 
 X1, X2 = 2.0, 5.0
@@ -110,8 +110,8 @@ def test_checkpoint_example_save_all_vs_recompute_all():
     assert rec[2] <= save[2]                      # … never costs memory …
     # … and stores less between the halves: the residuals f_jvp_nl returns and its
     # peak (the linear half recomputes everything up front, so its peak is unchanged)
-    from semantics.evaluate import evaluate
-    from transforms.compose import names_for, vjp_program
+    from linear_a.semantics.evaluate import evaluate
+    from linear_a.transforms.compose import names_for, vjp_program
     runs = {}
     for pol in ("save-all", "recompute-all"):
         r = evaluate(vjp_program(prog, ex.fn, pol), names_for(ex.fn)[0], ex.args)

@@ -11,11 +11,11 @@ import importlib
 
 import pytest
 
-from proofs import checks, theorems
-from proofs.checks import Subject, check_program, run_check
-from proofs.runner import corpus, random_programs, run_suite
-from semantics import parse_program
-from semantics.primitives import PRIMITIVES
+from linear_a.proofs import checks, theorems
+from linear_a.proofs.checks import Subject, check_program, run_check
+from linear_a.proofs.runner import corpus, random_programs, run_suite
+from linear_a.semantics import parse_program
+from linear_a.semantics.primitives import PRIMITIVES
 
 SPEC_IDS = ["typing-sound", "jvp-typed", "jvp-correct", "jvp-cost", "jvp-size", "unzip-typed",
             "unzip-correct", "unzip-cost", "transpose-typed", "transpose-adjoint", "transpose-cost",
@@ -72,11 +72,11 @@ def test_wrong_derivative_in_the_primitive_table_is_refuted(monkeypatch):
 
 
 def test_wrong_transpose_is_refuted(monkeypatch):
-    tr = importlib.import_module("transforms.transpose")
+    tr = importlib.import_module("linear_a.transforms.transpose")
     real = tr.transpose_program
 
     def swapped(prog, names=None):      # returns the cotangents in the wrong order
-        from semantics.syntax import Block, Ret
+        from linear_a.semantics.syntax import Block, Ret
         out = real(prog, names)
         for d in out.defs:
             body = d.body
@@ -91,7 +91,7 @@ def test_wrong_transpose_is_refuted(monkeypatch):
 
 
 def test_unzip_that_loses_work_is_refuted(monkeypatch):
-    from proofs import measure
+    from linear_a.proofs import measure
     real = measure.work
 
     def cheaper(prog, fn, *a, **k):     # pretend f_nl is one unit cheaper
@@ -112,7 +112,7 @@ def test_too_big_normal_forms_fall_back_to_points(monkeypatch):
 
 
 def test_a_crashing_transform_is_a_refutation_not_a_pass(monkeypatch):
-    jv = importlib.import_module("transforms.jvp")
+    jv = importlib.import_module("linear_a.transforms.jvp")
 
     def boom(prog, names=None):
         raise RuntimeError("bug")
@@ -145,18 +145,18 @@ def test_exact_points_when_the_normal_form_is_too_big(monkeypatch):
 
 
 def test_chain_identities_proved_in_normal_form():
-    from proofs.scaling import prove_nf
+    from linear_a.proofs.scaling import prove_nf
     r = prove_nf(300)
     assert r["linearity"] == "proved" and r["adjoint"] == "proved"
     assert r["monomials"] == 151          # the ẋ entry (1) + the ẇ entry (150 paths)
 
 
 def test_chain_adjoint_detects_a_wrong_transpose(monkeypatch):
-    from proofs import scaling
+    from linear_a.proofs import scaling
     real = scaling.linear_pair
 
     def broken(n):                        # L_T returns (ct_w, ct_x) instead of (ct_x, ct_w)
-        from semantics.syntax import Block, Ret
+        from linear_a.semantics.syntax import Block, Ret
         lin, fl, tp, ft = real(n)
         body = tp[ft].body
         assert isinstance(body, Block) and isinstance(body.tail, Ret)

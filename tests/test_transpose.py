@@ -6,28 +6,15 @@ from __future__ import annotations
 import sympy
 import pytest
 
-from semantics import (Costs, TransformError, evaluate, parse_program, show, typecheck)
-from semantics.rules import RULES
-from semantics.syntax import (Block, Drop, Let, Program, Ret, Scale, Def, Param, REAL, RealType,
+from linear_a.semantics import (Costs, TransformError, evaluate, parse_program, show, typecheck)
+from linear_a.semantics.rules import RULES
+from linear_a.semantics.syntax import (Block, Drop, Let, Program, Ret, Scale, Def, Param, REAL, RealType,
                               expr_size)
-from transforms.compose import linearize
-from transforms.transpose import transpose, transpose_program
-from test_jvp import flat, symbols_like  # shared sympy helpers
+from linear_a.transforms.compose import linearize
+from linear_a.transforms.transpose import transpose, transpose_program
 
-# every linear form, a dropped linear value, a zero, tuples both ways
-LINEAR = """
-def g(x: real ; dx: real, dy: real) -> (; real, real) =
-  let (; dy1, dy2) = dup(dy) in
-  let (; s) = dx +. dy1 in
-  let (; t) = x *. s in
-  let (; z) = zero in
-  let (; u) = t +. z in
-  let (; p) = (u, dy2) in
-  let (; p1, p2) = dup(p) in
-  let (;) = drop(p1) in
-  let (a, b) = p2 in
-  (; a, b)
-"""
+from helpers import LINEAR, SEED, flat, symbols_like
+
 
 # calls, non-linear code inside linear code (kept in front), a nested linear
 # right-hand side, a permuted return, a dropped input, an unused output
@@ -54,8 +41,6 @@ def k(x: real ; a: real, b: real) -> (; real, real) =
   let (;) = drop(x) in
   g(x ; b, a)
 """
-
-
 
 
 def sym_args(d: Def, prefix=""):
@@ -168,7 +153,6 @@ def _ones(ty):
     return 1.0 if isinstance(ty, RealType) else tuple(_ones(t) for t in ty.items)
 
 
-from test_jvp import SEED  # examples/seed.la
 
 
 def test_transpose_of_linearized_code_conserves_work():
@@ -228,7 +212,7 @@ def test_unknown_function_name():
 
 def linear_chain(n: int) -> Program:
     """ẏ = w ·. (w ·. (… ẋ)) with a non-linear sin chain beside it; built directly."""
-    from semantics.syntax import Prim
+    from linear_a.semantics.syntax import Prim
     binds = []
     prev_nl, prev_l = "x", "dx"
     for i in range(n):

@@ -3,7 +3,7 @@ restated in this project's syntax, plus the scope and arity errors SPEC §3 and
 §16 ask for.  Every rejection names its error class, the rule and the line."""
 import pytest
 
-from semantics import LinearATypeError, ScopeError, evaluate, parse_program, typecheck
+from linear_a.semantics import LinearATypeError, ScopeError, evaluate, parse_program, typecheck
 
 
 def check(text):
@@ -197,7 +197,7 @@ def test_out_of_scope_read_in_a_program_built_without_positions():
     """A program built in memory (no source positions, as the transforms and
     the generators make them): the scope error still names the variable,
     where the message would have pointed at its binder's line."""
-    from semantics.syntax import REAL, Block, Def, Drop, Let, Param, Prim, Program, Ret
+    from linear_a.semantics.syntax import REAL, Block, Def, Drop, Let, Param, Prim, Program, Ret
     inner = Block([Let(("b",), (), Prim("sin", ["x"]))], Ret(["b"], []))
     body = Block([Let(("a",), (), inner), Let((), (), Drop("a"))], Ret(["b"], []))
     prog = Program([Def("f", [Param("x", REAL)], [], [REAL], [], body)])

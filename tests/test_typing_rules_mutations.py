@@ -1,6 +1,6 @@
 """Mutation check of the typing rules (SPEC §3).
 
-For every typing rule registered in ``semantics.rules.RULES`` and for each of
+For every typing rule registered in ``linear_a.semantics.rules.RULES`` and for each of
 its side conditions, a pair of programs: a well-typed one, and a minimal edit of
 it that violates exactly that side condition.  The first must be accepted; the
 second rejected with a located ``LinearATypeError`` whose ``rule`` names that
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from semantics.errors import LinearATypeError
-from semantics.parser import parse_program
-from semantics.rules import RULES
-from semantics.typecheck import typecheck
+from linear_a.semantics.errors import LinearATypeError
+from linear_a.semantics.parser import parse_program
+from linear_a.semantics.rules import RULES
+from linear_a.semantics.typecheck import typecheck
 
 # (rule, side condition, well-typed program, the same program violating the condition)
 CASES = [

@@ -4,216 +4,30 @@ linear half reads; staging with unknown non-linear inputs; derivations; a
 10^5-let chain without recursion."""
 from __future__ import annotations
 
-import random
 import sys
 
 import pytest
 import sympy
 
-from semantics import (REAL, Block, Def, LinearATypeError, Let, Param, Prim, Program, Ret, Scale,
+from linear_a.semantics import (REAL, Block, Def, LinearATypeError, Let, Param, Prim, Program, Ret, Scale,
                        TransformError, evaluate, parse_program, show, typecheck)
-from semantics.rules import RULES
-from semantics.syntax import Call, Drop, NUnpack, iter_nodes
-from transforms.checkpoint import PerCall, RecomputeAll, RecomputeNamed, SaveAll
-from transforms.unzip import conclusion_text, run_split, unzip, unzip_costs, unzip_program
+from linear_a.semantics.rules import RULES
+from linear_a.semantics.syntax import Call, Drop, NUnpack, iter_nodes
+from linear_a.transforms.checkpoint import PerCall, RecomputeAll, RecomputeNamed, SaveAll
+from linear_a.transforms.unzip import conclusion_text, run_split, unzip, unzip_costs, unzip_program
+
+from helpers import SEED, check_recombination, mixed
 
 # ----------------------------------------------------------------------------
 # Hand-written programs: mixed (JVP-shaped and not), calls nested two deep,
 # tuples and unpacks of both classes, drops of both classes, dups, literals,
 # zero, a nested right-hand side, several non-linear results.
 
-MIXED = """
-def h(a: real, b: real ; da: real, db: real) -> (real, real ; real, real) =
-  let (p ;) = a * b in
-  let (s ;) = sin(a) in
-  let (c ;) = cos(a) in
-  let (; da1, da2) = dup(da) in
-  let (; db1, db2) = dup(db) in
-  let (; t1) = b *. da1 in
-  let (; t2) = a *. db1 in
-  let (; dp) = t1 +. t2 in
-  let (; ds) = c *. da2 in
-  let (;) = drop(db2) in
-  (p, s ; dp, ds)
 
-def g(x: real, pr: (real, real) ; dx: real, dpr: (real, real)) -> (real, (real, real) ; (real, real)) =
-  let (u, v) = pr in
-  let (du, dv) = dpr in
-  let (k ;) = 2 in
-  let (q ;) = k * x in
-  let (; dq) = k *. dx in
-  let (m, n ; dm, dn) = h(q, u ; dq, du) in
-  let (e ;) = exp(v) in
-  let (; de) = e *. dv in
-  let (z ;) = (m, e) in
-  let (y ;) = n + e in
-  let (; dz0) = zero : real in
-  let (; dy) = dn +. dz0 in
-  let (; dmy) = (dm, dy) in
-  let (;) = drop(de) in
-  (y, z ; dmy)
-
-def f(x1: real, x2: real ; dx1: real, dx2: real) -> (real, real ; real) =
-  let (; dxa, dxb) = dup(dx1) in
-  let (pr ;) = (x1, x2) in
-  let (; dpr) = (dxb, dx2) in
-  let (y, z ; dmy) = g(x1, pr ; dxa, dpr) in
-  let (z1, z2) = z in
-  let (dm, dy) = dmy in
-  let (t ; dt) =
-    let (t0 ;) = y * z1 in
-    let (one ;) = 1.5 in
-    let (; dt0) = one *. dm in
-    (t0 ; dt0)
-  in
-  let (r ;) = t - z2 in
-  let (;) = drop(pr) in
-  let (; out) = dt +. dy in
-  (r, y ; out)
-
-def sq(x: real) -> (real ;) =
-  x * x
-
-def usesq(x: real ; dx: real) -> (real ; real) =
-  let (s ;) = sq(x) in
-  let (two ;) = 2 in
-  let (c ;) = two * x in
-  let (; d1, d2) = dup(dx) in
-  let (; e1) = c *. d1 in
-  let (; e2) = s *. d2 in
-  let (; e) = e1 +. e2 in
-  (s ; e)
-
-def noread(x: real ; dx: real) -> (real ; real) =
-  let (y ;) = sin(x) in
-  let (; a, b) = dup(dx) in
-  let (; c) = a +. b in
-  (y ; c)
-
-def lin_only(; a: real, b: real) -> (; real) =
-  let (; c) = a +. b in
-  let (; d) = zero : real in
-  c +. d
-
-def tail_prim(x: real, y: real) -> (real ;) =
-  let (a ;) = sin(x) in
-  a * y
-
-def tail_lin(x: real ; dx: real) -> (; real) =
-  let (c ;) = cos(x) in
-  c *. dx
-
-def tail_call(x: real ; dx: real) -> (real, real ; real, real) =
-  let (y ;) = exp(x) in
-  let (; d1, d2) = dup(dx) in
-  let (; dy) = y *. d1 in
-  h(x, y ; d2, dy)
-
-def tail_drop(x: real ; dx: real) -> (;) =
-  let (;) = drop(x) in
-  drop(dx)
-
-def chain3(x: real ; dx: real) -> (real ; real) =
-  let (y1 ;) = sin(x) in
-  let (c1 ;) = cos(x) in
-  let (; d1) = c1 *. dx in
-  let (y2 ;) = sin(y1) in
-  let (c2 ;) = cos(y1) in
-  let (; d2) = c2 *. d1 in
-  let (y3 ;) = sin(y2) in
-  let (c3 ;) = cos(y2) in
-  let (; d3) = c3 *. d2 in
-  (y3 ; d3)
-"""
-
-from test_jvp import SEED  # examples/seed.la
-
-
-def mixed():
-    p = parse_program(MIXED, "mixed.la")
-    typecheck(p)
-    return p
 
 
 POLICIES = [SaveAll(), RecomputeAll(), PerCall({"g": "recompute", "h": "recompute", "sq": "recompute"}),
             RecomputeNamed({"c", "k", "e", "y1", "c2"})]
-
-
-def _sym_args(d: Def):
-    """A symbol per real of every parameter (tuples as tuples of symbols)."""
-    def val(name, ty):
-        if ty == REAL:
-            return sympy.Symbol(name)
-        return tuple(val(f"{name}_{i}", t) for i, t in enumerate(ty.items))
-    return {p.name: val(p.name, p.ty) for p in d.params}
-
-
-def _float_args(d: Def, rng):
-    def val(ty):
-        if ty == REAL:
-            return rng.uniform(0.3, 2.0)
-        return tuple(val(t) for t in ty.items)
-    return {p.name: val(p.ty) for p in d.params}
-
-
-def _flat(v):
-    if isinstance(v, tuple):
-        for x in v:
-            yield from _flat(x)
-    else:
-        yield v
-
-
-def _sym_equal(a, b) -> bool:
-    fa, fb = list(_flat(a)), list(_flat(b))
-    return len(fa) == len(fb) and all(sympy.simplify(x - y) == 0 for x, y in zip(fa, fb))
-
-
-def _close(a, b, tol=1e-9) -> bool:
-    fa, fb = list(_flat(a)), list(_flat(b))
-    return len(fa) == len(fb) and all(abs(x - y) <= tol * (1 + abs(y)) for x, y in zip(fa, fb))
-
-
-def recombination(dv, fn: str) -> Program:
-    """The unzipped program plus ``fn_re``, the SPEC's recombination
-    ``let (x̄, w ;) = f_nl(…) in let (ū ; ȳ) = f_lin(w, … ; …) in (x̄ ; ȳ)``
-    written in Linear A, re-parsed from the printed output."""
-    sig = dv.notes["signatures"][fn]
-    d = dv.subject[fn]
-    known = [d.nl_params[i].name for i in sig.known_in]
-    unknown = [d.nl_params[i].name for i in sig.unknown_in]
-    lin = [p.name for p in d.lin_params]
-    ks = [f"re_k{i}" for i in sig.known_out]
-    us = [f"re_u{i}" for i in sig.unknown_out]
-    ls = [f"re_l{i}" for i in range(len(d.lin_out))]
-    outs = {i: n for i, n in zip(sig.known_out, ks)} | {i: n for i, n in zip(sig.unknown_out, us)}
-    ps = lambda params: ", ".join(f"{p.name}: {p.ty!r}" for p in params)
-    ty = lambda ts: ", ".join(map(repr, ts))
-    text = (f"def {fn}_re({ps(d.nl_params)} ; {ps(d.lin_params)}) -> ({ty(d.nl_out)} ; {ty(d.lin_out)}) =\n"
-            f"  let ({', '.join(ks + ['re_w'])} ;) = {sig.nl_name}({', '.join(known)}) in\n"
-            f"  let ({', '.join(us)} ; {', '.join(ls)}) = {sig.lin_name}({', '.join(['re_w'] + unknown)} ; {', '.join(lin)}) in\n"
-            f"  ({', '.join(outs[i] for i in range(len(d.nl_out)))} ; {', '.join(ls)})\n")
-    prog = parse_program(show(dv.result) + "\n" + text, "recombined.la")
-    typecheck(prog)
-    return prog
-
-
-def check_recombination(src: Program, dv, fn: str, points=3, symbolic=True):
-    prog = recombination(dv, fn)
-    d = src[fn]
-    rng = random.Random(7)
-    for _ in range(points):
-        args = _float_args(d, rng)
-        want = evaluate(src, fn, args)
-        got = evaluate(prog, fn + "_re", args)
-        assert _close(got.nl + got.lin, want.nl + want.lin), (fn, args, got, want)
-        split = run_split(dv, fn, args)
-        assert _close(split.nl + split.lin, want.nl + want.lin)
-    if symbolic:
-        args = _sym_args(d)
-        want = evaluate(src, fn, args, "sympy")
-        got = evaluate(prog, fn + "_re", args, "sympy")
-        assert _sym_equal(got.nl + got.lin, want.nl + want.lin), (fn, got, want)
 
 
 # ----------------------------------------------------------------------------
@@ -309,7 +123,7 @@ def test_nested_rhs_and_non_ret_tails():
 
 
 def test_seed_through_jvp():
-    from transforms.jvp import jvp_program
+    from linear_a.transforms.jvp import jvp_program
     p = parse_program(SEED, "seed.la")
     j = jvp_program(p)
     for policy in POLICIES[:2]:
@@ -324,7 +138,7 @@ def test_seed_through_jvp():
 
 
 def test_jvp_of_program_with_calls_unzips():
-    from transforms.jvp import jvp_program
+    from linear_a.transforms.jvp import jvp_program
     p = parse_program("""
 def k(a: real, b: real) -> (real ;) =
   let (t ;) = a * b in

@@ -2,12 +2,12 @@
 
 Public API (SPEC §14)::
 
-    from transforms import jvp_program, linearize, transpose_program, vjp, grad, oracle_grad
+    from linear_a.transforms import jvp_program, linearize, transpose_program, vjp, grad, oracle_grad
     grad(prog, "f", {"x1": 2, "x2": 5}).gradient      # {'x1': 5.5, 'x2': 1.716...}
 
 * ``jvp(prog, names=None)`` / ``jvp_program`` — forward mode (SPEC §7), ``f ↦ f_jvp``.
 * ``unzip(prog, policy=None, unknown=None)`` / ``unzip_program`` — split into
-  ``f_nl`` and ``f_lin`` (SPEC §8); checkpoint policies in ``transforms.checkpoint``.
+  ``f_nl`` and ``f_lin`` (SPEC §8); checkpoint policies in ``linear_a.transforms.checkpoint``.
 * ``transpose(prog, names=None)`` / ``transpose_program`` — ``f ↦ f_T`` (SPEC §9).
 * ``linearize``, ``vjp_program``, ``vjp``, ``grad`` — the compositions (SPEC §10).
 * ``oracle_grad`` — the independent tape-based reverse mode the compositions

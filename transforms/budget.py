@@ -1,7 +1,7 @@
 """``budget:M``: the cheapest checkpoint choice vector under a memory budget (SPEC §8, §15).
 
 For a small program, every choice vector of the vjp's unzip is tried: each
-choice point (``transforms.checkpoint.ChoicePoint``, all definitions the vjp
+choice point (``linear_a.transforms.checkpoint.ChoicePoint``, all definitions the vjp
 unzips) is saved or recomputed, the vjp program is built and run, and its
 work W (sum of the two runs) and peak memory M (the larger peak) are
 measured with the §4 evaluator.  W and M depend only on the program, never on
@@ -13,7 +13,7 @@ Contract.
 * ``measure(prog, fn, choices)`` — (W, M) of the vjp under a choice vector
   (a dict ``(def, index) -> "save" | "recompute"``; missing points are saved).
 * ``frontier(prog, fn)`` — every vector's (W, M), and the Pareto frontier.
-* ``Budget(M)`` — a :class:`~transforms.checkpoint.Policy`; ``prepare(prog, fn)``
+* ``Budget(M)`` — a :class:`~linear_a.transforms.checkpoint.Policy`; ``prepare(prog, fn)``
   searches exhaustively (at most ``MAX_POINTS`` choice points, i.e. 2^14
   vectors) and picks the least W with M ≤ budget (ties: least M, then
   fewest recomputations); then ``decide`` answers per point.  No feasible
@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from itertools import product
 
-from semantics.domains import get_domain
-from semantics.errors import TransformError
-from semantics.syntax import RealType
+from linear_a.semantics.domains import get_domain
+from linear_a.semantics.errors import TransformError
+from linear_a.semantics.syntax import RealType
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
 

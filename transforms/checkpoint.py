@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from semantics.errors import Pos, TransformError
+from linear_a.semantics.errors import Pos, TransformError
 
 SAVE = "save"
 RECOMPUTE = "recompute"

@@ -1,6 +1,6 @@
 """A fast float path: Linear A definitions compiled once to Python functions.
 
-The reference interpreter (``semantics.evaluate``) walks the syntax tree and
+The reference interpreter (``linear_a.semantics.evaluate``) walks the syntax tree and
 tracks work and memory for every node; this module turns each definition into
 straight-line Python source once, ``exec``s it, and then runs it at CPython's
 own speed.  It computes values only (W, M and |e| are properties of the
@@ -19,7 +19,7 @@ Contract.
 * Errors too: a primitive with a domain check is called through a guard; if
   a guard fails or Python raises (``log 0``, ``x / 0``), the call is re-run
   on the reference interpreter, which raises the located
-  :class:`~semantics.errors.DomainError` it always raises.
+  :class:`~linear_a.semantics.errors.DomainError` it always raises.
 * Linear time: one pass per definition, no recursion on chain length.
   CPython compiles one very long function slowly, so a long body is cut
   into chunks of ``CHUNK`` statements, each a function; a variable used
@@ -33,11 +33,11 @@ is run more than a handful of times.
 """
 from __future__ import annotations
 
-from semantics.domains import FLOAT
-from semantics.errors import LinearAError, UsageError
-from semantics.evaluate import _typing_info, bind_args, evaluate, vadd, vscale, vzero
-from semantics.primitives import PRIMITIVES
-from semantics.syntax import (Block, Call, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+from linear_a.semantics.domains import FLOAT
+from linear_a.semantics.errors import LinearAError, UsageError
+from linear_a.semantics.evaluate import _typing_info, bind_args, evaluate, vadd, vscale, vzero
+from linear_a.semantics.primitives import PRIMITIVES
+from linear_a.semantics.syntax import (Block, Call, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                               NUnpack, Prim, Program, RealType, Ret, Scale, Zero, leaf_uses)
 
 CHUNK = 2000          # statements per generated Python function

@@ -14,17 +14,17 @@ JVP, then unzip, then transpose.
   result (a :class:`TransformError` otherwise).
 
 Gradients are keyed by parameter name; tuple parameters get nested tuples.
-The checkpoint ``policy`` (see ``transforms.checkpoint``) is passed to unzip;
+The checkpoint ``policy`` (see ``linear_a.transforms.checkpoint``) is passed to unzip;
 every policy gives the same derivative, only work and memory change.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from semantics.domains import get_domain
-from semantics.errors import LinearAError, TransformError, UsageError
-from semantics.evaluate import Costs, bind_args, evaluate
-from semantics.syntax import Program, call_closure
+from linear_a.semantics.domains import get_domain
+from linear_a.semantics.errors import LinearAError, TransformError, UsageError
+from linear_a.semantics.evaluate import Costs, bind_args, evaluate
+from linear_a.semantics.syntax import Program, call_closure
 
 from .jvp import SUFFIX as JVP_SUFFIX, jvp_program
 from .oracle import cotangent_values

@@ -1,10 +1,10 @@
 r"""Reverse mode on the flat form: JVP, unzip (save-all) and transpose, fast.
 
-``transforms.compose.vjp_program`` is the reference: JVP, unzip and
+``linear_a.transforms.compose.vjp_program`` is the reference: JVP, unzip and
 transposition as rules building a derivation per node.  This module is a
-second path beside it for the flat fragment (``semantics.flat``: definitions
+second path beside it for the flat fragment (``linear_a.semantics.flat``: definitions
 of real parameters and results whose bodies are let-chains of primitives,
-literals and drops), the way ``transforms.compile`` is a fast float path
+literals and drops), the way ``linear_a.transforms.compile`` is a fast float path
 beside the interpreter.  Its contract is **exact agreement**::
 
     vjp_text(text, fn) == show(vjp_program(parse_program(text), fn))
@@ -15,30 +15,30 @@ same fresh names, same order of lets, same residual tuple -- so each is
 tested against the reference's: :func:`jvp` against ``jvp_program(p, [fn])``,
 :func:`unzip` against ``unzip_program(·, trusted=True)`` (save-all),
 :func:`transpose` against ``transpose_program(·, [f_jvp_lin])``.  Variables
-are integers indexing the definition's ``names`` table (``semantics.flat``);
+are integers indexing the definition's ``names`` table (``linear_a.semantics.flat``);
 each stage copies the table and appends the names it makes, so its input is
 left as it was.
 
 How the stages mirror the reference (read those modules for the rules).
 
-* **JVP** (``transforms.jvp``): per let, the primal let itself, the
+* **JVP** (``linear_a.transforms.jvp``): per let, the primal let itself, the
   primitive's partials from the primitive table (``PRIMITIVES[op].partials``,
   called with an emitter that appends flat tuples, so a change to a rule
   changes both paths), then the scaled tangents summed with ``+.``; a variable
   read k times has its tangent split by k − 1 ``dup``s placed just before the
   reads.
-* **Unzip**, save-all (``transforms.unzip``): every non-linear let goes to
+* **Unzip**, save-all (``linear_a.transforms.unzip``): every non-linear let goes to
   ``f_nl``, every linear one to ``f_lin``; the residuals are the non-linear
   variables the linear half reads (parameters first, then in binding order);
   a non-linear variable neither half reads is dropped right after its
   binding.  Binders being distinct and bound before use, the reference's
   backward pass over "still needed" sets equals two whole-definition read
   flags, set in the forward pass that splits the lets.
-* **Transpose** (``transforms.transpose``): linear lets visited last to first,
+* **Transpose** (``linear_a.transforms.transpose``): linear lets visited last to first,
   ``+.`` ↔ ``dup``, ``zero`` ↔ ``drop``, ``*.`` self-adjoint, the cotangent of
   each linear variable kept in one list; non-linear lets in front.
 
-**Fresh names** are those ``transforms.fresh.Fresh`` gives over the
+**Fresh names** are those ``linear_a.transforms.fresh.Fresh`` gives over the
 definition's names, in the reference's order of requests: a base's first
 request gets the base itself unless taken, later ones base_k, k counting up
 per base past the names taken.  ``Fresh`` keeps every name it hands out in
@@ -60,29 +60,29 @@ Speed (SPEC §15): the hot loops inline the per-let helpers and the name
 supply's common cases; what did not pay was left out (templating the rules'
 output per primitive cost more than calling them).
 
-The stages, each usable alone: ``semantics.flat.parse`` (text → FlatProgram),
-``semantics.flat.check`` (→ read counts), :func:`jvp`, :func:`unzip`,
-:func:`transpose`, :func:`check_output`, ``semantics.flat.show``.
+The stages, each usable alone: ``linear_a.semantics.flat.parse`` (text → FlatProgram),
+``linear_a.semantics.flat.check`` (→ read counts), :func:`jvp`, :func:`unzip`,
+:func:`transpose`, :func:`check_output`, ``linear_a.semantics.flat.show``.
 :func:`fast_vjp_text` composes them, with JVP, unzip and transposition taken
-in one pass by ``transforms.fused.vjp_defs`` wherever it answers (it is
+in one pass by ``linear_a.transforms.fused.vjp_defs`` wherever it answers (it is
 tested against these three stages, as they are against the reference).
 
 Failure is never an answer: if the input is outside the fragment or any fast
 step fails, :func:`vjp_text` runs the reference pipeline, so errors are
 always the reference's located errors (``require_fast=True`` raises
 :class:`NotFast` instead, for benchmarks and tests).  The cyclic garbage
-collector is paused during the pipeline (``semantics.gcpause``).
+collector is paused during the pipeline (``linear_a.semantics.gcpause``).
 """
 from __future__ import annotations
 
-from semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
+from linear_a.semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
                             FlatDef, FlatProgram, NotFlat, check, check_def, parse, show)
-from semantics.gcpause import paused_gc
-from semantics.parser import KEYWORDS, parse_program
-from semantics.printer import show as show_ref
-from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
-from semantics.syntax import REAL, TupleType
-from semantics.typecheck import typecheck
+from linear_a.semantics.gcpause import paused_gc
+from linear_a.semantics.parser import KEYWORDS, parse_program
+from linear_a.semantics.printer import show as show_ref
+from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from linear_a.semantics.syntax import REAL, TupleType
+from linear_a.semantics.typecheck import typecheck
 
 from .compose import vjp_program
 from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffix
@@ -137,7 +137,7 @@ def _distinct(names) -> bool:
 
 class _Emitter:
     """The primitive table's emitter (``b.prim``, ``b.lit``), appending flat lets
-    whose variables are named ``c``, ``c_1``, … as ``transforms.fresh.Emitter``
+    whose variables are named ``c``, ``c_1``, … as ``linear_a.transforms.fresh.Emitter``
     does."""
     __slots__ = ("prim", "lit")
 
@@ -179,8 +179,8 @@ def read_counts(d: FlatDef) -> list:
 
 
 def jvp(d: FlatDef, counts: list | None = None) -> FlatDef:
-    """``f_jvp`` of a checked flat definition, exactly as ``transforms.jvp``.
-    ``counts``: the list :func:`semantics.flat.check_def` returned for d (read,
+    """``f_jvp`` of a checked flat definition, exactly as ``linear_a.transforms.jvp``.
+    ``counts``: the list :func:`linear_a.semantics.flat.check_def` returned for d (read,
     not changed), else the reads are counted here.  d's table must be d's
     names (as the parser makes it)."""
     if counts is None:
@@ -346,7 +346,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
 
 
 def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
-    """``(f_nl, f_lin)`` of a JVP output, exactly as ``transforms.unzip`` under
+    """``(f_nl, f_lin)`` of a JVP output, exactly as ``linear_a.transforms.unzip`` under
     save-all.  The two halves share one table: d's, and the residual tuple's
     name.  d's table must be d's names (as :func:`jvp` makes it)."""
     names = list(d.names)
@@ -410,7 +410,7 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
 
 def transpose(d: FlatDef) -> FlatDef:
     """``f_T`` of a flat definition with no non-linear results, exactly as
-    ``transforms.transpose``.  d's variables must have distinct names."""
+    ``linear_a.transforms.transpose``.  d's variables must have distinct names."""
     if d.nl_out or d.tail[1]:
         raise NotFlat("transpose of a definition with non-linear results")
     out = _transpose(d, exact=False)

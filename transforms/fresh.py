@@ -11,7 +11,7 @@ that introduces bindings needs names no binder of that definition already has.
 * :class:`Emitter` — appends ``let`` bindings to a list and returns the name
   bound.  The primitive table's JVP rules (``partials(b, args, out)``) talk to
   it through ``b.prim(op, *vars)`` and ``b.lit(text)``.
-* Fresh's rule, as the fast paths (``transforms.flat``, ``transforms.fused``)
+* Fresh's rule, as the fast paths (``linear_a.transforms.flat``, ``linear_a.transforms.fused``)
   use it without a set of every name handed out: :data:`SUFFIXES` (``""``,
   ``"_1"``, … made once), :func:`bases_may_meet` (when two bases' names can
   collide) and :func:`first_fresh` (one request, against a list).
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 
-from semantics.gcpause import paused_gc  # noqa: F401  (re-exported for the transforms)
-from semantics.parser import KEYWORDS
-from semantics.syntax import Block, Def, Let, Lit, Prim
+from linear_a.semantics.gcpause import paused_gc  # noqa: F401  (re-exported for the transforms)
+from linear_a.semantics.parser import KEYWORDS
+from linear_a.semantics.syntax import Block, Def, Let, Lit, Prim
 
 
 class Fresh:

@@ -4,9 +4,9 @@ Contract::
 
     vjp_defs(d, counts) == [f_nl, transpose(f_lin)]  where  f_nl, f_lin = unzip(jvp(d, counts))
 
-as printed text (``semantics.flat.show``), for every checked flat definition
+as printed text (``linear_a.semantics.flat.show``), for every checked flat definition
 d it accepts; it returns None for the others, and the caller runs the staged
-fast path (``transforms.flat``), which is itself tested against the
+fast path (``linear_a.transforms.flat``), which is itself tested against the
 reference.  So the fused pass answers only where it can give the staged
 stages' exact output, and is tested on every program against them.
 
@@ -48,11 +48,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
+from linear_a.semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
                             FlatDef, NotFlat)
-from semantics.parser import KEYWORDS
-from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
-from semantics.syntax import REAL, TupleType
+from linear_a.semantics.parser import KEYWORDS
+from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from linear_a.semantics.syntax import REAL, TupleType
 
 from .fresh import bases_may_meet, first_fresh, suffix, suffixes
 from .jvp import SUFFIX as JVP_SUFFIX
@@ -66,7 +66,7 @@ _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
 
 def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     """``[f_jvp_nl, f_jvp_lin_T]`` of a checked flat definition (``counts``:
-    what ``semantics.flat.check_def`` returned for it), or None where the
+    what ``linear_a.semantics.flat.check_def`` returned for it), or None where the
     fused pass does not answer (see the module docstring)."""
     names = list(d.names)           # one table for both results: d's names, then the new ones
     n0 = len(names)

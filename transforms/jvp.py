@@ -38,13 +38,13 @@ are its bindings' derivations and then its tail's.
 """
 from __future__ import annotations
 
-from semantics.derivation import Derivation, discard
-from semantics.errors import LinearAError, TransformError
-from semantics.evaluate import _typing_info, use_counts
-from semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
-from semantics.printer import show_bind_head, show_leaf
-from semantics.rules import rule
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+from linear_a.semantics.derivation import Derivation, discard
+from linear_a.semantics.errors import LinearAError, TransformError
+from linear_a.semantics.evaluate import _typing_info, use_counts
+from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
+from linear_a.semantics.printer import show_bind_head, show_leaf
+from linear_a.semantics.rules import rule
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, call_closure)
 
 from .fresh import Emitter, Fresh, def_names, paused_gc

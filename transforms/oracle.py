@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from semantics.errors import LinearAError, TransformError, UsageError
-from semantics.evaluate import _typing_info, bind_args
-from semantics.domains import FLOAT
-from semantics.primitives import PRIMITIVES, apply
-from semantics.syntax import (Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret,
+from linear_a.semantics.errors import LinearAError, TransformError, UsageError
+from linear_a.semantics.evaluate import _typing_info, bind_args
+from linear_a.semantics.domains import FLOAT
+from linear_a.semantics.primitives import PRIMITIVES, apply
+from linear_a.semantics.syntax import (Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret,
                               RealType)
 
 

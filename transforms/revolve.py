@@ -72,7 +72,7 @@ other form at 0, is the number of step evaluations.  The JVP's partials (here
 ``optimal_steps_binomial(l, s)`` reports.
 
 **Registration.**  ``binomial:S`` is registered with
-:func:`transforms.checkpoint.register_policy`.  Since a policy only answers
+:func:`linear_a.transforms.checkpoint.register_policy`.  Since a policy only answers
 save/recompute, the restructuring is a separate step:
 :meth:`Binomial.prepare` (used by :func:`binomial_vjp_program` and by any
 composition that calls a policy's ``prepare(prog, fn)`` before JVP).  A
@@ -82,10 +82,10 @@ from __future__ import annotations
 
 from math import comb
 
-from semantics.errors import LinearAError, TransformError
-from semantics.evaluate import Costs, _typing_info
-from semantics.printer import show_expr
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, NTup,
+from linear_a.semantics.errors import LinearAError, TransformError
+from linear_a.semantics.evaluate import Costs, _typing_info
+from linear_a.semantics.printer import show_expr
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, NTup,
                               Param, Prim, Program, Ret, Scale, Zero, bind_uses, leaf_uses)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
@@ -255,7 +255,7 @@ def _uses(b) -> set[str]:
     rhs = b.rhs
     if type(rhs) is not Block:
         return set(leaf_uses(rhs))
-    from semantics.syntax import free_vars
+    from linear_a.semantics.syntax import free_vars
     return set(free_vars(rhs))
 
 
@@ -499,10 +499,10 @@ def advance_calls(vp: Program, source: Program, roots) -> Program:
     snapshot copies of the advance are gone.  The calls that rebuild a tape
     (in the linear halves) are untouched.  ``roots``: the definitions to keep
     (with their callees)."""
-    from transforms.jvp import SUFFIX as JVP
+    from linear_a.transforms.jvp import SUFFIX as JVP
     from .compose import NL_SUFFIX
-    from semantics.syntax import call_closure
-    from semantics.evaluate import use_counts
+    from linear_a.semantics.syntax import call_closure
+    from linear_a.semantics.evaluate import use_counts
     suffix = JVP + NL_SUFFIX
     src = {d.name: d for d in source.defs}
     mine = {d.name: d for d in vp.defs}
@@ -582,8 +582,8 @@ def step_working_set(r: Restructured) -> int:
     the outgoing cotangent), each measured by the §4 evaluator on the step alone.
     For ``x' = sin x`` that is max(3 + 1, 3) = 4.  (M does not depend on the
     values, so z3 symbols stand in for them: no step can hit a domain error.)"""
-    from semantics.domains import get_domain
-    from semantics.evaluate import evaluate
+    from linear_a.semantics.domains import get_domain
+    from linear_a.semantics.evaluate import evaluate
     from .compose import names_for, vjp_program
     dom = get_domain("z3")
     c = 0
@@ -612,7 +612,7 @@ def memory_bound(r: Restructured) -> tuple[int, int]:
 def step_costs(ops) -> Costs:
     """The cost table under which W counts forward step evaluations: each op in
     ``ops`` (the steps' primal primitives) costs 1, every other form 0."""
-    from semantics.primitives import PRIMITIVES
+    from linear_a.semantics.primitives import PRIMITIVES
     ops = set(ops)
     return Costs(lit=0, prim={p: (1 if p in ops else 0) for p in PRIMITIVES}, zero=0, drop=0,
                  add=0, dup=0, scale=0)

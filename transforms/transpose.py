@@ -48,11 +48,11 @@ original order, then the tail's.
 """
 from __future__ import annotations
 
-from semantics.derivation import Derivation
-from semantics.errors import LinearAError, TransformError
-from semantics.evaluate import _typing_info
-from semantics.rules import rule
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+from linear_a.semantics.derivation import Derivation
+from linear_a.semantics.errors import LinearAError, TransformError
+from linear_a.semantics.evaluate import _typing_info
+from linear_a.semantics.rules import rule
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero,
                               iter_nodes, leaf_uses)
 
@@ -522,7 +522,7 @@ def _leaf_types(e, env, sigs):
 
 
 def _typed_env(d: Def, sigs: dict, file=None) -> dict:
-    from semantics.typecheck import typecheck_def
+    from linear_a.semantics.typecheck import typecheck_def
     return typecheck_def(d, sigs, file=file).notes["env"]
 
 

@@ -82,14 +82,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from semantics.derivation import Derivation
-from semantics.gcpause import paused_gc
-from semantics.errors import LinearAError, TransformError
-from semantics.evaluate import _typing_info, bind_args, evaluate, vsize
-from semantics.domains import get_domain
-from semantics.printer import show_bind_head, show_leaf
-from semantics.rules import register, rule
-from semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup,
+from linear_a.semantics.derivation import Derivation
+from linear_a.semantics.gcpause import paused_gc
+from linear_a.semantics.errors import LinearAError, TransformError
+from linear_a.semantics.evaluate import _typing_info, bind_args, evaluate, vsize
+from linear_a.semantics.domains import get_domain
+from linear_a.semantics.printer import show_bind_head, show_leaf
+from linear_a.semantics.rules import register, rule
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup,
                               LUnpack, NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType,
                               Type, Zero, iter_nodes)
 

@@ -1,4 +1,4 @@
-from semantics.surface import linear_a
+from linear_a import linear_a
 
 
 @linear_a

@@ -1,6 +1,6 @@
 import math
 
-from semantics.surface import linear_a
+from linear_a import linear_a
 
 
 @linear_a

@@ -1,4 +1,4 @@
-from semantics.surface import sin
+from linear_a import sin
 
 
 def f(x):

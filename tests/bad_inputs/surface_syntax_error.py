@@ -1,4 +1,4 @@
-from semantics.surface import linear_a, sin
+from linear_a import linear_a, sin
 
 
 @linear_a
