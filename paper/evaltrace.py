@@ -8,7 +8,9 @@ partial derivatives, obtained by running the primitive's own JVP rule
 (``partials`` in the primitive table) on numbers instead of emitting code.
 Tuples are not entries: a tuple value is a tuple of entries, unpacking picks
 components, and a call is walked into with its parameters bound to the
-caller's entries (callee variables are shown as ``g.v``).
+caller's entries (callee variables are shown as ``g#k.v``, k numbering the
+call sites of ``g`` in the order the evaluation reaches them, so two calls of
+one helper are told apart).
 
 On that tape:
 
@@ -38,7 +40,7 @@ FLOAT = get_domain("float")
 
 @dataclass
 class Entry:
-    name: str                 # display name (a variable, ``x1``, or ``g.v`` inside a call)
+    name: str                 # display name (a variable, ``x1``, or ``g#1.v`` inside a call)
     expr: str                 # the operation in concrete syntax over display names
     value: float
     inputs: list = field(default_factory=list)     # indices of earlier entries
@@ -170,17 +172,19 @@ def tape(prog: Program, fn: str, args) -> Tape:
     inputs = _flatten(tuple(env[p.name] for p in d.nl_params))
     body_dv = res.derivation.premises[0]
     used_names = {e.name for e in entries}
-    out = _walk(body_dv, env, "", entries, prog, used_names)
+    out = _walk(body_dv, env, "", entries, prog, used_names, {})
     outputs = _flatten(tuple(out))
     t = Tape(entries, inputs, outputs, [entries[i].name for i in inputs], fn, res.work, res.memory)
     _article_labels(t)
     return t
 
 
-def _walk(dv: Derivation, env: dict, prefix: str, entries: list, prog: Program, used: set):
+def _walk(dv: Derivation, env: dict, prefix: str, entries: list, prog: Program, used: set,
+          sites: dict):
     """Walk an evaluation derivation of an expression; returns the tuple of
     entries of its non-linear results.  A chain is a loop; recursion only on
-    nested right-hand sides and calls."""
+    nested right-hand sides and calls.  ``sites`` counts the call sites of
+    each callee (under this prefix) reached so far."""
 
     def display(v):
         return prefix + v
@@ -212,9 +216,11 @@ def _walk(dv: Derivation, env: dict, prefix: str, entries: list, prog: Program, 
             callee = prog[e.fn]
             inner = {p.name: env[x] for p, x in zip(callee.nl_params, e.nl)}
             body = dv.premises[0]
-            return _walk(body, inner, prefix + e.fn + ".", entries, prog, used)
+            site = prefix + e.fn
+            sites[site] = k = sites.get(site, 0) + 1
+            return _walk(body, inner, f"{site}#{k}.", entries, prog, used, sites)
         if t is Block:
-            return _walk(dv, env, prefix, entries, prog, used)
+            return _walk(dv, env, prefix, entries, prog, used, sites)
         raise UsageError(f"the adjoint trace does not support `{t.__name__}` (linear code)")
 
     if type(dv.subject) is not Block:
@@ -239,22 +245,25 @@ def _walk(dv: Derivation, env: dict, prefix: str, entries: list, prog: Program, 
 
 def _fresh_name(entries, used, prefix) -> str:
     """A name for an unnamed result: the next vₖ if the program numbers its
-    variables v1, v2, …, else y, y1, y2 …"""
+    variables v1, v2, …, else out, out2, out3 … (not y: a parameter may be y)"""
     nums = [int(m.group(1)) for n in used if (m := re.fullmatch(re.escape(prefix) + r"v(\d+)", n))]
     if nums:
         cand = f"{prefix}v{max(nums) + 1}"
     else:
-        cand = prefix + "y"
+        cand = prefix + "out"
         k = 1
         while cand in used:
-            cand = f"{prefix}y{k}"; k += 1
+            k += 1
+            cand = f"{prefix}out{k}"
     return cand
 
 
 def _article_labels(t: Tape):
     """Label inputs v₋ₙ₊₁ … v₀ when the program numbers its variables v1, v2, …
-    (the article's convention); otherwise labels are the names."""
+    and its parameters are not themselves called v… (the article's
+    convention); otherwise labels are the names, parameters' included."""
     numbered = all(re.fullmatch(r"v\d+", e.name) for e in t.entries if not e.is_input and "." not in e.name)
+    numbered = numbered and not any(re.fullmatch(r"v-?\d+", t.entries[i].name) for i in t.inputs)
     n = len(t.inputs)
     for e in t.entries:
         e.label = e.name

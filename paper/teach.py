@@ -173,7 +173,7 @@ def adjoint_rows(t: Tape, output: int = 0) -> list[tuple[str, str, str]]:
         b = bar(e.label)
         terms = contrib[i]
         if not terms:
-            how = "seed ȳ = 1" if i == t.outputs[output] else "unused"
+            how = f"seed {b} = 1" if i == t.outputs[output] else "unused"
         elif len(terms) == 1:
             k, v = terms[0]
             how = f"{b}(via {sub_label(t.entries[k].label)}) = {fmt(v)}"
@@ -232,11 +232,12 @@ def teach(name: str = "seed", console=None) -> None:
     console.print(_table(f"2. Tangent trace: forward mode with {dot(t.entries[t.inputs[0]].label)} = 1, other inputs 0 "
                          f"(v̇ = Σ ∂v/∂u · u̇)", ["tangent", "from the local partials", "value"],
                          tangent_rows(t), {2: "right"}))
-    console.print(_table("3. Adjoint trace: reverse mode with ȳ = 1, last operation first "
+    seed_bar = bar(t.entries[t.outputs[0]].label)
+    console.print(_table(f"3. Adjoint trace: reverse mode with {seed_bar} = 1, last operation first "
                          "(ū = Σ over the uses of u)", ["adjoint", "per-path contributions", "value"],
                          adjoint_rows(t), {2: "right"}))
     console.print(_table("The three traces side by side", ["primal", "value", f"tangent ({dot(t.entries[t.inputs[0]].label)} = 1)",
-                                                           "adjoint (ȳ = 1)"],
+                                                           f"adjoint ({seed_bar} = 1)"],
                          summary_rows(t), {1: "right", 2: "right", 3: "right"}))
     _linear_a(console, ex, prog, t)
     _jacobian(console, t, n, m)
@@ -271,7 +272,8 @@ def _linear_a(console, ex: Example, prog: Program, t: Tape):
         flat.extend(v if isinstance(v, tuple) else [v])
     adj, _ = t.adjoint({t.outputs[0]: 1.0})
     rows = [(t.input_names[k], fmt(flat[k]), fmt(adj[i])) for k, i in enumerate(t.inputs)]
-    console.print(_table(f"{fn}_jvp_nl then {fn}_jvp_lin_T at the point (ȳ = 1): the gradient, "
+    console.print(_table(f"{fn}_jvp_nl then {fn}_jvp_lin_T at the point "
+                         f"({bar(t.entries[t.outputs[0]].label)} = 1): the gradient, "
                          f"W = {r.work}, M = {r.memory}",
                          ["input", "Linear A (vjp)", "adjoint trace"], rows, {1: "right", 2: "right"}))
 
@@ -286,7 +288,7 @@ def _jacobian(console, t: Tape, n: int, m: int):
         console.print(f"   forward pass {k + 1} ({dot(t.input_names[k])} = 1) gives column {k + 1}: ({col})")
     for r in range(m):
         row = ", ".join(fmt(v) for v in J_r[r])
-        console.print(f"   reverse pass {r + 1} (ȳ{r + 1 if m > 1 else ''} = 1) gives row {r + 1}: ({row})")
+        console.print(f"   reverse pass {r + 1} ({bar(t.entries[t.outputs[r]].label)} = 1) gives row {r + 1}: ({row})")
     console.print(f"   Forward mode yields one Jacobian column per pass: n = {n} passes for n inputs.\n"
                   f"   Reverse mode yields one row per pass: m = {m} pass{'es' * (m != 1)} for m outputs.\n"
                   f"   Choose reverse mode when m < n (a gradient: m = 1), forward mode when n < m.")

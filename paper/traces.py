@@ -234,7 +234,7 @@ def primal_table(prog: Program, fn: str, args) -> str:
 def _label_tex(label: str) -> str:
     if label.startswith("v") and label[1:].lstrip("-").isdigit():
         return "v_{" + label[1:] + "}"
-    return L.var(label.replace(".", "_"))
+    return L.var(label.replace("#", "_").replace(".", "_"))
 
 
 def adjoint_text(t: Tape, adj, contrib, i: int, tex: bool = True) -> str:
@@ -266,7 +266,7 @@ def tape_tables(t: Tape, seed_input: int = 0) -> str:
     seed_name = _label_tex(t.entries[seed].label)
     out = [r"\begingroup\small\begin{longtable}{@{}llrr>{\raggedright\arraybackslash}p{6.8cm}@{}}",
            r"\multicolumn{5}{@{}l}{\textbf{Primal, tangent ($\dot{" + seed_name + r"} = 1$) and adjoint "
-           r"($\bar y = 1$) traces of \textsf{" + L.esc(t.fn) + r"}}}\\ \toprule",
+           r"($\bar{" + _label_tex(t.entries[t.outputs[0]].label) + r"} = 1$) traces of \textsf{" + L.esc(t.fn) + r"}}}\\ \toprule",
            r"primal & & value & tangent & adjoint \\ \midrule \endhead"]
     for i in shown:
         e = t.entries[i]

@@ -47,7 +47,9 @@ or :class:`TraceError` located in that file, never a traceback.
 """
 from __future__ import annotations
 
+import bisect
 import builtins
+import dis
 import functools
 import inspect
 import math
@@ -106,6 +108,47 @@ def _user_site():
     if f is None:
         return None, None
     return f.f_code.co_filename, _code_pos(f.f_code, f.f_lasti, f.f_lineno)
+
+
+def _user_frame():
+    """The innermost frame outside this module (the user's code), or None."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename == _THIS_FILE:
+        f = f.f_back
+    return f
+
+
+_STORES = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF"}
+_INSTRUCTIONS: dict = {}
+
+
+def _stored_names(frame) -> tuple[str, ...] | None:
+    """The Python names the value being computed at ``frame``'s current
+    instruction is assigned to: ``("h1",)`` for ``h1 = tanh(…)`` or
+    ``h1 += …``, ``("a", "b")`` for ``a, b = g(…)``; None when the value is not
+    assigned to plain names (an operand, a return value, an attribute …).
+    Read off the caller's bytecode: the instruction after the current one."""
+    if frame is None:
+        return None
+    code = frame.f_code
+    table = _INSTRUCTIONS.get(code)
+    if table is None:
+        ins = list(dis.get_instructions(code))
+        table = _INSTRUCTIONS[code] = (ins, [x.offset for x in ins])
+    ins, offsets = table
+    # f_lasti may point into the current instruction's inline caches
+    k = bisect.bisect_right(offsets, frame.f_lasti) - 1
+    if k < 0 or k + 1 >= len(ins):
+        return None
+    nxt = ins[k + 1]
+    if nxt.opname in _STORES:
+        return (nxt.argval,)
+    if nxt.opname == "UNPACK_SEQUENCE":
+        n = nxt.arg
+        stores = ins[k + 2:k + 2 + n]
+        if len(stores) == n and all(x.opname in _STORES for x in stores):
+            return tuple(x.argval for x in stores)
+    return None
 
 
 def _fail(msg: str, hint: str | None = None, cls=TraceError):
@@ -204,13 +247,15 @@ class Tracer:
 class _Builder:
     """The definition being traced: its bindings so far and its name supply."""
 
-    def __init__(self, session: "_Session", fn_name: str, reserved):
+    def __init__(self, session: "_Session", fn_name: str, reserved, python_names=()):
         self.session = session
         self.fn_name = fn_name
         self.binds: list = []
         self.taken = set(reserved)
+        self.python_names = set(python_names)   # the user's local names: v-names avoid them
         self.counter = 0
         self.done = False
+        self.quiet = 0                        # > 0: inside a rewrite (x ** n), no user names
         self.tuples: dict[int, tuple] = {}   # id(Python tuple) -> (tuple, its variable)
 
     def fresh(self, base: str | None = None) -> str:
@@ -223,16 +268,39 @@ class _Builder:
             while True:
                 self.counter += 1
                 name = f"v{self.counter}"
-                if name not in self.taken:
+                if name not in self.taken and name not in self.python_names:
                     break
         self.taken.add(name)
         return name
 
-    def emit(self, rhs, pos) -> str:
+    def user_name(self, python_name: str) -> str:
+        """The binder for a value assigned to ``python_name``: that name (made a
+        Linear A name), suffixed ``_2``, ``_3`` … only when it is taken."""
+        return _la_name(python_name, self.taken)
+
+    def target(self) -> tuple[str, ...] | None:
+        """The Python names the operation being traced is assigned to, if any."""
+        if self.quiet:
+            return None
+        return _stored_names(_user_frame())
+
+    def emit(self, rhs, pos, name: str | None = None) -> str:
         rhs.pos = pos
-        name = self.fresh()
+        name = self.user_name(name) if name is not None else self.fresh()
         self.binds.append(Let((name,), (), rhs, pos))
         return name
+
+    def rename_last(self, t: "Tracer", python_name: str) -> None:
+        """Give the last binding (which made ``t``) the user's name."""
+        last = self.binds[-1] if self.binds else None
+        if type(last) is not Let or last.nl != (t.name,):
+            return
+        self.taken.discard(t.name)
+        if t.name == f"v{self.counter}":
+            self.counter -= 1                 # the v-name is given back
+        new = self.user_name(python_name)
+        self.binds[-1] = Let((new,), (), last.rhs, last.pos)
+        t.name = new
 
     def operand(self, v, pos) -> str:
         """A variable holding v: a tracer's own, or a fresh ``let`` of a literal."""
@@ -253,11 +321,16 @@ class _Builder:
             return name, TupleType([t for _, t in parts])
         return self.operand(v, pos), REAL
 
-    def unpack(self, name: str, ty: Type, pos):
-        """A Python (nested) tuple of tracers for the tuple variable ``name``."""
+    def unpack(self, name: str, ty: Type, pos, given=None):
+        """A Python (nested) tuple of tracers for the tuple variable ``name``;
+        ``given``: the Python names its components are assigned to."""
         if isinstance(ty, RealType):
             return Tracer(self, name)
         names = [self.fresh(name) for _ in ty.items]
+        if given is not None and len(given) == len(names):
+            for n in names:
+                self.taken.discard(n)
+            names = [self.user_name(g) for g in given]
         self.binds.append(NUnpack(names, name, pos))
         value = tuple(self.unpack(n, t, pos) for n, t in zip(names, ty.items))
         self.tuples[id(value)] = (value, name, ty)   # passing it on reuses `name`
@@ -308,8 +381,9 @@ def _apply(op: str, args):
             return math.pow(*args)
         return PRIMITIVES[op].impls["float"](*map(float, args))
     _, pos = _user_site()
+    target = b.target()
     names = [b.operand(a, pos) for a in args]
-    return Tracer(b, b.emit(Prim(op, names), pos))
+    return Tracer(b, b.emit(Prim(op, names), pos, target[0] if target and len(target) == 1 else None))
 
 
 def _binary(op, a, b):
@@ -325,13 +399,21 @@ def _power(x: Tracer, n):
     if not (small and 1 <= n <= SMALL_POWER):
         return _apply("pow", (x, n))
     n = int(n)
+    b = x.builder
+    target = b.target()
     result, base = None, x
-    while n:           # square-and-multiply
-        if n & 1:
-            result = base if result is None else result * base
-        n >>= 1
-        if n:
-            base = base * base
+    b.quiet += 1
+    try:
+        while n:           # square-and-multiply
+            if n & 1:
+                result = base if result is None else result * base
+            n >>= 1
+            if n:
+                base = base * base
+    finally:
+        b.quiet -= 1
+    if target and len(target) == 1 and result is not x:
+        b.rename_last(result, target[0])
     return result
 
 
@@ -511,7 +593,7 @@ class _Session:
         fname = _la_name(t.name, self.def_names, avoid=PRIMITIVES)
         taken: set = set()
         lnames = [_la_name(n, taken) for n in pnames]
-        b = _Builder(self, fname, taken)
+        b = _Builder(self, fname, taken, getattr(code, "co_varnames", ()) + getattr(code, "co_cellvars", ()))
         args = [b.unpack(n, ty, def_pos) for n, ty in zip(lnames, ptypes)]
         _ACTIVE.append(b)
         try:
@@ -541,12 +623,14 @@ class _Session:
         except TypeError as e:
             _fail(f"bad call of `{t.name}`: {e}")
         _, pos = _user_site()
+        target = b.target()
         names = []
         for (pname, v), ty in zip(bound.arguments.items(), ptypes):
             _check_shape(v, ty, t.name, pname)
             names.append(b.value(v, pos)[0])
-        r = b.emit(Call(d.name, names, ()), pos)
-        return b.unpack(r, out_ty, pos)
+        single = target is not None and len(target) == 1
+        r = b.emit(Call(d.name, names, ()), pos, target[0] if single else None)
+        return b.unpack(r, out_ty, pos, None if single else target)
 
     def program(self) -> Program:
         return Program([d for d, _, _ in self.defs.values()], self.file)
