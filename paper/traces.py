@@ -234,7 +234,14 @@ def primal_table(prog: Program, fn: str, args) -> str:
 def _label_tex(label: str) -> str:
     if label.startswith("v") and label[1:].lstrip("-").isdigit():
         return "v_{" + label[1:] + "}"
-    return L.var(label.replace("#", "_").replace(".", "_"))
+    if "." in label:       # inside a call: g#k.v, the k-th call site of g
+        site, _, v = label.rpartition(".")
+        parts = []
+        for call in site.split("."):
+            fn, _, k = call.partition("#")
+            parts.append(r"\mathsf{" + L.esc(fn) + "}_{" + k + "}")
+        return "{.}".join(parts) + "{.}" + L.var(v)
+    return L.var(label)
 
 
 def adjoint_text(t: Tape, adj, contrib, i: int, tex: bool = True) -> str:
@@ -264,7 +271,7 @@ def tape_tables(t: Tape, seed_input: int = 0) -> str:
     n = len(t.entries)
     shown = list(range(min(n, MAX_ROWS)))
     seed_name = _label_tex(t.entries[seed].label)
-    out = [r"\begingroup\small\begin{longtable}{@{}llrr>{\raggedright\arraybackslash}p{6.8cm}@{}}",
+    out = [r"\begingroup\small\begin{longtable}{@{}llrr>{\raggedright\arraybackslash}p{6.2cm}@{}}",
            r"\multicolumn{5}{@{}l}{\textbf{Primal, tangent ($\dot{" + seed_name + r"} = 1$) and adjoint "
            r"($\bar{" + _label_tex(t.entries[t.outputs[0]].label) + r"} = 1$) traces of \textsf{" + L.esc(t.fn) + r"}}}\\ \toprule",
            r"primal & & value & tangent & adjoint \\ \midrule \endhead"]

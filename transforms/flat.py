@@ -162,6 +162,22 @@ class _Emitter:
 # JVP.
 
 
+SZ = -1      # θ(x) of a constant x: the symbolic zero (``linear_a.transforms.jvp.ZERO``)
+
+
+def _live(binds: list, keep) -> list:
+    """The partials' lets the kept coefficients read, transitively, in order."""
+    need = set(keep)
+    live = []
+    for b in reversed(binds):
+        if b[1] in need:
+            live.append(b)
+            if b[0] is PRIM:
+                need.update(b[3])
+    live.reverse()
+    return live
+
+
 def read_counts(d: FlatDef) -> list:
     """How many times each variable of a flat input definition is read."""
     left = [0] * len(d.names)
@@ -245,8 +261,10 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
         theta[p] = len(names)
         name(dname(p))
         dparams.append((theta[p], ty))
-    emitter = _Emitter(fresh, names, out)
+    scratch: list = []                  # a primitive's partials, before the dead ones go
+    emitter = _Emitter(fresh, names, scratch)
     partials = {n: p.partials for n, p in PRIMITIVES.items()}
+    lits: dict = {}                     # variables bound to a literal -> its text
     lets = d.lets
     tail = d.tail
     r = None
@@ -266,7 +284,12 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
             append(t)
             _, z, op, args = t
             acc = None
-            for c, x in zip(partials[op](emitter, args, z), args):
+            live = [(c, x) for c, x in zip(partials[op](emitter, args, z), args) if theta[x] != SZ]
+            if len(live) < len(args) and scratch:       # the reference's _live_partials
+                scratch[:] = _live(scratch, [c for c, _ in live if type(c) is int])
+            out.extend(scratch)
+            scratch.clear()
+            for c, x in live:
                 n = left[x]
                 tx = theta[x]
                 if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
@@ -284,6 +307,11 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                     theta[x] = a + 1
                     left[x] = n - 1
                     tx = a
+                if type(c) is int and c in lits:     # a literal coefficient, written again
+                    v = len(names)
+                    name(fresh("c"))
+                    append((LIT, v, lits[c]))
+                    c = v
                 if type(c) is int:      # a coefficient variable: scale by it
                     s = len(names)
                     if exact or dk[z] or (dz := "d" + names[z]) in taken:
@@ -315,25 +343,30 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                         name(dname(z))
                     append((LADD, s2, acc, s))
                     acc = s2
-            if acc is None:             # a primitive of no arguments: tangent zero
-                acc = len(names)
-                name(dname(z))
-                append((ZERO, acc))
-            theta[z] = acc
+            theta[z] = SZ if acc is None else acc      # every argument constant: symbolic zero
         elif k is LIT:
             append(t)
-            s = theta[t[1]] = len(names)
-            name(dname(t[1]))
-            append((ZERO, s))
+            theta[t[1]] = SZ
+            lits[t[1]] = t[2]
         elif k is NDROP:
             append(t)
-            append((LDROP, tangent(t[1])))
+            if theta[t[1]] != SZ:
+                append((LDROP, tangent(t[1])))
         else:
             raise NotFlat(f"JVP of kind {k!r}")
+    def linear(x: int) -> int:
+        """tangent(x), a symbolic zero made a ``zero`` (JZero)."""
+        if theta[x] != SZ:
+            return tangent(x)
+        v = len(names)
+        name(dname(x))
+        append((ZERO, v))
+        return v
+
     if r is None:
-        new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
+        new_tail = (RET, tail[1], tuple([linear(x) for x in tail[1]]))
     else:
-        new_tail = (RET, (r,), (theta[r],))
+        new_tail = (RET, (r,), (theta[r] if theta[r] != SZ else linear(r),))
     if not exact and bases_may_meet(names[:n0] + names[r:r + 1] if r is not None else names[:n0]) \
             and not _distinct(names[n0:]):
         return None
@@ -368,8 +401,9 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
                 nl_reads[x] = 1
         elif k is LADD or k is DUP or k is ZERO or k is LDROP:
             lin_append(t)
-        elif k is LIT:
+        elif k is LIT:                 # ULit: to the half (or halves) reading it
             nl_keep(t)
+            lin_append(t)
         elif k is NDROP:
             nl_keep(t)
             nl_reads[t[1]] = 1
@@ -382,7 +416,11 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     residuals = [p for p, _ in d.nl_params if lin_reads[p]]
     nl_out = [(NDROP, p) for p, _ in d.nl_params if not nl_reads[p] and not lin_reads[p]]
     nl_append, res_append = nl_out.append, residuals.append
+    if any(t[0] is LIT for t in lin_out[1:]):    # ULit: a literal read by one half moves there
+        lin_out[1:] = [t for t in lin_out[1:] if t[0] is not LIT or lin_reads[t[1]] and not nl_reads[t[1]]]
     for t in nl_lets:                  # each binding: a residual, read here, or dropped
+        if t[0] is LIT and not nl_reads[t[1]]:
+            continue                   # (in f_lin, or read by neither half)
         nl_append(t)
         if t[0] is not NDROP:
             z = t[1]

@@ -57,6 +57,7 @@ from linear_a.semantics.syntax import REAL, TupleType
 from .fresh import bases_may_meet, first_fresh, suffix, suffixes
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
+SZ = -1      # θ(x) of a constant x: the symbolic zero (as in transforms.flat)
 from .unzip import LIN_SUFFIX, NL_SUFFIX
 
 _JVP_KEYWORDS = {k for k in KEYWORDS if k[0] in "cdmr"}
@@ -68,6 +69,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     """``[f_jvp_nl, f_jvp_lin_T]`` of a checked flat definition (``counts``:
     what ``linear_a.semantics.flat.check_def`` returned for it), or None where the
     fused pass does not answer (see the module docstring)."""
+    from .flat import _live as live_partials
     names = list(d.names)           # one table for both results: d's names, then the new ones
     n0 = len(names)
     taken = {s for s in names if s[0] in "cdmr"}
@@ -137,6 +139,8 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         return v
 
     emitter = SimpleNamespace(prim=prim, lit=lit)     # what a rule calls: b.prim(…), b.lit(…)
+    lits: dict = {}                     # variables bound to a literal -> its text (θ: SZ)
+    front: list = []                    # literals f_T writes again (coefficients, −1), in order
 
     dparams = []
     for p, _ in d.nl_params:
@@ -162,8 +166,15 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
             _, z, op, args = t
             cz, jz = ct[z], 0           # z's tangent names: cz, then cz + _1, _2, …
             acc = None
-            for c, x in zip(partials[op](emitter, args, z), args):
+            mark = len(nl)
+            coeffs = partials[op](emitter, args, z)
+            if len(nl) > mark and any(theta[x] == SZ for x in args):     # JPrim's dead partials
+                nl[mark:] = live_partials(nl[mark:], [c for c, x in zip(coeffs, args)
+                                                      if theta[x] != SZ and type(c) is int])
+            for c, x in zip(coeffs, args):
                 tx = theta[x]
+                if tx == SZ:            # a constant's term is left out (JPrim)
+                    continue
                 n = left[x]
                 if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
                     j = dk[x]
@@ -176,7 +187,16 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                     theta[x] = a + 1
                     left[x] = n - 1
                     tx = a
-                if type(c) is int:      # s = c *. t
+                if type(c) is int and c in lits:     # a literal coefficient: f_T's own
+                    v = len(names)
+                    name("c" + suffix(c_next) if c_next else "c")
+                    c_next += 1
+                    front.append((LIT, v, lits[c]))
+                    t_append((SCALE, tx, v, len(names)))
+                    s = len(names)
+                    name(cz + suf[jz] if jz else cz)
+                    jz += 1
+                elif type(c) is int:    # s = c *. t
                     s = len(names)
                     name(cz + suf[jz] if jz else cz)
                     jz += 1
@@ -187,12 +207,11 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                 elif c is MINUS_ONE or c == MINUS_ONE:
                     m = len(names)
                     name(fresh("m"))
-                    nl_append((LIT, m, "-1"))
+                    front.append((LIT, m, "-1"))
                     s = len(names)
                     name(cz + suf[jz] if jz else cz)
                     jz += 1
                     t_append((SCALE, tx, m, s))
-                    read_add(m)
                 else:
                     raise NotFlat(f"a partial of `{op}` that is not a variable: {c!r}")
                 if acc is None:
@@ -203,24 +222,28 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                     jz += 1
                     t_append((DUP, acc, s, s2))
                     acc = s2
-            if acc is None:             # a primitive of no arguments: tangent zero
-                acc = len(names)
-                name(cz)
-                jz = 1
-                t_append((LDROP, acc))
-            theta[z] = acc
+            theta[z] = SZ if acc is None else acc    # every argument constant: symbolic zero
             dk[z] = jz
         elif k is LIT:
             nl_append(t)
-            s = theta[t[1]] = new_tangent(t[1])
-            t_append((LDROP, s))
+            theta[t[1]] = SZ
+            lits[t[1]] = t[2]
         elif k is NDROP:
             nl_append(t)
-            t_append((ZERO, tangent(t[1])))
+            if theta[t[1]] != SZ:
+                t_append((ZERO, tangent(t[1])))
         else:
             raise NotFlat(f"JVP of kind {k!r}")
     known = tail[1] if r is None else (r,)
-    outs = [tangent(x) for x in known]
+
+    def linear(x: int) -> int:
+        """tangent(x); a symbolic zero made a ``zero`` (JZero), whose transpose drops."""
+        if theta[x] != SZ:
+            return tangent(x)
+        v = new_tangent(x)
+        t_append((LDROP, v))
+        return v
+    outs = [linear(x) for x in known]
     made = {t[1] for t in nl if t[1] >= n0} - read     # the rules' variables no *. reads …
     made.discard(r)
     if made:                            # … and that no rule reads either: unzip drops them
@@ -240,6 +263,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     many = len(outs) > 1
     for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
         names[y] = f"ct_out{i + 1}" if many else "ct_out"
+    tl.extend(reversed(front))
     tl.append((NUNPACK, tuple(residuals), w) if residuals else (NDROP, w))
     tl.reverse()
     f_t = FlatDef(d.name + JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX, names, [(w, R)],

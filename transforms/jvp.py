@@ -25,6 +25,18 @@ placed just before the reads (so ``x * x`` has one ``dup``).  A nested
 right-hand side that reads an outer x gets its own copy, split off in front of
 the nested ``let``, so no tangent escapes its scope.
 
+Constants carry no tangent (SPEC §17).  The tangent of a literal is the
+*symbolic zero*: θ(c) = 0 is a mark, not a variable (rule JLit binds no
+``zero``).  The rules that read a tangent drop symbolic zeros: JPrim leaves
+out the term ∂ᵢ *. θ(xᵢ) (and the partials only that term needed), so a
+primitive whose arguments are all constants has the symbolic zero as its
+tangent too; JDrop drops nothing.  Only where a linear variable must exist --
+a tuple, call or return slot -- is a symbolic zero made a ``zero`` (JZero).
+A literal coefficient (the ``2.5`` of ``2.5 * x``, the −1 of a subtraction)
+is written again as its own literal next to the scale that reads it, so that
+unzip moves it to the linear half instead of storing it (rule ULit): the
+literals of a program are never residuals.
+
 Let-chains are walked by a loop; a let whose right-hand side is a leaf is
 translated into a flat run of lets (primal, partials, tangent), not a nested
 block, so the output of a 10^6-let chain is again one flat chain.
@@ -43,7 +55,7 @@ from linear_a.semantics.errors import LinearAError, TransformError
 from linear_a.semantics.evaluate import _typing_info, use_counts
 from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from linear_a.semantics.printer import show_bind_head, show_leaf
-from linear_a.semantics.rules import rule
+from linear_a.semantics.rules import register, rule
 from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, call_closure)
 
@@ -56,14 +68,18 @@ def tangent_base(x: str) -> str:
     return "d" + x
 
 
+ZERO = None       # θ(x) for a constant x: the symbolic zero (no linear variable)
+
+
 class JVPContext:
     """State for one definition: θ, the reads left per variable, names."""
-    __slots__ = ("d", "theta", "left", "fresh", "callees", "file", "derive")
+    __slots__ = ("d", "theta", "left", "fresh", "callees", "file", "derive", "lits")
 
     def __init__(self, d: Def, callees: dict, file=None, derive: bool = True):
         self.d = d
         self.derive = derive            # False: chains keep no premises (``jvp_program``)
-        self.theta: dict[str, str] = {}
+        self.theta: dict[str, str | None] = {}     # None: the symbolic zero
+        self.lits: dict[str, str] = {}             # variables bound to a literal -> its text
         self.left: dict[str, int] = use_counts(d.body)
         self.fresh = Fresh(def_names(d))
         self.callees = callees          # name -> (f_jvp name, number of non-linear outputs)
@@ -80,9 +96,12 @@ class JVPContext:
         self.theta[x] = t
         return t
 
-    def tangent(self, x: str, out: list) -> str:
-        """The tangent for one read of x (splitting θ(x) with ``dup`` unless last)."""
+    def tangent(self, x: str, out: list) -> str | None:
+        """The tangent for one read of x (splitting θ(x) with ``dup`` unless
+        last); None when θ(x) is the symbolic zero."""
         t = self.theta[x]
+        if t is ZERO:
+            return ZERO
         n = self.left[x]
         if n <= 1:
             return t
@@ -94,34 +113,78 @@ class JVPContext:
         return a
 
 
+    def linear(self, x: str, out: list) -> str:
+        """The tangent for one read of x where a linear variable must exist:
+        a symbolic zero is made a ``zero`` here (rule JZero)."""
+        t = self.tangent(x, out)
+        return _zero_here(self, x, out) if t is ZERO else t
+
+
+def _zero_here(cx: JVPContext, x: str, out: list) -> str:
+    t = cx.fresh(tangent_base(x))
+    out.append(Let((), (t,), Zero(REAL)))
+    return t
+
+
+register("jvp", "JZero",
+         r"\theta(x) = 0 \vdash x \leadsto_J \mathsf{let}\ (;\dot x) = \mathsf{zero}\ \mathsf{in}\ \dot x",
+         [r"x \text{ read by a tuple, a call or a return}"],
+         "a symbolic zero becomes a zero only where a tuple, call or return needs a linear variable")
+
+
 # ----------------------------------------------------------------------------
 # Leaf rules: ``let (z̄ ;) = leaf`` with z̄ given; they bind θ(z̄) themselves.
 
 
 @rule("jvp", "JLit",
-      r"\theta \vdash c \leadsto_J \mathsf{let}\ (y;) = c\ \mathsf{in}\ \mathsf{let}\ (;\dot y) = \mathsf{zero}\ \mathsf{in}\ (y ; \dot y)",
-      [], "a literal has tangent zero")
+      r"\theta \vdash c \leadsto_J \mathsf{let}\ (y;) = c\ \mathsf{in}\ (y ; 0) \quad \theta(y) = 0 \text{ (symbolic)}",
+      [], "a literal's tangent is the symbolic zero: no linear binding, later rules drop it")
 def JLit(cx: JVPContext, e: Lit, dest, out: list) -> Derivation:
     start = len(out)
     (z,) = dest
     out.append(Let((z,), (), e))
-    out.append(Let((), (cx.bind(z),), Zero(REAL)))
+    cx.theta[z] = ZERO
+    cx.lits[z] = e.text
     return Derivation("jvp", "JLit", e, out[start:])
 
 
+def _live_partials(binds: list, keep) -> list:
+    """The partials' bindings that the kept coefficients read (transitively),
+    in order: the others computed a coefficient of a zero tangent."""
+    need = set(keep)
+    live = []
+    for b in reversed(binds):
+        if b.nl[0] in need:
+            live.append(b)
+            rhs = b.rhs
+            if type(rhs) is Prim:
+                need.update(rhs.args)
+    live.reverse()
+    return live
+
+
 @rule("jvp", "JPrim",
-      r"\theta \vdash \mathit{op}(\bar x) \leadsto_J \mathsf{let}\ (y;) = \mathit{op}(\bar x)\ \mathsf{in}\ \mathsf{let}\ (\bar c;) = \partial\mathit{op}(\bar x, y)\ \mathsf{in}\ (y ; \textstyle\sum_i c_i \mathbin{*.} \theta(x_i))",
-      [r"\partial\mathit{op} \text{ from the primitive table}"],
-      "primal op, then its partials as non-linear lets, then the scaled tangents summed with +.")
+      r"\theta \vdash \mathit{op}(\bar x) \leadsto_J \mathsf{let}\ (y;) = \mathit{op}(\bar x)\ \mathsf{in}\ \mathsf{let}\ (\bar c;) = \partial\mathit{op}(\bar x, y)\ \mathsf{in}\ (y ; \textstyle\sum_{i : \theta(x_i) \neq 0} c_i \mathbin{*.} \theta(x_i))",
+      [r"\partial\mathit{op} \text{ from the primitive table}",
+       r"\theta(x_i) \text{ split by } \mathsf{dup} \text{ when } x_i \text{ is read again}"],
+      "primal op, then its partials as non-linear lets, then the scaled tangents summed with +.; "
+      "a constant argument's term is left out (θ(y) = 0 when all are), a literal coefficient is "
+      "written again next to its scale")
 def JPrim(cx: JVPContext, e: Prim, dest, out: list) -> Derivation:
     start = len(out)
     (z,) = dest
     out.append(Let((z,), (), e))
     fresh = cx.fresh
-    coeffs = PRIMITIVES[e.op].partials(Emitter(fresh, out), e.args, z)
+    partials: list = []
+    coeffs = PRIMITIVES[e.op].partials(Emitter(fresh, partials), e.args, z)
+    live = [(c, x) for c, x in zip(coeffs, e.args) if cx.theta[x] is not ZERO]
+    if len(live) < len(coeffs):
+        partials = _live_partials(partials, [c for c, _ in live if type(c) is str])
+    out.extend(partials)
     terms = []
     base = tangent_base(z)
-    for c, x in zip(coeffs, e.args):
+    lits = cx.lits
+    for c, x in live:
         t = cx.tangent(x, out)
         if c is ONE or c == ONE:
             terms.append(t)
@@ -129,13 +192,16 @@ def JPrim(cx: JVPContext, e: Prim, dest, out: list) -> Derivation:
         if c is MINUS_ONE or c == MINUS_ONE:
             c = fresh("m")
             out.append(Let((c,), (), Lit("-1")))
+        elif c in lits:                             # a constant coefficient: not a residual
+            text = lits[c]
+            c = fresh("c")
+            out.append(Let((c,), (), Lit(text)))
         s = fresh(base)
         out.append(Let((), (s,), Scale(c, t)))
         terms.append(s)
-    if not terms:                                   # a constant primitive
-        s = fresh(base)
-        out.append(Let((), (s,), Zero(REAL)))
-        terms.append(s)
+    if not terms:                                   # every argument constant
+        cx.theta[z] = ZERO
+        return Derivation("jvp", "JPrim", e, out[start:])
     acc = terms[0]
     for t in terms[1:]:
         s = fresh(base)
@@ -152,7 +218,7 @@ def JTup(cx: JVPContext, e: NTup, dest, out: list) -> Derivation:
     start = len(out)
     (z,) = dest
     out.append(Let((z,), (), e))
-    ts = [cx.tangent(x, out) for x in e.args]
+    ts = [cx.linear(x, out) for x in e.args]
     out.append(Let((), (cx.bind(z),), LTup(ts)))
     return Derivation("jvp", "JTup", e, out[start:])
 
@@ -165,7 +231,7 @@ def JCall(cx: JVPContext, e: Call, dest, out: list) -> Derivation:
     target = cx.callees.get(e.fn)
     if target is None or e.lin:
         cx.refuse(f"a call of `{e.fn}`, which is not purely non-linear", e.pos)
-    ts = [cx.tangent(x, out) for x in e.nl]
+    ts = [cx.linear(x, out) for x in e.nl]
     out.append(Let(dest, [cx.bind(z) for z in dest], Call(target[0], e.nl, ts, e.pos)))
     return Derivation("jvp", "JCall", e, out[start:])
 
@@ -176,7 +242,9 @@ def JCall(cx: JVPContext, e: Call, dest, out: list) -> Derivation:
 def JDrop(cx: JVPContext, e: Drop, dest, out: list) -> Derivation:
     start = len(out)
     out.append(Let((), (), e))
-    out.append(Let((), (), Drop(cx.tangent(e.v, out))))
+    t = cx.tangent(e.v, out)
+    if t is not ZERO:
+        out.append(Let((), (), Drop(t)))
     return Derivation("jvp", "JDrop", e, out[start:])
 
 
@@ -189,7 +257,7 @@ def JRet(cx: JVPContext, e: Ret, dest, out: list) -> Derivation:
     if e.lin:
         cx.refuse(f"a return of linear variables ({', '.join(e.lin)})", e.pos)
     start = len(out)
-    ts = [cx.tangent(x, out) for x in e.nl]
+    ts = [cx.linear(x, out) for x in e.nl]
     if dest is None:
         return Derivation("jvp", "JRet", e, Ret(e.nl, ts, e.pos))
     out.append(Let(dest, [cx.bind(z) for z in dest], Ret(e.nl, ts, e.pos)))
@@ -228,7 +296,7 @@ def JLet(cx: JVPContext, b: Let, out: list) -> Derivation:
     theta, left = cx.theta, cx.left
     restore = []
     for x, k in use_counts(rhs).items():
-        if x in theta:
+        if x in theta and theta[x] is not ZERO:
             n = left[x]
             if n > k:
                 base = tangent_base(x)
@@ -252,7 +320,7 @@ def JLet(cx: JVPContext, b: Let, out: list) -> Derivation:
 def JUnpack(cx: JVPContext, b: NUnpack, out: list) -> Derivation:
     start = len(out)
     out.append(b)
-    t = cx.tangent(b.src, out)
+    t = cx.linear(b.src, out)
     out.append(LUnpack([cx.bind(y) for y in b.names], t, b.pos))
     return Derivation("jvp", "JUnpack", b, out[start:])
 
@@ -290,7 +358,7 @@ def expr(cx: JVPContext, e) -> Derivation:
     else:
         dest = tuple(cx.fresh("r") for _ in range(_nl_arity(cx, tail)))
         d = _leaf(cx, tail, dest, out)
-        ret = Ret(dest, [cx.theta[z] for z in dest])
+        ret = Ret(dest, [_zero_here(cx, z, out) if cx.theta[z] is ZERO else cx.theta[z] for z in dest])
     if not binds and type(tail) is Ret:
         return d if not out else Derivation("jvp", "JLet", e, Block(out, ret, e.pos), [d])
     premises.append(d)

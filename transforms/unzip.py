@@ -171,6 +171,14 @@ def ULeaf(u: "_DefUnzipper", b: Let) -> _Item:
     return _Item(b, "ULeaf", nl=(b,), ins=ins, outs=b.nl)
 
 
+register("unzip", "ULit",
+         r"\mathsf{let}\ (x ;) = c\ \mathsf{in}\ e_2 \leadsto_U (C_2' ; n_2 ; l_2') \quad C_2' = \mathsf{let}\ (x;) = c\ \mathsf{in}\ C_2 \text{ if } C_2, n_2 \text{ read } x, \quad l_2' = \mathsf{let}\ (x;) = c\ \mathsf{in}\ l_2 \text{ if } l_2 \text{ reads } x",
+         [r"e_2 \leadsto_U (C_2 ; n_2 ; l_2)"],
+         "a literal is not a residual: it is written in the half that reads it, whatever the "
+         "policy says; only one read by both halves (hand-written mixed code; JVP's outputs never "
+         "have one) is the policy's choice, so that save-all still conserves work exactly")
+
+
 @rule("unzip", "ULinLeaf", r"e \leadsto_U (\square ; (;) ; e)",
       [r"e \text{ a linear leaf: } \mathsf{zero}, \dot l_1 \mathbin{+.} \dot l_2, x \mathbin{*.} \dot l, "
        r"\mathsf{dup}(\dot l), (\dot{\bar l}), \mathsf{drop}(\dot l)"],
@@ -349,6 +357,8 @@ class _DefUnzipper:
                     it.mode = UNKNOWN
                     tainted.update(it.outs)
                 elif it.outs:
+                    if it.rule == "ULeaf" and type(it.src.rhs) is Lit:
+                        it.rule = "ULit"          # never a residual, whatever the policy says
                     b, r = it.src, it.rule
                     if r == "UCall":
                         cp = ChoicePoint(name, "call", b.nl, b.rhs.fn, len(points), b.pos)
@@ -390,6 +400,8 @@ class _DefUnzipper:
                 if not it.nl:
                     continue
             outs = it.outs
+            if it.rule == "ULit" and not (outs[0] in need_lin and outs[0] in need_nl):
+                it.mode = RECOMPUTE       # read by one half: it moves there, never stored
             if it.mode == SAVE:
                 # ULet / UCall: runs in f_nl; results the linear half reads are residuals.
                 it.in_nl = True
@@ -470,7 +482,9 @@ class _DefUnzipper:
             if not derive:
                 continue
             rule_name, notes = it.rule, None
-            if it.point is not None:
+            if it.rule == "ULit":
+                pass
+            elif it.point is not None:
                 notes = {"choice": it.mode}
                 if it.in_lin:
                     rule_name = "UCallRecompute" if rule_name == "UCall" else "URecompute"
