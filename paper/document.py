@@ -65,7 +65,7 @@ def load_transforms():
 
 def rule_tex(r) -> str:
     prem = r" \\ ".join(r.premises) if r.premises else r"\ "
-    return r"\inferrule*[right=" + L.esc(r.name) + "]{" + prem + "}{" + r.conclusion + "}"
+    return L.notation(r"\inferrule*[right=" + L.esc(r.name) + "]{" + prem + "}{" + r.conclusion + "}")
 
 
 def rules_figure(judgment: str) -> str:
@@ -74,13 +74,54 @@ def rules_figure(judgment: str) -> str:
     title, form = JUDGMENT_TITLES.get(judgment, (judgment, ""))
     rules = [r for (j, _), r in RULES.items() if j == judgment]
     out = [r"\subsection{" + L.esc(title) + " rules}",
-           r"The judgment $" + form + r"$.  " + str(len(rules)) + r" rules, typeset from the rule "
+           r"The judgment $" + L.notation(form) + r"$.  " + str(len(rules)) + r" rules, typeset from the rule "
            r"objects attached to the functions that implement them.", ""]
     for r in rules:
         out.append(r"\begin{LAruleblock}" + "\n" + r"\LAfit{$" + rule_tex(r) + "$}\\\\\n"
                    + r"{\footnotesize\textsf{" + L.esc(r.name) + "}: " + L.esc(r.text) + "}\n"
                    + r"\end{LAruleblock}")
     return "\n".join(out) + "\n"
+
+
+# Where each judgment's rules sit in the original paper, by figure name only
+# (SPEC: syntax Fig. 2, typing Fig. 4, JVP Fig. 8, transposition Fig. 11; the
+# sources fix no figure number for unzipping).  Rules marked as this project's
+# have no counterpart there.
+ORIGINAL = {
+    "typing": "typing rules, Fig. 4",
+    "jvp": "JVP rules, Fig. 8",
+    "unzip": "the unzipping section (the sources give no figure number)",
+    "transpose": "transposition rules, Fig. 11",
+}
+PROJECT_RULES = {
+    ("jvp", "JZero"): "SPEC §17 (constants carry no tangent)",
+    ("jvp", "JLit"): "Fig. 8, with SPEC §17: the tangent is a symbolic zero",
+    ("unzip", "ULit"): "SPEC §17 (literals are never residuals)",
+    ("unzip", "URecompute"): "checkpointing, a free choice when unzipping lets",
+    ("unzip", "UCallRecompute"): "checkpointing, a free choice when unzipping lets",
+    ("unzip", "UUnknown"): "this project's staging (general partial evaluation)",
+    ("jvp", "Program"): "this project's (a program is its definitions)",
+    ("unzip", "Program"): "this project's (a program is its definitions)",
+    ("transpose", "Program"): "this project's (a program is its definitions)",
+}
+
+
+def rule_map_table() -> str:
+    """Each registered rule and where the original paper has it (by name)."""
+    rows = [(r"syntax (Section~\ref{sec:language})", "the forms of the language", "syntax, Fig. 2")]
+    for j in ("typing",) + TRANSFORM_JUDGMENTS:
+        names = [n for (jj, n) in RULES if jj == j]
+        plain = [n for n in names if (j, n) not in PROJECT_RULES]
+        rows.append((L.esc(JUDGMENT_TITLES[j][0]), ", ".join(r"\textsf{" + L.esc(n) + "}" for n in plain),
+                     L.esc(ORIGINAL[j])))
+        for n in names:
+            if (j, n) in PROJECT_RULES:
+                rows.append(("", r"\textsf{" + L.esc(n) + "}", L.esc(PROJECT_RULES[(j, n)])))
+    body = "\n".join(f"{a} & {b} & {c} \\\\" for a, b, c in rows)
+    return (r"\begin{longtable}{@{}p{3.2cm}p{7.4cm}p{5.6cm}@{}}"
+            r"\caption{The rules here and their place in the original paper (by figure; no wording "
+            r"is quoted).}\label{tab:rulemap}\\ \toprule judgment & rules here & original \\ "
+            r"\midrule\endhead" "\n" + body + "\n" r"\bottomrule\end{longtable}" "\n")
 
 
 # ----------------------------------------------------------------------------
@@ -155,12 +196,13 @@ def sec_language() -> str:
         ("linear unpack", r"\LAkw{let}\ (\LAlin{\bar k}) = \LAlin{l}\ \LAkw{in}\ e", "LUnpack"),
         ("call", r"f(\bar x \mathbin{;} \LAlin{\bar y})", "Call"),
     ]
-    rows = "\n".join(f"{a} & ${b}$ & \\LArule{{{c}}} \\\\" for a, b, c in forms)
-    return (r"\section{The language Linear A}" "\n"
+    rows = "\n".join(f"{a} & ${L.notation(b)}$ & \\LArule{{{c}}} \\\\" for a, b, c in forms)
+    return (r"\section{The language Linear A}\label{sec:language}" "\n"
+            + rule_map_table() +
             r"Types are $\tau, \sigma ::= \LAreal \mid (\tau_1, \ldots, \tau_n)$, with size "
-            r"$\|\LAreal\| = 1$, $\|(\bar\tau)\| = \sum_i \|\tau_i\|$.  Variables are non-linear "
-            r"($x$) or linear ($\LAlin{x}$, dotted; cotangents are double-dotted, $\LAcot{x}$); the "
-            r"class is fixed by the binder.  Programs are in A-normal form: arguments are variables." "\n\n"
+            r"$\|\LAreal\| = 1$, $\|(\LAseq\tau)\| = \sum_i \|\tau_i\|$.  Variables are non-linear "
+            r"($x$) or linear ($\LAlin{x}$, dotted: a tangent; a cotangent, a linear variable of a "
+            r"transposed function, is barred, $\LAcot{x}$); the class is fixed by the binder.  Programs are in A-normal form: arguments are variables." "\n\n"
             r"\begin{longtable}{@{}lll@{}}\toprule form & syntax & rule \\ \midrule\endhead" "\n"
             + rows + "\n" r"\bottomrule\end{longtable}" "\n"
             r"Linear variables are used exactly once and non-linear ones at least once (an unused "
@@ -217,7 +259,7 @@ def sec_theorems() -> str:
         return "\n".join(out) + "\n"
     out.append(r"\begin{longtable}{@{}p{3cm}p{13.4cm}@{}}\toprule theorem & statement \\ \midrule\endhead")
     for t in THEOREMS.values():
-        out.append(r"\textsf{" + L.esc(t.id) + "} & " + L.esc(t.title) + r".\newline \LAfit{$" + t.latex
+        out.append(r"\textsf{" + L.esc(t.id) + "} & " + L.esc(t.title) + r".\newline \LAfit{$" + L.notation(t.latex)
                    + r"$}\newline{\footnotesize " + L.esc(t.statement) + r"} \\[3pt]")
     out.append(r"\bottomrule\end{longtable}")
     out.append(_constants_table())
@@ -480,7 +522,14 @@ def document(check_records=None, quick: bool = False) -> dict[str, str]:
             r"typed language Linear A.  Every rule figure is typeset from the rule objects the code "
             r"runs, every derivation and trace is produced by the implementation, and every number is "
             r"computed.  Statements are the project's own restatements, not quotations of the paper."
-            "\n" r"\end{abstract}" "\n\\tableofcontents\n"
+            "\n" r"\end{abstract}" "\n"
+            r"\paragraph{Notation.}  One notation throughout, in the rule figures, the programs and "
+            r"the tables: a dot marks a tangent ($\LAlin{x}$, any linear variable; programs spell it "
+            r"\texttt{dx}), a bar a cotangent ($\LAcot{x}$, the adjoint $\bar v$ of the tables; "
+            r"programs spell it \texttt{ct\_x}, and \texttt{ct\_out} is $\LAcot{\mathit{out}}$, the "
+            r"cotangent of the result), an arrow a sequence ($\LAseq{x} : \LAseq{\tau}$).  The "
+            r"rules and their original figures: Table~\ref{tab:rulemap}." "\n"
+            "\\tableofcontents\n"
             + "".join(f"\\input{{{n[:-4]}}}\n" for n in sections)
             + "\\end{document}\n")
     files = {"linear-a.tex": main, "linear-a.sty": sty_text()}

@@ -1,8 +1,11 @@
 r"""Linear A syntax in LaTeX: variables, types, expressions, programs.
 
-Conventions (macros in ``paper/linear-a.sty``): a linear variable carries a
-dot (``\LAlin{y}`` = :math:`\dot y`), a cotangent two (``\LAcot{y}`` =
-:math:`\ddot y`); keywords and function names are sans-serif.  A variable's
+Conventions (macros in ``paper/linear-a.sty``), one notation for the whole
+document: a tangent -- any linear variable -- carries a dot (``\LAlin{y}`` =
+ẏ), a cotangent a bar (``\LAcot{y}`` = ȳ, as the adjoint tables write
+v̄), a sequence an arrow (``\LAseq{x}``).  The rule registry writes its
+formulas with ``\dot``, ``\ddot`` and ``\bar`` (sequences); :func:`notation`
+maps them onto these macros.  Keywords and function names are sans-serif.  A variable's
 class is read off its binder (which side of ``;`` it is bound on, or the class
 of the tuple it was unpacked from) by :func:`classes_of_def`, so rendering
 needs no typing information and also works on ill-typed programs.
@@ -15,6 +18,7 @@ few ``let``s in a trace cell.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from linear_a.semantics.primitives import PRIMITIVES
 from linear_a.semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
@@ -32,15 +36,51 @@ _UNICODE = {"−": "-", "…": r"\ldots{}", "⋯": r"\ldots{}", "→": r"\ensure
             "⊢": r"\ensuremath{\vdash}", "Γ": r"\ensuremath{\Gamma}", "Δ": r"\ensuremath{\Delta}", "Φ": r"\ensuremath{\Phi}", "τ": r"\ensuremath{\tau}",
             "σ": r"\ensuremath{\sigma}", "θ": r"\ensuremath{\theta}", "‖": r"\ensuremath{\|}", "·": r"\ensuremath{\cdot}", "≤": r"\ensuremath{\le}",
             "≥": r"\ensuremath{\ge}", "≠": r"\ensuremath{\neq}", "∅": r"\ensuremath{\emptyset}", "×": r"\ensuremath{\times}", "‘": "`", "’": "'",
-            "“": "``", "”": "''", "–": "--", "—": "---", "ẋ": r"\ensuremath{\dot x}", "ẏ": r"\ensuremath{\dot y}",
-            "ÿ": r"\ensuremath{\ddot y}", "ȳ": r"\ensuremath{\bar y}", "ℝ": r"\ensuremath{\mathbb{R}}", "↔": r"\ensuremath{\leftrightarrow}",
+            "“": "``", "”": "''", "–": "--", "—": "---", "ẋ": r"\ensuremath{\LAlin{x}}", "ẏ": r"\ensuremath{\LAlin{y}}",
+            "ÿ": r"\ensuremath{\LAcot{y}}", "ȳ": r"\ensuremath{\LAseq{y}}", "ℝ": r"\ensuremath{\mathbb{R}}", "↔": r"\ensuremath{\leftrightarrow}",
             "⟼": r"\ensuremath{\longmapsto}", "↦": r"\ensuremath{\mapsto}", "⇝": r"\ensuremath{\leadsto}", "∂": r"\ensuremath{\partial}",
             "Σ": r"\ensuremath{\Sigma}", "≡": r"\ensuremath{\equiv}", "∘": r"\ensuremath{\circ}", "ᵢ": r"\ensuremath{_i}", "ᵀ": r"\ensuremath{^T}",
             "ₙ": r"\ensuremath{_n}", "ₗ": r"\ensuremath{_l}", "⋅": r"\ensuremath{\cdot}", "□": r"\ensuremath{\square}", "⟨": r"\ensuremath{\langle}",
             "⟩": r"\ensuremath{\rangle}", "∈": r"\ensuremath{\in}", "∀": r"\ensuremath{\forall}", "ε": r"\ensuremath{\varepsilon}",
             "π": r"\ensuremath{\pi}", "λ": r"\ensuremath{\lambda}", "ρ": r"\ensuremath{\rho}", "✗": "x", "✓": "ok", "•": r"\ensuremath{\bullet}"}
 _SUBDIGITS = {chr(0x2080 + i): str(i) for i in range(10)} | {"₋": "-"}
-_COMBINING = {"\u0304": r"\bar", "\u0307": r"\dot", "\u0308": r"\ddot"}
+_UNICODE.update({"∞": r"\ensuremath{\infty}", "§": r"\S{}", "¶": r"\P{}", "≈": r"\ensuremath{\approx}", "⊸": r"\ensuremath{\multimap}",
+                 "⟹": r"\ensuremath{\Longrightarrow}", "⇒": r"\ensuremath{\Rightarrow}", "⇐": r"\ensuremath{\Leftarrow}",
+                 "∑": r"\ensuremath{\sum}", "√": r"\ensuremath{\surd}", "ω": r"\ensuremath{\omega}",
+                 "µ": r"\ensuremath{\mu}", "μ": r"\ensuremath{\mu}", "…": r"\ldots{}", "−": "-", "∧": r"\ensuremath{\wedge}",
+                 "∨": r"\ensuremath{\vee}", "¬": r"\ensuremath{\neg}", "⊆": r"\ensuremath{\subseteq}", "∪": r"\ensuremath{\cup}",
+                 "∩": r"\ensuremath{\cap}", "≔": ":=", "·": r"\ensuremath{\cdot}", "°": r"\ensuremath{^\circ}",
+                 "²": r"\ensuremath{^2}", "³": r"\ensuremath{^3}", "ⁿ": r"\ensuremath{^n}", "₊": "+",
+                 "ᵏ": r"\ensuremath{^k}", "ᴺ": r"\ensuremath{^N}", "ᵀ": r"\ensuremath{^T}"})
+# combining marks in text: a macron marks a sequence (x̄ : τ̄ in the rules' plain
+# statements), a dot a tangent, a diaeresis the old cotangent mark (now a bar)
+_COMBINING = {"\u0304": r"\LAseq", "\u0307": r"\LAlin", "\u0308": r"\LAcot"}
+_TEXT_ESC.update({"<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"})
+_MATH_ITEM = re.compile(r"\\ensuremath\{(.*)\}\Z", re.S)
+
+
+def notation(tex: str) -> str:
+    r"""The rule registry's LaTeX in the document's notation: ``\dot`` (a
+    tangent) → ``\LAlin``, ``\ddot`` (a cotangent) → ``\LAcot`` (a bar),
+    ``\bar`` (a sequence) → ``\LAseq`` (an arrow)."""
+    tex = re.sub(r"\\ddot(?![A-Za-z])", r"\\LAcot", tex)
+    tex = re.sub(r"\\bar(?![A-Za-z])", r"\\LAseq", tex)
+    return re.sub(r"\\dot(?![A-Za-z])", r"\\LAlin", tex)
+
+
+def _combine(out: list, mark: str) -> bool:
+    """Put a combining mark on the last character written; False if there is none."""
+    if not out:
+        return False
+    last = out[-1]
+    if len(last) == 1 and last.isalnum():
+        out[-1] = r"\ensuremath{" + mark + "{" + last + "}}"
+        return True
+    m = _MATH_ITEM.match(last)
+    if m and m.group(1).count("{") == m.group(1).count("}"):
+        out[-1] = r"\ensuremath{" + mark + "{" + m.group(1) + "}}"
+        return True
+    return False
 
 
 def esc(text: str) -> str:
@@ -52,12 +92,21 @@ def esc(text: str) -> str:
             out.append(_TEXT_ESC[c])
         elif ord(c) < 128:
             out.append(c)
-        elif c in _COMBINING and out and len(out[-1]) == 1 and out[-1].isalpha():
-            out[-1] = r"\ensuremath{" + _COMBINING[c] + "{" + out[-1] + "}}"
+        elif c in _COMBINING:
+            if not _combine(out, _COMBINING[c]):
+                out.append("?")
         elif c in _SUBDIGITS:
             out.append(r"\ensuremath{_{" + _SUBDIGITS[c] + "}}")
-        else:
-            out.append(_UNICODE.get(c, "?"))
+        elif c in _UNICODE:
+            out.append(_UNICODE[c])
+        else:                         # ẋ, ÿ, é …: a letter and its marks
+            parts = unicodedata.normalize("NFD", c)
+            if len(parts) > 1 and parts[0].isascii() and all(p in _COMBINING for p in parts[1:]):
+                out.append(parts[0])
+                for p in parts[1:]:
+                    _combine(out, _COMBINING[p])
+            else:
+                out.append("?")
     return "".join(out)
 
 

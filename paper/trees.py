@@ -37,7 +37,7 @@ WIDE = 72            # estimated characters that fit one line of a tree
 
 def _plain_len(s: str) -> int:
     """Rough printed width of a LaTeX math string, in characters."""
-    s = re.sub(r"\\(LAlin|LAcot|LAkw|LAfn|mathit|mathsf|text|mathbin|dot|ddot)\b", "", s)
+    s = re.sub(r"\\(LAlin|LAcot|LAseq|LAkw|LAfn|mathit|mathsf|text|mathbin|dot|ddot)\b", "", s)
     s = re.sub(r"\\[A-Za-z]+", "x", s)
     return len(re.sub(r"[{}_ ]|\\,|\\ ", "", s))
 

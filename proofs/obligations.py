@@ -41,7 +41,8 @@ Constants.  :func:`derive_constants` computes c_J, d_J, s_J, s_T, c_V, d_V
 from the cost table by running the same instances: c_J is the largest
 W(JVP of op)/cost(op) over the primitive table (and (lit+zero)/lit for
 literals), d_J the largest per-real price of the glue JVP adds at a variable
-occurrence (dup for sharing, drop for discarding), s_J and s_T the largest
+occurrence (dup for sharing, drop for discarding, zero where a tuple, call or
+return reads a constant's symbolic-zero tangent), s_J and s_T the largest
 output/input size ratio of any rule family (including its asymptotic slope
 in n and K).  The obligations then check these constants; nothing is tuned.
 
@@ -669,10 +670,12 @@ def _jvp_cost_constants(costs: Costs) -> tuple:
                              f"  {call_text(op, args)}\n", f"<{op}>")
         out = jvp_program(prog)
         ratios[op] = Fraction(measure.work(out, "f_jvp", costs)) / costs.prim_cost(op)
+    # a literal's tangent is the symbolic zero (JLit); a `zero` is made only where a
+    # tuple, call or return reads it (JZero): at most lit + zero for a literal read once
     ratios["literal"] = Fraction(costs.lit + costs.zero) / costs.lit
     worst = max(ratios, key=ratios.get)
     c = ratios[worst]
-    d = max(costs.dup, costs.drop)
+    d = max(costs.dup, costs.drop, costs.zero)
     return c, d, worst, ratios
 
 
@@ -720,8 +723,9 @@ def derive_constants(costs: Costs | None = None) -> dict:
     out = {
         "c_J": (c, f"max over primitives of W(JVP of op)/cost(op) (and (lit+zero)/lit); "
                    f"attained by {worst}.  Ratios: {shown}"),
-        "d_J": (d, f"max(dup, drop) = max({costs.dup}, {costs.drop}): the per-real price of the glue "
-                   f"JVP adds at a variable occurrence (dup for each shared read, drop of a tangent)"),
+        "d_J": (d, f"max(dup, drop, zero) = max({costs.dup}, {costs.drop}, {costs.zero}): the per-real "
+                   f"price of the glue JVP adds at a variable occurrence (dup for each shared read, "
+                   f"drop of a tangent, zero for a constant read by a tuple, call or return: JZero)"),
     }
     s, where = _ratio_bound([f for f in families() if f.transform == "jvp"], costs)
     out["s_J"] = (s, f"max output/input size ratio of a JVP rule instance; attained by {where}")

@@ -32,8 +32,8 @@ EX = ROOT / "examples"
 # The rule names of SPEC §3, §7, §8, §9: each must be registered with its typeset form.
 EXPECTED = {
     "typing": "Ret Let Lit Prim Zero LAdd Scale Dup Drop NTup NUnpack LTup LUnpack Call",
-    "jvp": "JRet JLet JLit JPrim JTup JUnpack JCall JDrop",
-    "unzip": "URet ULet ULeaf ULinLeaf UNUnpack ULUnpack UCall",
+    "jvp": "JRet JLet JLit JZero JPrim JTup JUnpack JCall JDrop",
+    "unzip": "URet ULet ULeaf ULit ULinLeaf UNUnpack ULUnpack UCall",
     "transpose": "TRet TLetLin TLetNonLin TNUnpack TLUnpack TLinTup TDup TLinAdd TZero TDropLin TScale TCall",
 }
 BAD = """def g(x: real ; dx: real) -> (real ; real) =
@@ -60,6 +60,15 @@ def pdf_text(path) -> str:
                           check=True).stdout
 
 
+def assert_every_character_renders(text: str):
+    """No replacement character, no `?` (what latex.esc writes for a character
+    it cannot map), no `¿`/`¡`/`—` standing for `>`, `<`, `|` in a text font."""
+    for bad in ("\ufffd", "?", "¿", "¡"):
+        lines = [ln.strip() for ln in text.splitlines() if bad in ln]
+        assert not lines, f"{bad!r} in the PDF text: {lines[:5]}"
+    assert "-¿" not in text and "—J(" not in text
+
+
 # ----------------------------------------------------------------------------
 # Rule figures come from the rules the code runs
 
@@ -75,8 +84,9 @@ def test_every_rule_is_typeset():
     for (judgment, name), r in RULES.items():
         assert r.conclusion.strip(), f"rule {judgment}/{name} has no typeset conclusion"
         fig = rules_figure(judgment)
-        assert f"right={name}]" in fig and r.conclusion in fig
-        assert all(p in fig for p in r.premises)
+        # in the document's one notation (latex.notation: dots, bars, arrows)
+        assert f"right={name}]" in fig and L.notation(r.conclusion) in fig
+        assert all(L.notation(p) in fig for p in r.premises)
 
 
 def test_every_rule_a_derivation_uses_is_registered():
@@ -216,6 +226,7 @@ def test_full_paper_pdf(tmp_path):
     assert pdf.exists()
     _check_log((tmp_path / "linear-a.log").read_text())
     text = pdf_text(pdf)
+    assert_every_character_renders(text)
     load_transforms()
     for judgment, names in EXPECTED.items():
         for name in names.split():
@@ -224,6 +235,20 @@ def test_full_paper_pdf(tmp_path):
         assert number in text, number
     assert "Theorem checks" in text and "checkpoint-invariance" in text
     assert "0.5 + 5" in text and "2 − 0.284" in text.replace("-", "−")
+
+
+@pytest.mark.tex
+def test_quick_paper_renders_every_character_and_maps_rules_to_figures(tmp_path):
+    assert main(["paper", "--out", str(tmp_path), "--quick", "--no-checks"]) == 0
+    text = pdf_text(tmp_path / "linear-a.pdf")
+    assert_every_character_renders(text)
+    theorems = (tmp_path / "sec-theorems.tex").read_text()
+    assert "?" not in theorems.replace(r"\?", "")
+    assert "as n \u2192 \u221e" in text or "as n → ∞" in text     # was "as n → ?"
+    flat = " ".join(text.split())
+    for fig in ("syntax, Fig. 2", "typing rules, Fig. 4", "JVP rules, Fig. 8", "transposition rules, Fig. 11"):
+        assert fig in flat, fig
+    assert "Notation." in flat and "a bar a cotangent" in flat
 
 
 @pytest.mark.tex
