@@ -6,11 +6,14 @@ the worked examples in the terminal.
   the theorem-check table comes from FILE (``linear-a check --json``) or from
   running the checks on the built-in corpus during the build.
 * ``linear-a trace FILE --fn NAME [--args JSON | --at x=1] [--stage STAGE]
-  [--latex OUT.tex [--pdf]]`` renders one function's derivations: its typing
+  [--latex OUT.tex [--pdf] [--compact | --slides]]`` renders one function's derivations: its typing
   derivation, each transformation's rule-by-rule trace, its evaluation
   tables.  Without ``--latex`` the trace is printed as text.  An ill-typed
   program's typing derivation is rendered up to the failing rule; the command
-  then exits 1 naming that rule.
+  then exits 1 naming that rule.  ``--compact`` writes a handout (one row per
+  binding, rules merged, full headers, long stages elided in the middle with a
+  count), ``--slides`` a beamer deck with one stage per frame
+  (:mod:`linear_a.paper.compact`).
 * ``linear-a teach [EXAMPLE]`` prints the seed article's example (or
   ``pottier``, ``matvec``, ``checkpoint``) as tables: primal, tangent and
   adjoint traces, then the same function through JVP, unzip and transpose.
@@ -46,6 +49,11 @@ def register(sub):
     p.add_argument("--policy", default=None, help="checkpoint policy for the unzip stage")
     p.add_argument("--latex", metavar="OUT.tex", help="write a standalone LaTeX document")
     p.add_argument("--pdf", action="store_true", help="also build OUT.pdf with latexmk")
+    p.add_argument("--compact", action="store_true",
+                   help="one row per binding (rules merged), full headers, long stages elided in the "
+                        "middle with a count: a handout (with --latex)")
+    p.add_argument("--slides", action="store_true",
+                   help="a beamer deck, one stage per frame (with --latex)")
     p.set_defaults(func=run_trace)
 
     p = sub.add_parser("teach", help="the seed article's worked example (and others) in the terminal")
@@ -77,6 +85,10 @@ def run_trace(ns):
     args = get_args(ns)
     if ns.stage == "eval" and not args:
         raise UsageError("--stage eval needs a point: --args JSON or --at x1=2,x2=5")
+    if (ns.compact or ns.slides) and ns.latex is None:
+        raise UsageError("--compact and --slides write LaTeX: give --latex OUT.tex (and --pdf)")
+    if ns.compact and ns.slides:
+        raise UsageError("choose one of --compact (a handout) and --slides (a beamer deck)")
     if ns.latex is None:
         text, failure = trace_text(prog, ns.fn, args or None, ns.stage, ns.policy)
         print(text)
@@ -85,7 +97,12 @@ def run_trace(ns):
         if out.suffix != ".tex":
             raise UsageError(f"--latex expects a .tex file name, got {ns.latex}")
         from linear_a.paper.build import build
-        body, failure = trace_document(prog, ns.fn, args or None, ns.stage, ns.policy)
+        if ns.compact or ns.slides:
+            from linear_a.paper.compact import compact_document, slides_document
+            make = slides_document if ns.slides else compact_document
+            body, failure = make(prog, ns.fn, args or None, ns.stage, ns.policy)
+        else:
+            body, failure = trace_document(prog, ns.fn, args or None, ns.stage, ns.policy)
         res = build(out.parent if str(out.parent) else ".", out.stem, {out.name: body}, pdf=ns.pdf)
         print(f"wrote {res['tex']}" + (f" and {res['pdf']} ({res['pages']} pages)" if res["pdf"] else ""))
     if failure is not None:

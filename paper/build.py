@@ -18,7 +18,7 @@ from pathlib import Path
 from linear_a.semantics.errors import InputError, TeXError
 
 STY = Path(__file__).with_name("linear-a.sty")
-TEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-science latexmk "
+TEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-science texlive-pictures latexmk "
                 "poppler-utils")
 
 
