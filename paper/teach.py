@@ -224,7 +224,7 @@ def teach(name: str = "seed", console=None) -> None:
     t = tape(prog, ex.fn, ex.args)
     console.print(Rule(ex.title))
     console.print("The program (Linear A, one let per operation):\n")
-    console.print(show(prog), markup=False, highlight=False)
+    console.print(show(prog), markup=False, highlight=False, soft_wrap=True)
     n, m = len(t.inputs), len(t.outputs)
 
     console.print(_table("1. Primal trace (forward evaluation)", ["primal", "operation", "value"],
@@ -263,7 +263,7 @@ def _linear_a(console, ex: Example, prog: Program, t: Tape):
         s = st[key]
         shown = Program([d for d in s.prog_out.defs if d.name in s.targets], prog.file)
         console.print(f"[bold]{title}[/bold]")
-        console.print(show(shown), markup=False, highlight=False)
+        console.print(show(shown), markup=False, highlight=False, soft_wrap=True)
     r = grad(prog, fn, ex.args)
     d = prog[fn]
     flat = []

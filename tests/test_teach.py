@@ -10,6 +10,7 @@ import math
 import sympy
 
 from linear_a.cli import main
+from linear_a.semantics import parse_program, show
 from linear_a.paper.evaltrace import tape
 from linear_a.paper.teach import (adjoint_rows, checkpoint_rows, fmt, load_example, primal_rows, render_text,
                          summary_rows, tangent_rows)
@@ -136,3 +137,16 @@ def test_cli_teach(capsys):
     assert "matvec" in capsys.readouterr().out
     assert main(["teach", "no-such-example"]) == 2
     assert "no teaching example" in capsys.readouterr().err
+
+
+def test_piped_teach_prints_programs_that_parse_back(capsys):
+    """Not on a terminal, programs are not wrapped at 80 columns: the printed
+    program can be pasted back and parses to the same program."""
+    assert main(["teach", "matvec"]) == 0
+    out = capsys.readouterr().out
+    start = out.index("def matvec2x2(")
+    end = out.index("\n\n", out.index("def specific("))
+    text = out[start:end] + "\n"
+    assert max(len(line) for line in text.splitlines()) > 80     # a long header, unbroken
+    again = parse_program(text, "pasted.la")
+    assert show(again) == show(load_example("matvec")[1])
