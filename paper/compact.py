@@ -230,7 +230,13 @@ def typing_rows(prog: Program, names) -> list[tuple[Def, list[Row]]]:
 
 def stage_sections(prog: Program, fn: str, args=None, stage: str = "all", policy=None,
                    max_rows: int = MAX_ROWS) -> tuple[list[Section], object]:
-    """The compact trace of ``fn`` as sections, and the typing failure (or None)."""
+    """The compact trace of ``fn`` as sections, and the typing failure (or None);
+    variable lists and tuple types written out in full (up to 64 items)."""
+    with L.full_lists():
+        return _stage_sections(prog, fn, args, stage, policy, max_rows)
+
+
+def _stage_sections(prog, fn, args, stage, policy, max_rows):
     from .trace import _stages, _transform_stages, callees
     from .trees import check_program
     names = callees(prog, fn)

@@ -247,7 +247,26 @@ def classes_of_program(p: Program) -> dict:
     return {d.name: classes_of_def(d) for d in p.defs}
 
 
-def _vars(names, cls, limit=MAX_ITEMS) -> str:
+class full_lists:
+    """``with full_lists():`` variable lists and tuple types are written out
+    up to ``n`` items (handouts, whose headers are never cut short)."""
+
+    def __init__(self, n: int = 64):
+        self.n = n
+
+    def __enter__(self):
+        global MAX_ITEMS
+        self.saved, MAX_ITEMS = MAX_ITEMS, self.n
+        return self
+
+    def __exit__(self, *exc):
+        global MAX_ITEMS
+        MAX_ITEMS = self.saved
+        return False
+
+
+def _vars(names, cls, limit=None) -> str:
+    limit = MAX_ITEMS if limit is None else limit
     names = list(names)
     if len(names) > limit:
         shown = [var(n, cls(n)) for n in names[:limit - 2]] + [r"\cdots", var(names[-1], cls(names[-1]))]

@@ -237,6 +237,11 @@ class Tracer:
     __divmod__ = __rdivmod__ = __and__ = __or__ = __xor__ = __invert__ = _unsupported
     __lshift__ = __rshift__ = _unsupported
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _fail(f"numpy's `{getattr(ufunc, '__name__', ufunc)}` cannot take a traced value",
+              hint="numpy ufuncs and arrays are not supported; use sin, cos, exp, … from linear_a "
+                   "on scalars (a list of traced values is fine)")
+
     def _not_tuple(self, *a):
         _fail("a traced real is not a tuple (it cannot be indexed, iterated or measured)",
               hint="annotate the parameter as a tuple, e.g. `v: tuple[float, float]`")

@@ -89,3 +89,19 @@ def test_the_seed_is_named_after_the_output_not_y():
     seed = [r for r in rows if r[1].startswith("seed")]
     assert len(seed) == 1 and "y\u0304" not in seed[0][1] and "ȳ" not in seed[0][1]
     assert [r for r in rows if r[0] == "y\u0304"]      # y's own adjoint row keeps its name
+
+
+def test_numpy_ufuncs_are_refused_with_a_trace_error():
+    """numpy hands a ufunc call on a traced value to __array_ufunc__ (the
+    protocol is exercised here directly: numpy is not a dependency)."""
+    from linear_a.semantics.surface import TraceError
+
+    class FakeUfunc:
+        __name__ = "sin"
+
+    @linear_a
+    def f(x):
+        return x.__array_ufunc__(FakeUfunc(), "__call__", x)
+    import pytest
+    with pytest.raises(TraceError, match="numpy's `sin` cannot take a traced value"):
+        trace(f)
