@@ -164,9 +164,11 @@ def _live_partials(binds: list, keep) -> list:
 
 
 @rule("jvp", "JPrim",
-      r"\theta \vdash \mathit{op}(\bar x) \leadsto_J \mathsf{let}\ (y;) = \mathit{op}(\bar x)\ \mathsf{in}\ \mathsf{let}\ (\bar c;) = \partial\mathit{op}(\bar x, y)\ \mathsf{in}\ (y ; \textstyle\sum_{i : \theta(x_i) \neq 0} c_i \mathbin{*.} \theta(x_i))",
-      [r"\partial\mathit{op} \text{ from the primitive table}",
-       r"\theta(x_i) \text{ split by } \mathsf{dup} \text{ when } x_i \text{ is read again}"],
+      r"\theta \vdash \mathit{op}(\bar x) \leadsto_J \mathsf{let}\ (y;) = \mathit{op}(\bar x)\ \mathsf{in}\ \mathsf{let}\ (\bar c;) = \partial\mathit{op}(\bar x, y)\ \mathsf{in}\ \mathsf{let}\ (; \dot x_i', \dot x_i'') = \mathsf{dup}(\theta(x_i))\ \mathsf{in}\ \mathsf{let}\ (;\dot y_i) = c_i \mathbin{*.} \dot x_i'\ \mathsf{in}\ (y ; \dot y_1 \mathbin{+.} \cdots \mathbin{+.} \dot y_n)",
+      [r"\partial\mathit{op} \text{ from the primitive table (only the } c_i \text{ with } \theta(x_i) \neq 0\text{)}",
+       r"\mathsf{dup} \text{ only if } x_i \text{ is read again; then } \theta(x_i) := \dot x_i''\text{, else } \dot x_i' = \theta(x_i)",
+       r"c_i = 1: \dot y_i = \dot x_i' \quad c_i = -1 \text{ or a literal } k: \mathsf{let}\ (m;) = k \text{ first}",
+       r"\text{all } \theta(x_i) = 0: \theta(y) = 0"],
       "primal op, then its partials as non-linear lets, then the scaled tangents summed with +.; "
       "a constant argument's term is left out (θ(y) = 0 when all are), a literal coefficient is "
       "written again next to its scale")
@@ -213,7 +215,8 @@ def JPrim(cx: JVPContext, e: Prim, dest, out: list) -> Derivation:
 
 @rule("jvp", "JTup",
       r"\theta \vdash (\bar x) \leadsto_J \mathsf{let}\ (y;) = (\bar x)\ \mathsf{in}\ \mathsf{let}\ (;\dot y) = (\theta(\bar x))\ \mathsf{in}\ (y ; \dot y)",
-      [], "the tangent of a tuple is the linear tuple of the tangents")
+      [r"\theta(x_i) \text{ split by } \mathsf{dup} \text{ (as in JPrim) or made by JZero}"],
+      "the tangent of a tuple is the linear tuple of the tangents")
 def JTup(cx: JVPContext, e: NTup, dest, out: list) -> Derivation:
     start = len(out)
     (z,) = dest
@@ -224,7 +227,8 @@ def JTup(cx: JVPContext, e: NTup, dest, out: list) -> Derivation:
 
 
 @rule("jvp", "JCall",
-      r"\theta \vdash f(\bar x ;) \leadsto_J f_{\mathit{jvp}}(\bar x ; \theta(\bar x))", [],
+      r"\theta \vdash f(\bar x ;) \leadsto_J f_{\mathit{jvp}}(\bar x ; \theta(\bar x))",
+      [r"\theta(x_i) \text{ split by } \mathsf{dup} \text{ (as in JPrim) or made by JZero}"],
       "a call calls the callee's JVP with the arguments' tangents")
 def JCall(cx: JVPContext, e: Call, dest, out: list) -> Derivation:
     start = len(out)
@@ -238,7 +242,8 @@ def JCall(cx: JVPContext, e: Call, dest, out: list) -> Derivation:
 
 @rule("jvp", "JDrop",
       r"\theta \vdash \mathsf{drop}(x) \leadsto_J \mathsf{let}\ (;) = \mathsf{drop}(x)\ \mathsf{in}\ \mathsf{drop}(\theta(x))",
-      [], "discarding x also discards its tangent")
+      [r"\theta(x) \text{ split by } \mathsf{dup} \text{ (as in JPrim); nothing when } \theta(x) = 0"],
+      "discarding x also discards its tangent (a constant's symbolic zero needs nothing)")
 def JDrop(cx: JVPContext, e: Drop, dest, out: list) -> Derivation:
     start = len(out)
     out.append(Let((), (), e))
@@ -249,7 +254,8 @@ def JDrop(cx: JVPContext, e: Drop, dest, out: list) -> Derivation:
 
 
 @rule("jvp", "JRet",
-      r"\theta \vdash (\bar x ;) \leadsto_J (\bar x ; \theta(\bar x))", [],
+      r"\theta \vdash (\bar x ;) \leadsto_J (\bar x ; \theta(\bar x))",
+      [r"\theta(x_i) \text{ split by } \mathsf{dup} \text{ (as in JPrim) or made by JZero}"],
       "a return also returns the tangents (split where a name repeats)")
 def JRet(cx: JVPContext, e: Ret, dest, out: list) -> Derivation:
     """In tail position (``dest is None``) the result is the output ``Ret``; as
@@ -315,7 +321,8 @@ def JLet(cx: JVPContext, b: Let, out: list) -> Derivation:
 
 @rule("jvp", "JUnpack",
       r"\theta \vdash \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ e \leadsto_J \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ \mathsf{let}\ (\dot{\bar y}) = \theta(x)\ \mathsf{in}\ e'",
-      [r"\theta, \bar y \mapsto \dot{\bar y} \vdash e \leadsto_J e'"],
+      [r"\theta(x) \text{ split by } \mathsf{dup} \text{ (as in JPrim)}",
+       r"\theta, \bar y \mapsto \dot{\bar y} \vdash e \leadsto_J e'"],
       "unpacking a tuple also unpacks its tangent")
 def JUnpack(cx: JVPContext, b: NUnpack, out: list) -> Derivation:
     start = len(out)
