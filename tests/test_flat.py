@@ -157,8 +157,9 @@ def flat_texts(draw, max_lets: int = 10, plain_names: bool = False):
 @pytest.mark.parametrize("name", FLAT_EXAMPLES)
 def test_examples_in_the_fragment_take_the_fast_path_and_agree(name):
     text = (ROOT / "examples" / name).read_text()
-    assert_stages(text, "f")
-    assert fused_answers(text)
+    fn = parse_program(text).defs[-1].name       # f, or net
+    assert_stages(text, fn)
+    assert fused_answers(text, fn)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
