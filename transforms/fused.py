@@ -168,12 +168,12 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
             acc = None
             mark = len(nl)
             coeffs = partials[op](emitter, args, z)
-            if len(nl) > mark and any(theta[x] == SZ for x in args):     # JPrim's dead partials
+            if lits and len(nl) > mark and any(theta[x] == SZ for x in args):   # JPrim's dead partials
                 nl[mark:] = live_partials(nl[mark:], [c for c, x in zip(coeffs, args)
                                                       if theta[x] != SZ and type(c) is int])
             for c, x in zip(coeffs, args):
                 tx = theta[x]
-                if tx == SZ:            # a constant's term is left out (JPrim)
+                if tx < 0:              # SZ: a constant's term is left out (JPrim)
                     continue
                 n = left[x]
                 if n > 1:               # split its tangent: a, b = dup(θ(x)); θ(x) := b
@@ -187,7 +187,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                     theta[x] = a + 1
                     left[x] = n - 1
                     tx = a
-                if type(c) is int and c in lits:     # a literal coefficient: f_T's own
+                if lits and type(c) is int and c in lits:     # a literal coefficient: f_T's own
                     v = len(names)
                     name("c" + suffix(c_next) if c_next else "c")
                     c_next += 1
