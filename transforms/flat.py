@@ -284,9 +284,11 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
             append(t)
             _, z, op, args = t
             acc = None
-            live = [(c, x) for c, x in zip(partials[op](emitter, args, z), args) if theta[x] != SZ]
-            if len(live) < len(args) and scratch:       # the reference's _live_partials
-                scratch[:] = _live(scratch, [c for c, _ in live if type(c) is int])
+            live = zip(partials[op](emitter, args, z), args)
+            if lits:                    # constants: their terms go (JPrim), and the partials only they need
+                live = [(c, x) for c, x in live if theta[x] != SZ]
+                if len(live) < len(args) and scratch:   # the reference's _live_partials
+                    scratch[:] = _live(scratch, [c for c, _ in live if type(c) is int])
             out.extend(scratch)
             scratch.clear()
             for c, x in live:
@@ -307,7 +309,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                     theta[x] = a + 1
                     left[x] = n - 1
                     tx = a
-                if type(c) is int and c in lits:     # a literal coefficient, written again
+                if lits and type(c) is int and c in lits:     # a literal coefficient, written again
                     v = len(names)
                     name(fresh("c"))
                     append((LIT, v, lits[c]))
