@@ -213,7 +213,10 @@ def typing_rows(prog: Program, names) -> list[tuple[Def, list[Row]]]:
             leaf = p.premises[0] if type(s) is Let and p.premises else p
             e = leaf.subject
             rule = f"{p.rule}·{leaf.rule}" if leaf is not p else p.rule
-            reads = list(dict.fromkeys(leaf_uses(e))) if type(e) is not Block else []
+            if type(e) in (NUnpack, LUnpack):          # Γ ; Δ ⊢ the unpack's source, its items bound
+                reads = [e.src]
+            else:
+                reads = list(dict.fromkeys(leaf_uses(e))) if type(e) is not Block else []
             nl = [r for r in reads if cls(r) == L.NL]
             lin = [r for r in reads if cls(r) != L.NL]
 
@@ -221,7 +224,8 @@ def typing_rows(prog: Program, names) -> list[tuple[Def, list[Row]]]:
                 return ", ".join(L.var(v, cls(v)) + (" : " + L.ty(_ty(types[v])) if v in types else "")
                                  for v in vs) or r"\cdot"
             res = leaf.result
-            judg = (env(nl) + r" \mathbin{;} " + env(lin) + r" \vdash " + L.leaf(e, cls) + " : "
+            shown = L.var(e.src, cls(e.src)) if type(e) in (NUnpack, LUnpack) else L.leaf(e, cls)
+            judg = (env(nl) + r" \mathbin{;} " + env(lin) + r" \vdash " + shown + " : "
                     + (L.result_type(*res) if isinstance(res, tuple) and len(res) == 2 else r"\cdots"))
             rows.append(Row(rule, _given(s, cls), [judg], True))
         out.append((d, rows))
@@ -347,8 +351,16 @@ def _frames(sec: Section) -> list[str]:
     head = "".join(r"\noindent " + _pieces(h) + r"\par " for h in sec.heads)
     frames = []
     if sec.rows:
+        rows = []
+        for r in sec.rows:            # a row taller than a frame goes on over the next frames
+            if isinstance(r, int) or r.lines <= SLIDE_LINES:
+                rows.append(r)
+                continue
+            step = SLIDE_LINES - 1
+            for k in range(0, len(r.made), step):
+                rows.append(Row(r.rule if k == 0 else r.rule + " (cont.)", r.given, r.made[k:k + step]))
         chunks, cur, n = [], [], 0
-        for r in sec.rows:
+        for r in rows:
             k = 1 if isinstance(r, int) else r.lines
             if cur and n + k > SLIDE_LINES:
                 chunks.append(cur)
@@ -366,13 +378,13 @@ def _frames(sec: Section) -> list[str]:
                     body.append(r"\multicolumn{3}{l}{$\vdots$\ \emph{(" + str(r) + r" rows elided)}}\\")
                     continue
                 i += 1
-                made = r"\\ ".join("$" + m + "$" for m in r.made) if r.made else r"$\LAhole$"
-                sep = r" $\LAto$ " if r.inline else r" $\LAto$\\ "
-                body.append(f"{i} & " + r"\LArule{" + L.esc(r.rule) + r"} & \begin{tabular}[t]{@{}l@{}}$"
-                            + r.given + "$" + sep + made + r"\end{tabular}\\")
+                made = r"\newline ".join("$" + m + "$" for m in r.made) if r.made else r"$\LAhole$"
+                sep = r" $\LAto$ " if r.inline else r" $\LAto$\newline "
+                body.append(f"{i} & " + r"\LArule{" + L.esc(r.rule) + r"} & \raggedright $"
+                            + r.given + "$" + sep + made + r"\tabularnewline")
             cont = f" ({c + 1}/{len(chunks)})" if len(chunks) > 1 else ""
             frames.append(r"\begin{frame}[t]{" + title + cont + "}\n" + (head if c == 0 else "")
-                          + r"\begin{tabular}{@{}r@{\ }l@{\ }l@{}}" + "\n" + "\n".join(body)
+                          + r"\begin{tabular}{@{}r@{\ }l@{\ }p{10.4cm}@{}}" + "\n" + "\n".join(body)
                           + "\n" + r"\end{tabular}" + "\n" + r"\end{frame}")
     elif sec.program:
         lines = sec.program
@@ -384,7 +396,7 @@ def _frames(sec: Section) -> list[str]:
                           + r"\\ ".join(chunk) + r"\end{multicols}" + "\n" + r"\end{frame}")
     elif sec.table:
         # the evaluation table, its rows split over frames, its head on each
-        lines = sec.table.replace("longtable", "tabular").replace(r"p{6.2cm}", "l").splitlines()
+        lines = sec.table.replace("longtable", "tabular").replace(r"p{6.2cm}", r"p{5.4cm}").splitlines()
         k = next((i for i, x in enumerate(lines) if r"\endhead" in x), 0)
         end = next((i for i, x in enumerate(lines) if x.startswith(r"\bottomrule")), len(lines))
         head, rows, foot = lines[:k + 1], lines[k + 1:end], lines[end:]

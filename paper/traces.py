@@ -244,12 +244,21 @@ def _label_tex(label: str) -> str:
     return L.var(label)
 
 
+def _bar_tex(label: str) -> str:
+    """The adjoint of an entry: the bar on the variable, not on a call-site prefix."""
+    if "." in label:
+        site, _, v = label.rpartition(".")
+        pre = _label_tex(label)[:-len(L.var(v))]
+        return pre + r"\bar{" + L.var(v) + "}"
+    return r"\bar{" + _label_tex(label) + "}"
+
+
 def adjoint_text(t: Tape, adj, contrib, i: int, tex: bool = True) -> str:
     """``v̄ = v̄(via a) + v̄(via b) = 0.5 + 5 = 5.5`` for entry i."""
     e = t.entries[i]
     terms = contrib[i]
     if tex:
-        bar = r"\bar{" + _label_tex(e.label) + "}"
+        bar = _bar_tex(e.label)
         if len(terms) <= 1:
             return "$" + bar + " = " + L.num(adj[i]) + "$"
         via = " + ".join(bar + r"_{\text{via } " + _label_tex(t.entries[k].label) + "}" for k, _ in terms)
@@ -273,7 +282,7 @@ def tape_tables(t: Tape, seed_input: int = 0) -> str:
     seed_name = _label_tex(t.entries[seed].label)
     out = [r"\begingroup\small\begin{longtable}{@{}llrr>{\raggedright\arraybackslash}p{6.2cm}@{}}",
            r"\multicolumn{5}{@{}l}{\textbf{Primal, tangent ($\dot{" + seed_name + r"} = 1$) and adjoint "
-           r"($\bar{" + _label_tex(t.entries[t.outputs[0]].label) + r"} = 1$) traces of \textsf{" + L.esc(t.fn) + r"}}}\\ \toprule",
+           r"($" + _bar_tex(t.entries[t.outputs[0]].label) + r" = 1$) traces of \textsf{" + L.esc(t.fn) + r"}}}\\ \toprule",
            r"primal & & value & tangent & adjoint \\ \midrule \endhead"]
     for i in shown:
         e = t.entries[i]
