@@ -122,6 +122,17 @@ _STORES = {"STORE_FAST", "STORE_NAME", "STORE_GLOBAL", "STORE_DEREF"}
 _INSTRUCTIONS: dict = {}
 
 
+def _returns(frame) -> bool:
+    """Whether ``frame``'s current instruction's value is returned right away."""
+    table = _INSTRUCTIONS.get(frame.f_code)
+    if table is None:
+        _stored_names(frame)
+        table = _INSTRUCTIONS[frame.f_code]
+    ins, offsets = table
+    k = bisect.bisect_right(offsets, frame.f_lasti) - 1
+    return 0 <= k < len(ins) - 1 and ins[k + 1].opname == "RETURN_VALUE"
+
+
 def _stored_names(frame) -> tuple[str, ...] | None:
     """The Python names the value being computed at ``frame``'s current
     instruction is assigned to: ``("h1",)`` for ``h1 = tanh(…)`` or
@@ -261,6 +272,7 @@ class _Builder:
         self.counter = 0
         self.done = False
         self.quiet = 0                        # > 0: inside a rewrite (x ** n), no user names
+        self.code = None                      # the traced function's code object
         self.tuples: dict[int, tuple] = {}   # id(Python tuple) -> (tuple, its variable)
 
     def fresh(self, base: str | None = None) -> str:
@@ -284,10 +296,22 @@ class _Builder:
         return _la_name(python_name, self.taken)
 
     def target(self) -> tuple[str, ...] | None:
-        """The Python names the operation being traced is assigned to, if any."""
+        """The Python names the operation being traced is assigned to, if any:
+        in its own frame, or -- when an unmarked helper returns it -- where the
+        helper's caller assigns the call's value (``k = helper(p, q)``)."""
         if self.quiet:
             return None
-        return _stored_names(_user_frame())
+        frame = _user_frame()
+        for _ in range(64):
+            if frame is None:
+                return None
+            names = _stored_names(frame)
+            if names is not None or frame.f_code is self.code or not _returns(frame):
+                return names
+            frame = frame.f_back          # the helper's caller, at its call
+            if frame is None or frame.f_code.co_filename == _THIS_FILE:
+                return None
+        return None
 
     def emit(self, rhs, pos, name: str | None = None) -> str:
         rhs.pos = pos
@@ -599,6 +623,7 @@ class _Session:
         taken: set = set()
         lnames = [_la_name(n, taken) for n in pnames]
         b = _Builder(self, fname, taken, getattr(code, "co_varnames", ()) + getattr(code, "co_cellvars", ()))
+        b.code = code
         args = [b.unpack(n, ty, def_pos) for n, ty in zip(lnames, ptypes)]
         _ACTIVE.append(b)
         try:

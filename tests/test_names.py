@@ -105,3 +105,26 @@ def test_numpy_ufuncs_are_refused_with_a_trace_error():
     import pytest
     with pytest.raises(TraceError, match="numpy's `sin` cannot take a traced value"):
         trace(f)
+
+
+def horner(cs, x):          # unmarked: runs at trace time, recursion on a list
+    if len(cs) == 1:
+        return cs[0]
+    return cs[0] + x * horner(cs[1:], x)
+
+
+def affine(w, x, b):
+    return w * x + b
+
+
+def test_a_value_an_unmarked_helper_returns_takes_the_callers_name():
+    def p(x, w):
+        y = horner([7, -4, 0, 2.5], x)
+        k = affine(w, y, 1.0)
+        return sin(k) * y
+    prog = trace(p)
+    typecheck(prog)
+    names = binders(prog, "p")
+    assert "y" in names and "k" in names
+    # the helper's own intermediates stay unnamed (the recursion's inner results are operands)
+    assert sum(1 for n in names if n == "y" or n.startswith("y_")) == 1
