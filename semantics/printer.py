@@ -61,7 +61,7 @@ def show_leaf(e) -> str:
         return f"{e.fn}({', '.join(e.nl)})"
     if t is Loop:
         head = f"loop reverse {e.n}" if e.reverse else f"loop {e.n}"
-        state = f"{', '.join(e.nl)} ; {', '.join(e.lin)}" if e.lin else ", ".join(e.nl)
+        state = _group(e.nl, e.lin)[1:-1] if e.lin else ", ".join(e.nl)
         over = f" over ({', '.join(e.over)})" if e.over else ""
         return f"{head} {e.fn}({state}){over}"
     raise TypeError(f"not a leaf: {e!r}")
