@@ -203,7 +203,7 @@ class Parser:
         if self.tok[0] == "[":
             return self.array_type(pos)
         if self.tok[0] != "(":
-            self.error("a type (`real`, a tuple of types or an array `[τ; N]`)")
+            self.error("a type (`real` or a tuple of types, or an array `[τ; N]`)")
         self.nest(pos, "tuple types")
         self.advance()
         items = []
