@@ -25,7 +25,19 @@ CASES = {
                ("g", {"x": -0.5, "dx": 4, "dy": 0.25}, ((), (-0.5 * 4.25, 0.25)))],
     "chain": [("f", {"x": 0.5, "w": 1.5},
                ((1.5 * math.sin(1.5 * math.sin(1.5 * math.sin(0.5))),), ()))],
+    "euler": [("euler", {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1},
+               ((None,), ()))],      # filled in below: Python's own Euler loop
 }
+
+
+def _euler(x0, y0, a, b, c, d):
+    x, y = x0, y0
+    for _ in range(200):
+        x, y = x + 0.01 * (a * x - b * x * y), y + 0.01 * (d * x * y - c * y)
+    return x + y
+
+
+CASES["euler"] = [(fn, args, ((_euler(**args),), ())) for fn, args, _ in CASES["euler"]]
 
 
 def close(a, b):
