@@ -436,3 +436,22 @@ def test_shape_change_in_a_loop_body_is_a_trace_error():
     with pytest.raises(TraceError) as e:
         trace(f)
     assert "changes the shape of `y`" in str(e.value)
+
+
+def test_compiled_float_path_runs_loops_like_the_interpreter():
+    from linear_a.transforms.compile import compile_program
+    p = parse_program("""def g(x: real, e: real ; d: real) -> (real, real ; real) =
+  let (y ;) = x * e in
+  let (z ;) = x + e in
+  let (; d2) = e *. d in
+  (y, z ; d2)
+
+def f(x: real, es: [real; 3] ; d: real) -> (real, [real; 3] ; real) =
+  let (y, zs ; d1) = loop reverse 3 g(x ; d) over (es) in
+  (y, zs ; d1)
+""")
+    args = {"x": 1.0, "es": [2.0, 3.0, 5.0], "d": 0.5}
+    r = evaluate(p, "f", args)
+    assert compile_program(p).run("f", args) == (r.nl, r.lin) == ((30.0, (17.0, 8.0, 6.0)), (15.0,))
+    q = osc(0)
+    assert compile_program(q).run("f", AT) == (evaluate(q, "f", AT).nl, ())
