@@ -21,7 +21,7 @@ import re
 import unicodedata
 
 from linear_a.semantics.primitives import PRIMITIVES
-from linear_a.semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+from linear_a.semantics.syntax import (ArrayType, Loop, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                               NUnpack, Prim, Program, RealType, Ret, Scale, TupleType, Zero,
                               iter_nodes)
 
@@ -195,6 +195,8 @@ def ty(t) -> str:
         if len(items) == 1:
             return "(" + items[0] + ",)"
         return "(" + ", ".join(items) + ")"
+    if isinstance(t, ArrayType):
+        return "[" + ty(t.elem) + r";\, " + str(t.n) + "]"
     return r"\mathit{" + esc(repr(t)) + "}"
 
 
@@ -312,6 +314,10 @@ def leaf(e, cls=Classes()) -> str:
         return "(" + _vars(e.args, cls) + ")"
     if t is Call:
         return fn(e.fn) + group(e.nl, e.lin, cls)
+    if t is Loop:               # a loop is shown as written, never unrolled
+        head = r"\LAkw{loop}\ " + (r"\LAkw{reverse}\ " if e.reverse else "") + str(e.n) + r"\ "
+        over = (r"\ \LAkw{over}\ (" + _vars(e.over, cls) + ")") if e.over else ""
+        return head + fn(e.fn) + group(e.nl, e.lin, cls) + over
     if t is Block:
         return chain_inline(e, cls)
     return r"\text{" + esc(type(e).__name__) + "}"

@@ -142,7 +142,8 @@ def trace_text(prog: Program, fn: str, args=None, stage: str = "all", policy=Non
                        f"purely non-linear functions)")
     if "eval" in wanted and args is not None:
         out.append("== eval ==")
-        if prog[fn].is_nonlinear:
+        from linear_a.proofs.loops import has_loops
+        if prog[fn].is_nonlinear and not has_loops(prog):
             t = tape(prog, fn, args)
             out.append("primal:   " + _few(f"{a} = {b} = {c}" for a, b, c in primal_rows(t)))
             out.append("tangent:  " + _few(f"{a} = {c}" for a, b, c in tangent_rows(t)))
@@ -151,4 +152,7 @@ def trace_text(prog: Program, fn: str, args=None, stage: str = "all", policy=Non
             from linear_a.semantics.evaluate import evaluate
             r = evaluate(prog, fn, args)
             out.append(f"results ({r.nl} ; {r.lin}), work {r.work}, memory {r.memory}")
+            if prog[fn].is_nonlinear:
+                out.append("(the program has loops: its tangent and adjoint tables are not "
+                           "unrolled)")
     return "\n".join(out), None

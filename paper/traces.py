@@ -319,7 +319,8 @@ def eval_tables(prog: Program, fn: str, args) -> str:
     results the primal/tangent/adjoint table."""
     out = [primal_table(prog, fn, args)]
     d = prog[fn]
-    if d.is_nonlinear:
+    from linear_a.proofs.loops import has_loops
+    if d.is_nonlinear and not has_loops(prog):      # a loop's tables would unroll it
         t = tape(prog, fn, args)
         out.append(tape_tables(t))
     return "\n".join(out)

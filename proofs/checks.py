@@ -40,6 +40,7 @@ from linear_a.semantics.typecheck import typecheck
 from . import measure
 from .normalform import (NormalForm, atom_id, NotLinear, TooBig, as_linform, basis_value, flatten, matrix,
                          mentions_linear, symbolic_value, tangent, transpose_rows)
+from .loops import unrolled_size as loop_aware_size, unsupported as loop_unsupported
 from .theorems import FOR_LINEAR, FOR_MIXED, FOR_NONLINEAR, constants
 
 SMALL = 120          # programs up to this size also get sympy / z3 cross-checks
@@ -137,7 +138,7 @@ class Subject:
 
     @property
     def size(self) -> int:
-        return measure.program_size(self.prog)
+        return loop_aware_size(self.prog)     # = measure.program_size without loops
 
     # transforms
     def jvp(self):
@@ -879,6 +880,9 @@ def applicable(s: Subject) -> tuple:
 
 def run_check(s: Subject, theorem: str) -> Outcome:
     t0 = time.perf_counter()
+    why = loop_unsupported(s.prog, theorem)       # proofs/loops.py
+    if why:
+        return Outcome(theorem, s.name, "unknown", "loops", 0.0, why)
     v = Verdicts()
     try:
         CHECKS[theorem](s, v)

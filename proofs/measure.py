@@ -24,7 +24,7 @@ calls it is the size |e|.
 from __future__ import annotations
 
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS, _typing_info
-from linear_a.semantics.syntax import (Call, Drop, Dup, LAdd, Let, Lit, LUnpack, NUnpack, Prim, Program,
+from linear_a.semantics.syntax import (Loop, Call, Drop, Dup, LAdd, Let, Lit, LUnpack, NUnpack, Prim, Program,
                               Scale, Zero, iter_nodes, leaf_uses, size_of_type)
 
 
@@ -83,6 +83,11 @@ def work(prog: Program, fn: str, costs: Costs | None = None, holes: dict | None 
                 callee = prog[n.fn]
                 full = nonlinear_only and not callee.lin_params and not callee.lin_out
                 total += work(prog, n.fn, costs, holes, nonlinear_only and not full, memo)
+        elif t is Loop:         # N·W(step) + N·c_loop (semantics/loops.py)
+            callee = prog[n.fn]
+            full = nonlinear_only and not callee.lin_params and not callee.lin_out
+            total += n.n * (work(prog, n.fn, costs, holes, nonlinear_only and not full, memo)
+                            + costs.loop)
         elif nonlinear_only:
             continue
         elif t is Zero:

@@ -16,6 +16,7 @@ primitive op                            ``prim[op]`` (1 each)
 ``zero : σ``, ``drop(l : σ)``           ``zero`` · ‖σ‖, ``drop`` · ‖σ‖
 ``l1 +. l2``, ``dup(l)``, ``x *. l``    ``add`` · ‖σ‖, ``dup`` · ‖σ‖, ``scale`` · ‖σ‖
 call                                    W(body)
+``loop N f(…)``                         N·W(body of f) + N·``loop`` (0)
 ======================================  ============================
 
 Memory: a variable is live from its binding to its last use; M is the peak of
@@ -42,7 +43,8 @@ from .gcpause import paused_gc
 from .domains import Domain, get_domain
 from .errors import DomainError, EvalError, LinearAError, UsageError
 from .primitives import PRIMITIVES, apply
-from .syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup, NUnpack,
+from .loops import eval_Loop
+from .syntax import (ArrayType, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, LUnpack, NTup, NUnpack,
                      Prim, Program, RealType, Ret, Scale, TupleType, Type, Zero, expr_size,
                      iter_nodes, leaf_uses, size_of_type)
 
@@ -57,6 +59,7 @@ class Costs:
     add: int = 1
     dup: int = 1
     scale: int = 1
+    loop: int = 0       # per loop iteration, on top of the step's own work (semantics/loops.py)
 
     def prim_cost(self, op: str) -> int:
         c = self.prim.get(op)
@@ -74,7 +77,7 @@ class Costs:
         """The pricing under which transposition conserves work exactly:
         +. ↔ dup and zero ↔ drop swap prices; scale is self-dual."""
         return Costs(self.lit, dict(self.prim), zero=self.drop, drop=self.zero, add=self.dup,
-                     dup=self.add, scale=self.scale)
+                     dup=self.add, scale=self.scale, loop=self.loop)
 
 
 DEFAULT_COSTS = Costs()
@@ -293,6 +296,8 @@ class Evaluator:
             out = ((), (tuple(env[x] for x in e.args),))
         elif t is Call:
             return self.do_call(e, f)
+        elif t is Loop:
+            return eval_Loop(self, e, f)
         else:
             raise EvalError(f"cannot evaluate {t.__name__}", e.pos)
         f.work += w
@@ -342,6 +347,11 @@ def _coerce(value, ty: Type, name: str, domain: Domain):
         if isinstance(value, (int, float, str)):
             return domain.const(repr(value) if isinstance(value, float) else str(value))
         return value
+    if isinstance(ty, ArrayType):
+        if not isinstance(value, (list, tuple)) or len(value) != ty.n:
+            raise UsageError(f"argument `{name}` should be a list of {ty.n} (type {ty!r}), "
+                             f"got {_clip(value)}")
+        return tuple(_coerce(v, ty.elem, f"{name}[{i}]", domain) for i, v in enumerate(value))
     if not isinstance(value, (list, tuple)) or len(value) != len(ty.items):
         raise UsageError(f"argument `{name}` should be a list of {len(ty.items)} (type {ty!r}), "
                          f"got {_clip(value)}")

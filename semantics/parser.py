@@ -8,6 +8,7 @@ The grammar, one function below per non-terminal::
     param    ::= NAME ':' type
     sig      ::= '(' [type {',' type}] ';' [type {',' type}] ')'
     type     ::= 'real' | '(' ')' | '(' type ',' ')' | '(' type {',' type}+ [','] ')'
+               | '[' type ';' INT ']'                 -- a non-linear array of INT values
     expr     ::= {binding} leaf                      -- a let-chain, read by a loop
     binding  ::= 'let' '(' binds ';' binds ')' '=' expr 'in'      -- Let
                | 'let' '(' [NAME {',' NAME}] ')' '=' NAME 'in'      -- NUnpack / LUnpack
@@ -20,9 +21,12 @@ The grammar, one function below per non-terminal::
                | NAME ('+'|'-'|'*'|'/') NAME          -- Prim (infix)
                | 'dup' '(' NAME ')' | 'drop' '(' NAME ')'
                | NAME '(' vars [';' vars] ')'         -- Prim if NAME is a primitive, else Call
+               | 'loop' ['reverse'] INT NAME '(' vars [';' vars] ')' ['over' '(' vars ')']  -- Loop
     vars     ::= [NAME {',' NAME}]
 
-Comments run from ``#`` to the end of the line.
+Comments run from ``#`` to the end of the line.  ``loop``, ``reverse`` and
+``over`` are keywords only where a loop is written (``loop`` followed by
+``reverse`` or an integer), so they stay usable as names elsewhere.
 
 It is a hand-written recursive-descent parser over a single compiled regular
 expression, not a parser generator: a let-chain is read by a loop (so 10^6
@@ -41,8 +45,8 @@ import re
 from .errors import ParseError, Pos
 from .gcpause import paused_gc
 from .primitives import INFIX, PRIMITIVES, SYNONYMS
-from .syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
-                     NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero)
+from .syntax import (REAL, ArrayType, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup,
+                     LUnpack, NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero)
 
 MAX_NESTING = 100   # nested right-hand sides / tuple types; deeper input is refused (the
                     # judgments recurse on this nesting, never on the length of a chain)
@@ -50,7 +54,7 @@ MAX_NESTING = 100   # nested right-hand sides / tuple types; deeper input is ref
 
 # One token per match, with the whitespace before it: (ws, comment, number, name, operator, bad).
 _LINE_TOKEN = re.compile(r"""([ \t\r\f]*)(?:(\#.*)|(-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"""
-                         r"""|([A-Za-z_][A-Za-z_0-9']*)|(->|\+\.|\*\.|[(),;:=+\-*/])|([^ \t\r\f]))""")
+                         r"""|([A-Za-z_][A-Za-z_0-9']*)|(->|\+\.|\*\.|[(),;:=+\-*/\[\]])|([^ \t\r\f]))""")
 
 KEYWORDS = {"def", "let", "in", "zero", "dup", "drop", "real"}
 
@@ -196,8 +200,10 @@ class Parser:
         pos = self.pos
         if self.accept("real"):
             return REAL
+        if self.tok[0] == "[":
+            return self.array_type(pos)
         if self.tok[0] != "(":
-            self.error("a type (`real` or a tuple of types)")
+            self.error("a type (`real` or a tuple of types, or an array `[τ; N]`)")
         self.nest(pos, "tuple types")
         self.advance()
         items = []
@@ -208,6 +214,42 @@ class Parser:
         self.expect(")", "`,` or `)` in a tuple type")
         self.depth -= 1
         return TupleType(items)
+
+    def array_type(self, pos):
+        """``[τ; N]``, N a non-negative integer literal."""
+        self.nest(pos, "tuple types")
+        self.advance()
+        elem = self.type_()
+        self.expect(";", "`;` and the length in an array type `[τ; N]`")
+        n = self.length("an array type's length")
+        self.expect("]", "`]` closing the array type")
+        self.depth -= 1
+        return ArrayType(elem, n)
+
+    def length(self, what: str) -> int:
+        if self.tok[0] != "num" or not self.tok[1].isdigit():
+            self.error(f"a non-negative integer literal as {what}")
+        return int(self.advance()[1])
+
+    def loop(self, pos):
+        """``loop [reverse] N f(x̄ ; l̄) [over (ā)]`` (``loop`` already read)."""
+        reverse = False
+        if self.tok[0] == "name" and self.tok[1] == "reverse":
+            self.advance()
+            reverse = True
+        n = self.length("the loop's number of iterations")
+        fn = self.name("the step function's name after `loop N`")
+        self.expect("(", f"`(` and the loop's carried state after `{fn}`")
+        nl = self.var_list()
+        lin = self.var_list() if self.accept(";") else []
+        self.expect(")", "`,`, `;` or `)` in the loop's carried state")
+        over = []
+        if self.tok[0] == "name" and self.tok[1] == "over":
+            self.advance()
+            self.expect("(", "`(` and the arrays after `over`")
+            over = self.var_list()
+            self.expect(")", "`,` or `)` in the arrays after `over`")
+        return Loop(n, fn, nl, lin, over, reverse, pos)
 
     # -- expressions --------------------------------------------------------
     def expr(self):
@@ -296,6 +338,8 @@ class Parser:
         if k == "name":
             a = self.advance()[1]
             k2 = self.tok[0]
+            if a == "loop" and (k2 == "num" or (k2 == "name" and self.tok[1] == "reverse")):
+                return self.loop(pos)
             if k2 == "+.":
                 self.advance()
                 return LAdd(a, self.name("a linear variable after `+.`"), pos)

@@ -7,8 +7,8 @@ right-hand side that is itself a chain is indented under its ``let``.
 from __future__ import annotations
 
 from .primitives import PRIMITIVES
-from .syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup, NUnpack,
-                     Prim, Program, Ret, Scale, Type, Zero)
+from .syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, LUnpack, NTup,
+                     NUnpack, Prim, Program, Ret, Scale, Type, Zero)
 
 
 def show_type(t: Type) -> str:
@@ -59,6 +59,11 @@ def show_leaf(e) -> str:
         if e.lin:
             return f"{e.fn}({', '.join(e.nl)} ; {', '.join(e.lin)})"
         return f"{e.fn}({', '.join(e.nl)})"
+    if t is Loop:
+        head = f"loop reverse {e.n}" if e.reverse else f"loop {e.n}"
+        state = _group(e.nl, e.lin)[1:-1] if e.lin else ", ".join(e.nl)
+        over = f" over ({', '.join(e.over)})" if e.over else ""
+        return f"{head} {e.fn}({state}){over}"
     raise TypeError(f"not a leaf: {e!r}")
 
 

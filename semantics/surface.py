@@ -62,6 +62,7 @@ import typing
 from .elaborate import insert_dup_drop_def
 from .errors import InputError, LinearAError, ParseError, Pos, TransformError
 from .primitives import PRIMITIVES
+from .surface_loops import with_loops
 from .syntax import (REAL, Block, Call, Def, Let, Lit, NTup, NUnpack, Param, Prim, Program,
                      RealType, Ret, TupleType, Type)
 
@@ -182,7 +183,8 @@ def _traceback_site(tb, path: str):
 
 
 _STRAIGHT = ("only straight-line code can be traced: Python `if`/`while`/`and`/`or`/comparisons "
-             "cannot look at a traced value")
+             "cannot look at a traced value; `for i in range(N)` with a Python int N becomes a "
+             "Linear A loop in a @linear_a function")
 
 
 class Tracer:
@@ -481,7 +483,11 @@ _COLLECTORS: list[list] = []    # active load_surface_file calls collect marked 
 class Traced:
     """A function marked for export.  Called on numbers it is the Python
     function; called on tracers (from another traced function) it is a Linear
-    A call.  ``.fn`` is the original function, ``.name`` the definition's name."""
+    A call.  ``.fn`` is the original function, ``.name`` the definition's name;
+    ``.loops``: trace ``for … in range(N)`` into Linear A loops (set by
+    ``@linear_a``; see surface_loops.py), else Python loops are unrolled."""
+
+    loops = False
 
     def __init__(self, fn, name: str | None = None):
         if not callable(fn):
@@ -505,6 +511,7 @@ def linear_a(fn=None, *, name: str | None = None):
     ``@linear_a(name="g")``.  (``linear_a_function`` is the same decorator.)"""
     def mark(f):
         t = f if isinstance(f, Traced) else Traced(f, name)
+        t.loops = True
         for c in _COLLECTORS:
             c.append(t)
         return t
@@ -604,7 +611,7 @@ class _Session:
         return entry
 
     def trace_def(self, t: Traced):
-        fn = t.fn
+        fn = with_loops(t.fn) if t.loops else t.fn
         code = getattr(fn, "__code__", None)
         def_pos = Pos(code.co_firstlineno, 1) if code else None
         try:

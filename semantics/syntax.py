@@ -68,10 +68,38 @@ class TupleType(Type):
 UNIT = TupleType(())
 
 
+class ArrayType(Type):
+    """``[τ; N]``: a fixed-length array of N non-linear values of type τ (loops
+    stack per-iteration outputs into arrays and read them back; arrays are
+    never linear).  ‖[τ; N]‖ = N·‖τ‖."""
+    __slots__ = ("elem", "n")
+
+    def __init__(self, elem, n: int):
+        self.elem = elem; self.n = int(n)
+
+    def __repr__(self):
+        return f"[{self.elem!r}; {self.n}]"
+
+    def __eq__(self, other):
+        return isinstance(other, ArrayType) and self.n == other.n and self.elem == other.elem
+
+    def __hash__(self):
+        return hash(("array", self.elem, self.n))
+
+
+def has_array(t: Type) -> bool:
+    """Whether an array type occurs in t."""
+    if isinstance(t, ArrayType):
+        return True
+    return isinstance(t, TupleType) and any(has_array(s) for s in t.items)
+
+
 def size_of_type(t: Type) -> int:
     """‖τ‖: the number of reals in a value of type τ."""
     if t is REAL or isinstance(t, RealType):
         return 1
+    if isinstance(t, ArrayType):
+        return t.n * size_of_type(t.elem)
     return sum(size_of_type(s) for s in t.items)
 
 
@@ -187,7 +215,29 @@ class Call(Expr):
         self.fn = fn; self.nl = tuple(nl); self.lin = tuple(lin); self.pos = pos
 
 
-Leaf = Union[Ret, Lit, Prim, Zero, LAdd, Scale, Dup, Drop, NTup, LTup, Call]
+class Loop(Expr):
+    """``loop N f(x̄ ; l̄) over (ā)`` (``loop reverse N …`` for the reversed order):
+    run the earlier definition f N times on the carried state.  f's parameters
+    are the non-linear carry (as x̄), one element per array of ``over`` (element
+    i at iteration i, or N−1−i under ``reverse``), then the linear carry (as
+    l̄); its non-linear results are the carry and then per-iteration outputs,
+    stacked into arrays of length N; its linear results the linear carry.
+    ``over`` is empty when there is no ``over`` clause."""
+    __slots__ = ("n", "fn", "nl", "lin", "over", "reverse")
+    rule = "Loop"
+
+    def __init__(self, n: int, fn: str, nl, lin, over=(), reverse: bool = False, pos=None):
+        self.n = int(n); self.fn = fn; self.nl = tuple(nl); self.lin = tuple(lin)
+        self.over = tuple(over); self.reverse = bool(reverse); self.pos = pos
+
+
+Leaf = Union[Ret, Lit, Prim, Zero, LAdd, Scale, Dup, Drop, NTup, LTup, Call, Loop]
+
+
+def callee_of(n) -> str | None:
+    """The function a leaf calls: a call's or a loop's step function."""
+    t = type(n)
+    return n.fn if t is Call or t is Loop else None
 
 
 # Bindings: the links of a let-chain.
@@ -356,6 +406,8 @@ def leaf_uses(e: Expr) -> tuple:
         return (e.v,)
     if t is Call:
         return e.nl + e.lin
+    if t is Loop:
+        return e.nl + e.over + e.lin
     return ()
 
 
@@ -400,7 +452,7 @@ def callees_of(d: Def) -> list[str]:
     """Functions called anywhere in d's body (each once, first-call order)."""
     seen = []
     for n in iter_nodes(d.body):
-        if type(n) is Call and n.fn not in seen:
+        if (type(n) is Call or type(n) is Loop) and n.fn not in seen:
             seen.append(n.fn)
     return seen
 

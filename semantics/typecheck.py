@@ -30,8 +30,9 @@ from .primitives import PRIMITIVES, SYNONYMS
 from .printer import show_bind_head, show_leaf
 from .gcpause import paused_gc
 from .rules import rule
-from .syntax import (_group, REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
-                     NUnpack, Prim, Program, RealType, Ret, Scale, Signature, TupleType, Type, Zero)
+from .loops import check_no_linear_arrays, typing_Loop
+from .syntax import (_group, REAL, ArrayType, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+                     NUnpack, Prim, Program, RealType, Ret, Scale, Signature, TupleType, Type, Zero, Loop, has_array)
 
 
 class TVar(Type):
@@ -71,6 +72,8 @@ def unify(a, b) -> bool:
         return True
     if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
         return all(unify(x, y) for x, y in zip(a.items, b.items))
+    if type(a) is ArrayType and type(b) is ArrayType:
+        return a.n == b.n and unify(a.elem, b.elem)
     return False
 
 
@@ -290,6 +293,9 @@ class DefChecker:
     @rule("typing", "Zero", r"\emptyset ; \emptyset \vdash \mathsf{zero} : (; \sigma)", [], "zero of any type")
     def Zero(self, e: Zero) -> Derivation:
         ty = e.ty
+        if ty is not None and has_array(ty):
+            self.fail("Zero", f"`zero : {ty!r}` would be a linear array; arrays are non-linear only",
+                      e.pos)
         if ty is None:
             ty = TVar(e.pos)
             self.zeros.append(e)
@@ -391,6 +397,7 @@ class DefChecker:
             self.bind(p.name, False, p.ty, p.pos or d.pos, "Def")
         for p in d.lin_params:
             self.bind(p.name, True, p.ty, p.pos or d.pos, "Def")
+        check_no_linear_arrays(self, d)
         body = self.check(d.body)
         nl_t, lin_t = body.result
         want = (tuple(d.nl_out), tuple(d.lin_out))
@@ -418,6 +425,7 @@ class DefChecker:
 _PRIM_WHAT: dict[str, str] = {}
 _DISPATCH = {t: getattr(DefChecker, t.__name__)
              for t in (Ret, Lit, Prim, Zero, LAdd, Scale, Dup, Drop, NTup, LTup, Call)}
+_DISPATCH[Loop] = typing_Loop        # semantics/loops.py
 
 
 def typecheck_def(d: Def, phi: dict[str, Signature] | None = None, later=(), file=None,

@@ -179,6 +179,24 @@ ROWS = [
     Row("surface_math_on_tracer.py", "TraceError", (8, 12), "cannot become a Python number"),
     Row("surface_no_marked_function.py", InputError, None, "marks no function"),
     Row("surface_raises_at_import.py", InputError, (3, 9), "raised ZeroDivisionError"),
+    # --- loops (issue 14): the rule Loop, the loop syntax, JVP of arrays, the surface
+    Row("type_loop_carry_mismatch.la", LinearATypeError, (7, 15),
+        "carry type mismatch: the step function `step` takes carry 1 of type real but returns (real, real)",
+        "Loop"),
+    Row("type_loop_array_length.la", LinearATypeError, (7, 15),
+        "wrong array length: `es` has 3 elements but the loop runs 4 iterations", "Loop"),
+    Row("type_loop_linear_carry_twice.la", LinearATypeError, (6, 18),
+        "linear variable `da` is passed twice to the loop of `step`", "Loop"),
+    Row("scope_loop_forward_step.la", ScopeError, (3, 15), "the step function `step` is defined after `f`",
+        "Loop"),
+    Row("scope_loop_unknown_step.la", ScopeError, (3, 15), "unknown step function `stepp`", "Loop"),
+    Row("parse_loop_count_not_integer.la", ParseError, (7, 20),
+        "a non-negative integer literal as the loop's number of iterations, found `2.5`"),
+    Row("transform_jvp_of_array_input.la", TransformError, (6, 16),
+        "parameter `es` has an array type [real; 3], and arrays carry no tangent", "JDef",
+        command=("jvp", "--fn", "f")),
+    Row("surface_range_of_traced_value.py", "TraceError", (7, 5),
+        "`for … in range(x)` with a traced x: the number of iterations must be a Python int"),
 ]
 
 

@@ -27,7 +27,19 @@ CASES = {
              ((1.5 * math.tanh(0.5 * 1 - 0.3 * 2) - 2 * math.tanh(0.8 * 1 + 0.1 * 2),), ()))],
     "chain": [("f", {"x": 0.5, "w": 1.5},
                ((1.5 * math.sin(1.5 * math.sin(1.5 * math.sin(0.5))),), ()))],
+    "euler": [("euler", {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1},
+               ((None,), ()))],      # filled in below: Python's own Euler loop
 }
+
+
+def _euler(x0, y0, a, b, c, d):
+    x, y = x0, y0
+    for _ in range(200):
+        x, y = x + 0.01 * (a * x - b * x * y), y + 0.01 * (d * x * y - c * y)
+    return x + y
+
+
+CASES["euler"] = [(fn, args, ((_euler(**args),), ())) for fn, args, _ in CASES["euler"]]
 
 
 def close(a, b):

@@ -164,6 +164,29 @@ CASES = [
     ("Def", "parameter names are distinct",
      "def f(x: real, y: real) -> (real ;) = x * y",
      "def f(x: real, x: real) -> (real ;) = x * x"),
+    # ---- Loop: the step's signature, carry types, array lengths, linear carry distinct
+    ("Loop", "carry types are the step's result types",
+     "def g(x: real) -> (real ;) = sin(x)\ndef f(x: real) -> (real ;) = loop 3 g(x)",
+     "def g(x: real) -> ((real, real) ;) = let (p ;) = (x, x) in (p ;)\n"
+     "def f(x: real) -> ((real, real) ;) = loop 3 g(x)"),
+    ("Loop", "each array of `over` has length N",
+     "def g(x: real, e: real ; d: real) -> (real, real ; real) = let (y ;) = x * e in let (; d2) = e *. d in (y, x ; d2)\ndef f(x: real, es: [real; 3] ; d: real) -> (real, [real; 3] ; real) = "
+     "loop 3 g(x ; d) over (es)",
+     "def g(x: real, e: real ; d: real) -> (real, real ; real) = let (y ;) = x * e in let (; d2) = e *. d in (y, x ; d2)\ndef f(x: real, es: [real; 3] ; d: real) -> (real, [real; 4] ; real) = "
+     "loop 4 g(x ; d) over (es)"),
+    ("Loop", "the loop passes the step's number of arguments",
+     "def g(x: real, e: real ; d: real) -> (real, real ; real) = let (y ;) = x * e in let (; d2) = e *. d in (y, x ; d2)\ndef f(x: real, es: [real; 3] ; d: real) -> (real, [real; 3] ; real) = "
+     "loop 3 g(x ; d) over (es)",
+     "def g(x: real, e: real ; d: real) -> (real, real ; real) = let (y ;) = x * e in let (; d2) = e *. d in (y, x ; d2)\ndef f(x: real, es: [real; 3] ; d: real) -> (real, [real; 3] ; real) = "
+     "loop 3 g(x ; d)"),
+    ("Loop", "linear carries are distinct",
+     "def g(; a: real, b: real) -> (; real, real) = (; b, a)\n"
+     "def f(; d: real, e: real) -> (; real, real) = loop 2 g(; d, e)",
+     "def g(; a: real, b: real) -> (; real, real) = (; b, a)\n"
+     "def f(; d: real) -> (; real, real) = loop 2 g(; d, d)"),
+    ("Loop", "the step function is defined before the loop",
+     "def g(x: real) -> (real ;) = sin(x)\ndef f(x: real) -> (real ;) = loop 3 g(x)",
+     "def f(x: real) -> (real ;) = loop 3 g(x)\ndef g(x: real) -> (real ;) = sin(x)"),
     ("Def", "a function is defined once",
      "def f(x: real) -> (real ;) = sin(x)\ndef g(x: real) -> (real ;) = cos(x)",
      "def f(x: real) -> (real ;) = sin(x)\ndef f(x: real) -> (real ;) = cos(x)"),

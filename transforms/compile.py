@@ -37,7 +37,7 @@ from linear_a.semantics.domains import FLOAT
 from linear_a.semantics.errors import LinearAError, UsageError
 from linear_a.semantics.evaluate import _typing_info, bind_args, evaluate, vadd, vscale, vzero
 from linear_a.semantics.primitives import PRIMITIVES
-from linear_a.semantics.syntax import (Block, Call, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
+from linear_a.semantics.syntax import (Loop, Block, Call, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                               NUnpack, Prim, Program, RealType, Ret, Scale, Zero, leaf_uses)
 
 CHUNK = 2000          # statements per generated Python function
@@ -82,6 +82,24 @@ def _flatten(body) -> tuple[list, object]:
         else:
             out.append(Let(owner.nl, owner.lin, e))
     return out, tail
+
+
+def _run_loop(step, n, carry, arrays, lin, reverse):
+    """A loop at run time: the compiled step, N times (semantics/loops.py)."""
+    nc, nlin = len(carry), len(lin)
+    carry, lin = list(carry), list(lin)
+    stacks = None
+    for k in (range(n - 1, -1, -1) if reverse else range(n)):
+        out = step(*carry, *(a[k] for a in arrays), *lin)
+        nl = out[:len(out) - nlin]
+        carry, lin = list(nl[:nc]), list(out[len(out) - nlin:])
+        if stacks is None:
+            stacks = [[None] * n for _ in nl[nc:]]
+        for s, x in zip(stacks, nl[nc:]):
+            s[k] = x
+    if stacks is None:
+        stacks = [[] for _ in range(step.n_out - nc)]
+    return (*carry, *(tuple(s) for s in stacks), *lin)
 
 
 class _Gen:
@@ -138,6 +156,10 @@ class _Gen:
             return "(" + "".join(v(a) + ", " for a in e.nl + e.lin) + ")"
         if t is Call:
             return f"{self.fn_of(e.fn)}({', '.join(v(a) for a in e.nl + e.lin)})"
+        if t is Loop:
+            tup = lambda xs: "(" + "".join(v(a) + ", " for a in xs) + ")"
+            return (f"_loop({self.fn_of(e.fn)}, {e.n}, {tup(e.nl)}, {tup(e.over)}, {tup(e.lin)}, "
+                    f"{e.reverse})")
         raise LinearAError(f"cannot compile {t.__name__}", e.pos)
 
     fn_of = None      # set by the program compiler: callee name -> Python function name
@@ -151,7 +173,7 @@ class _Gen:
         rhs, outs = b.rhs, b.nl + b.lin
         if type(rhs) is Drop:
             return None
-        multi = type(rhs) in (Dup, Ret, Call)
+        multi = type(rhs) in (Dup, Ret, Call, Loop)
         if not outs:
             return None if not multi else f"{self.leaf(rhs)}"
         if multi:
@@ -161,7 +183,7 @@ class _Gen:
     def ret_expr(self, tail) -> str:
         if type(tail) is Ret:
             return "(" + "".join(self.v(a) + ", " for a in tail.nl + tail.lin) + ")"
-        if type(tail) in (Dup, Call):
+        if type(tail) in (Dup, Call, Loop):
             return self.leaf(tail)
         if type(tail) is Drop:
             return "()"
@@ -234,7 +256,7 @@ class CompiledProgram:
             g = _Gen(d, envs[d.name], consts, fnames[d.name])
             g.fn_of = fnames.__getitem__
             parts += g.source()
-        ns = {"_vadd": vadd, "_vscale": vscale}
+        ns = {"_vadd": vadd, "_vscale": vscale, "_loop": _run_loop}
         for key, (name, value) in consts.items():
             kind, what = value
             if kind == "prim":
@@ -250,6 +272,8 @@ class CompiledProgram:
             exec(compile(piece, where, "exec"), ns)
         self.pieces = len(parts)
         self.functions = {n: ns[f] for n, f in fnames.items()}
+        for d in prog.defs:
+            self.functions[d.name].n_out = len(d.nl_out)     # a loop of 0 steps needs it
         self.defs = {d.name: d for d in prog.defs}
 
     def run(self, fn: str, args) -> tuple[tuple, tuple]:

@@ -57,9 +57,11 @@ from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from linear_a.semantics.printer import show_bind_head, show_leaf
 from linear_a.semantics.rules import register, rule
 from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
-                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, call_closure)
+                              NTup, NUnpack, Param, Prim, Program, Ret, Scale, Zero, call_closure,
+                             Loop, has_array)
 
 from .fresh import Emitter, Fresh, def_names, paused_gc
+from .loops import JLoop
 
 SUFFIX = "_jvp"
 
@@ -270,7 +272,7 @@ def JRet(cx: JVPContext, e: Ret, dest, out: list) -> Derivation:
     return Derivation("jvp", "JRet", e, out[start:])
 
 
-LEAF_RULES = {Lit: JLit, Prim: JPrim, NTup: JTup, Call: JCall, Drop: JDrop, Ret: JRet}
+LEAF_RULES = {Lit: JLit, Prim: JPrim, NTup: JTup, Call: JCall, Drop: JDrop, Ret: JRet, Loop: JLoop}
 
 
 def _leaf(cx: JVPContext, e, dest, out: list) -> Derivation:
@@ -336,7 +338,7 @@ def _nl_arity(cx: JVPContext, e) -> int:
     t = type(e)
     if t is Drop:
         return 0
-    if t is Call:
+    if t is Call or t is Loop:
         target = cx.callees.get(e.fn)
         if target is None:
             cx.refuse(f"a call of `{e.fn}`, which is not purely non-linear", e.pos)
@@ -384,6 +386,15 @@ def jvp_def(d: Def, callees: dict, file=None, derive: bool = True) -> Derivation
     if not d.is_nonlinear:
         raise TransformError(f"JVP needs a purely non-linear function, but `{d.name}` has linear "
                              f"parameters or results", d.pos, file=file, rule="JDef")
+    for p in d.nl_params:
+        if has_array(p.ty):
+            raise TransformError(f"JVP of `{d.name}`: parameter `{p.name}` has an array type "
+                                 f"{p.ty!r}, and arrays carry no tangent", p.pos or d.pos, file=file,
+                                 rule="JDef", hint="arrays arise from unzip's residual stacking; "
+                                 "a loop's state is carried, not read from an array")
+    if any(has_array(t) for t in d.nl_out):
+        raise TransformError(f"JVP of `{d.name}`: it returns an array, and arrays carry no tangent",
+                             d.pos, file=file, rule="JDef")
     cx = JVPContext(d, callees, file, derive)
     dparams = [Param(cx.bind(p.name), p.ty, p.pos) for p in d.nl_params]
     body = expr(cx, d.body)

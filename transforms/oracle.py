@@ -26,7 +26,7 @@ from linear_a.semantics.evaluate import _typing_info, bind_args
 from linear_a.semantics.domains import FLOAT
 from linear_a.semantics.primitives import PRIMITIVES, apply
 from linear_a.semantics.syntax import (Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret,
-                              RealType)
+                              RealType, ArrayType, Loop)
 
 
 @lru_cache(maxsize=None)
@@ -57,7 +57,23 @@ class Tape:
     def inputs(self, v, ty):
         if isinstance(ty, RealType):
             return self.leaf(float(v))
+        if isinstance(ty, ArrayType):
+            return tuple(self.inputs(x, ty.elem) for x in v)
         return tuple(self.inputs(x, t) for x, t in zip(v, ty.items))
+
+    def loop(self, e: Loop, env: dict) -> tuple:
+        """A loop, by iterating: the step runs N times on the taped carry."""
+        d = self.prog.get(e.fn)
+        nc = len(e.nl)
+        carry = [env[x] for x in e.nl]
+        arrays = [env[a] for a in e.over]
+        stacks = [[None] * e.n for _ in range(len(d.nl_out) - nc)]
+        for k in (range(e.n - 1, -1, -1) if e.reverse else range(e.n)):
+            outs = self.run(e.fn, carry + [a[k] for a in arrays])
+            carry = list(outs[:nc])
+            for s, v in zip(stacks, outs[nc:]):
+                s[k] = v
+        return tuple(carry) + tuple(tuple(s) for s in stacks)
 
     def run(self, fn: str, args: list):
         """Evaluate ``fn`` on node-valued arguments; returns its node-valued results."""
@@ -99,6 +115,8 @@ class Tape:
             return ()
         if t is Call and not e.lin:
             return self.run(e.fn, [env[x] for x in e.nl])
+        if t is Loop and not e.lin:
+            return self.loop(e, env)
         if t is Block:
             return self.expr(e, env)
         raise TransformError(f"the oracle differentiates non-linear code only (found {t.__name__})",

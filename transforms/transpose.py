@@ -54,9 +54,10 @@ from linear_a.semantics.evaluate import _typing_info
 from linear_a.semantics.rules import rule
 from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero,
-                              iter_nodes, leaf_uses)
+                              iter_nodes, leaf_uses, Loop)
 
 from .fresh import Fresh, def_names, paused_gc
+from .loops import TLoop, loop_result_types
 
 SUFFIX = "_T"
 
@@ -202,7 +203,7 @@ def TDrop(cx: TContext, e: Drop, cts) -> Derivation:
 
 
 LEAF_RULES = {Ret: TRet, Dup: TDup, LAdd: TLinAdd, Zero: TZero, Drop: TDrop, Scale: TScale,
-              LTup: TLinTup, Call: TCall}
+              LTup: TLinTup, Call: TCall, Loop: TLoop}
 
 
 def _leaf(cx: TContext, e, cts) -> Derivation:
@@ -422,7 +423,7 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
         for b in dv.notes["front"]:
             if type(b) is Let:
                 for n in iter_nodes(b.rhs):
-                    if type(n) is Call:
+                    if type(n) is Call or type(n) is Loop:
                         _keep(n.fn, defs, kept)
         return new
 
@@ -518,6 +519,8 @@ def _leaf_types(e, env, sigs):
     if t is Call:
         s = sigs[e.fn]
         return s.nl_out, s.lin_out
+    if t is Loop:
+        return loop_result_types(e, sigs[e.fn])
     raise TransformError(f"cannot transpose a `{t.__name__}`", getattr(e, "pos", None))
 
 
@@ -529,7 +532,7 @@ def _typed_env(d: Def, sigs: dict, file=None) -> dict:
 def _calls(d: Def) -> list[str]:
     seen = []
     for n in iter_nodes(d.body):
-        if type(n) is Call and n.fn not in seen:
+        if (type(n) is Call or type(n) is Loop) and n.fn not in seen:
             seen.append(n.fn)
     return seen
 

@@ -91,10 +91,11 @@ from linear_a.semantics.printer import show_bind_head, show_leaf
 from linear_a.semantics.rules import register, rule
 from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup,
                               LUnpack, NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType,
-                              Type, Zero, iter_nodes)
+                              Type, Zero, iter_nodes, Loop)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, as_policy
 from .fresh import Fresh
+from .loops import ULoop
 
 NL_SUFFIX = "_nl"
 LIN_SUFFIX = "_lin"
@@ -337,6 +338,8 @@ class _DefUnzipper:
                 return URet(self, b)
             if rt is Call:
                 return UCall(self, b)
+            if rt is Loop:
+                return ULoop(self, b)
             raise TransformError(f"unzip cannot handle a `{rt.__name__}` here", b.pos, file=self.file,
                                  rule="ULet")
         if t is NUnpack:
@@ -362,6 +365,8 @@ class _DefUnzipper:
                     b, r = it.src, it.rule
                     if r == "UCall":
                         cp = ChoicePoint(name, "call", b.nl, b.rhs.fn, len(points), b.pos)
+                    elif r == "ULoop":
+                        cp = ChoicePoint(name, "loop", b.nl, b.rhs.fn, len(points), b.pos)
                     elif r == "UNUnpack":
                         cp = ChoicePoint(name, "unpack", b.names, None, len(points), b.pos)
                     else:
@@ -537,7 +542,7 @@ def unzip_def(d: Def, sigs: dict, callee_out: dict, policy: Policy, unknown=(), 
 
 
 def _callees(d: Def) -> list[str]:
-    return list(dict.fromkeys(n.fn for n in iter_nodes(d.body) if type(n) is Call))
+    return list(dict.fromkeys(n.fn for n in iter_nodes(d.body) if type(n) is Call or type(n) is Loop))
 
 
 def _closure(prog: Program, names) -> set[str]:
