@@ -51,8 +51,8 @@ def loop_result_types(e: Loop, sig: Signature):
 
 @rule("jvp", "JLoop",
       r"\theta \vdash \mathsf{loop}\ N\ f(\bar x ;) \leadsto_J \mathsf{loop}\ N\ f_{\mathit{jvp}}(\bar x ; \theta(\bar x))",
-      [r"f \leadsto_J f_{\mathit{jvp}}"],
-      "a loop runs the step's JVP, carrying the tangents beside the values")
+      [r"f \leadsto_J f_{\mathit{jvp}}", r"\theta(x_i) \text{ split by } \mathsf{dup} \text{ or made by JZero}"],
+      "a loop runs the step's JVP, carrying the tangents beside the values (a constant carry gets a zero)")
 def JLoop(cx, e: Loop, dest, out: list) -> Derivation:
     start = len(out)
     target = cx.callees.get(e.fn)
@@ -63,7 +63,7 @@ def JLoop(cx, e: Loop, dest, out: list) -> Derivation:
                              f"arrays, and arrays carry no tangent", e.pos, file=cx.file,
                              rule="JLoop",
                              hint="carry the values the step needs in the loop's state instead")
-    ts = [cx.tangent(x, out) for x in e.nl]
+    ts = [cx.linear(x, out) for x in e.nl]     # JZero where the carry is a constant
     out.append(Let(dest, [cx.bind(z) for z in dest],
                    Loop(e.n, target[0], e.nl, ts, (), e.reverse, e.pos)))
     return Derivation("jvp", "JLoop", e, out[start:])
