@@ -27,6 +27,7 @@ from pathlib import Path
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS
 from linear_a.semantics.printer import show
 from linear_a.semantics.syntax import Program, call_closure
+from linear_a.semantics.typecheck import typecheck
 
 from .checks import PROGRAM_SECONDS, Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
@@ -212,6 +213,7 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     if files:
         for f in files:
             prog = load(f)
+            typecheck(prog, derive=False)    # the whole file first: its located errors, as written
             names = [n for n in prog.names if not fns or n in fns]
             report.definitions[str(f)] = names
             for n in names:
