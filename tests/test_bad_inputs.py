@@ -169,6 +169,16 @@ ROWS = [
         command=("unzip", "--policy", "bogus")),
     Row("eval_fine.la", TransformError, None, "no non-linear binding is named `zz`", "Policy",
         command=("unzip", "--policy", "recompute:zz")),
+    # --- types that cannot be: cyclic (the occurs check), deeper than the stated limit
+    Row("type_zero_cyclic.la", LinearATypeError, (6, 15), "`+.` adds values of one type", "LAdd"),
+    Row("type_deep_linear_tuple.la", LinearATypeError, (103, 18),
+        "has a type nested more than 100 levels deep", "LTup"),
+    Row("eval_deep_tuple.la", LinearATypeError, (103, 18),
+        "has a type nested more than 100 levels deep", "NTup", **ev({"x": 1})),
+    Row("grad_deep_tuple.la", LinearATypeError, (103, 18),
+        "has a type nested more than 100 levels deep", "NTup", **gr({"x": 1})),
+    Row("type_deep_linear_tuple.la", LinearATypeError, (103, 18),
+        "has a type nested more than 100 levels deep", "LTup", command=("check", "--jobs", "1")),
     # --- the theorem-check suite refuses a bad program the same way
     Row("scope_forward_call.la", ScopeError, (2, 15), "`g` is defined after `f`", "Call",
         command=("check", "--no-rules", "--jobs", "1")),
@@ -276,6 +286,9 @@ GOOD = os.path.join(BAD, "eval_fine.la")
     (["eval", GOOD, "--fn", "f", "--at", "x=1,p"], "--at expects name=value pairs"),
     (["eval", GOOD, "--fn", "f", "--at", "x=1", "--args", "{}"], "either --args or --at"),
     (["eval", GOOD, "--fn", "f", "--at", "x=1,p=[1,2]", "--domain", "quaternion"], "invalid choice"),
+    (["check", GOOD, "--fn", "nope"], "--fn nope: no definition `nope`"),
+    (["check", GOOD, "--budget", "-1"], "--budget must be a positive number of seconds"),
+    (["check", "--fn", "f"], "--fn needs FILES"),
 ])
 def test_usage_errors_exit_2(argv, phrase, capsys):
     assert main(argv) == 2
