@@ -310,6 +310,9 @@ class DefChecker:
         linear = rule == "LUnpack"
         _, ty = self.use(b.src, linear, rule, b.pos, "this unpack")
         ty = resolve(ty)
+        if type(ty) is TVar:        # a `zero` of a type not known yet: a tuple of unknowns
+            unify(ty, TupleType(TVar(b.pos) for _ in b.names))
+            ty = resolve(ty)
         if type(ty) is not TupleType or len(ty.items) != len(b.names):
             self.fail(rule, f"cannot unpack `{b.src}` of type {ty!r} into {len(b.names)} names", b.pos)
         for n, s in zip(b.names, ty.items):
