@@ -16,7 +16,8 @@ from __future__ import annotations
 from linear_a.semantics.printer import show
 from linear_a.semantics.syntax import Program, call_closure
 
-from .common import add_program_args, get_args, load_program, parse_json_arg, print_json, to_json
+from .common import (add_program_args, get_args, load_program, parse_json_arg, print_json, to_exact_json,
+                     to_json, to_text)
 
 
 def register(sub):
@@ -65,7 +66,7 @@ def _policy(p):
 
 def _values(p):
     p.add_argument("--domain", default="float", choices=["float", "sympy"],
-                   help="number domain (sympy: exact rationals)")
+                   help="number domain (sympy: exact values, e.g. 2 - cos(5); arguments may be rationals p/q)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -116,14 +117,18 @@ def run_linearize(ns):
 
 def _report(ns, r):
     if ns.json:
-        print_json({"primal": to_json(r.primal),
-                    "gradient": {k: to_json(v) for k, v in r.gradient.items()},
-                    "work": r.work, "memory": r.memory})
+        out = {"primal": to_json(r.primal),
+               "gradient": {k: to_json(v) for k, v in r.gradient.items()},
+               "work": r.work, "memory": r.memory}
+        if getattr(ns, "domain", "float") == "sympy":
+            out["exact"] = {"primal": to_exact_json(r.primal),
+                            "gradient": {k: to_exact_json(v) for k, v in r.gradient.items()}}
+        print_json(out)
         return
-    print("primal:   " + ", ".join(str(to_json(v)) for v in r.primal))
+    print("primal:   " + ", ".join(to_text(v) for v in r.primal))
     print("gradient:")
     for k, v in r.gradient.items():
-        print(f"  {k} = {to_json(v)}")
+        print(f"  {k} = {to_text(v)}")
     print(f"work {r.work}  memory {r.memory}")
 
 
