@@ -67,7 +67,7 @@ def run_check(ns):
     files = list(ns.files)
     defined = set()
     for f in files:          # fail early, with a located error, before any work
-        defined.update(load_program(f).names)
+        defined.update(load_program(f, ns.fn).names)
     for fn in ns.fn or ():
         if fn not in defined:
             raise UsageError(f"--fn {fn}: no definition `{fn}` in {', '.join(files)} "
@@ -76,7 +76,8 @@ def run_check(ns):
     progress_cb, finish = _progress(quiet=False)
     try:
         report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
-                           theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
+                           theorems=set(ns.theorem) if ns.theorem else None,
+                           load=lambda f: load_program(f, ns.fn),
                            jobs=ns.jobs, fns=set(ns.fn) if ns.fn else None, budget=budget)
     finally:
         finish()

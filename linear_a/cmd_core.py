@@ -38,7 +38,7 @@ def run_typecheck(ns):
 
 
 def run_eval(ns):
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     r = evaluate(prog, ns.fn, get_args(ns), domain=ns.domain)
     if ns.json:
         out = {"nonlinear": to_json(r.nl), "linear": to_json(r.lin), "work": r.work,

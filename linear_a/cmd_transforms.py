@@ -89,13 +89,13 @@ def _names(ns):
 
 def run_jvp(ns):
     from linear_a.transforms.jvp import jvp_program
-    print(show(jvp_program(load_program(ns.file), _names(ns))), end="")
+    print(show(jvp_program(load_program(ns.file, ns.fn), _names(ns))), end="")
     return 0
 
 
 def run_unzip(ns):
     from linear_a.transforms.unzip import unzip_program
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     out = unzip_program(prog, policy=_get_policy(ns), names=_names(ns))
     if ns.fn is not None:
         out = _select(out, [ns.fn + "_nl", ns.fn + "_lin"])
@@ -105,13 +105,13 @@ def run_unzip(ns):
 
 def run_transpose(ns):
     from linear_a.transforms.transpose import transpose_program
-    print(show(transpose_program(load_program(ns.file), _names(ns))), end="")
+    print(show(transpose_program(load_program(ns.file, ns.fn), _names(ns))), end="")
     return 0
 
 
 def run_linearize(ns):
     from linear_a.transforms.compose import linearize
-    print(show(linearize(load_program(ns.file), _get_policy(ns), _names(ns))), end="")
+    print(show(linearize(load_program(ns.file, ns.fn), _get_policy(ns), _names(ns))), end="")
     return 0
 
 
@@ -158,7 +158,7 @@ def run_vjp(ns):
         if text is not None:
             print(text, end="")
             return 0
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     policy = _get_policy(ns)
     if not _has_point(ns):
         if ns.cotangent is not None:
@@ -173,6 +173,6 @@ def run_vjp(ns):
 
 def run_grad(ns):
     from linear_a.transforms.compose import grad
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     _report(ns, grad(prog, ns.fn, get_args(ns), _get_policy(ns), ns.domain))
     return 0

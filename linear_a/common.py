@@ -58,15 +58,18 @@ def read_text(path: str) -> str:
     return text
 
 
-def load_program(path: str) -> Program:
-    """A core program from a ``.la`` file, or the traced functions of a ``.py`` file."""
+def load_program(path: str, fns=None) -> Program:
+    """A core program from a ``.la`` file, or the traced functions of a ``.py``
+    file.  ``fns`` (a name or names): the functions the command asks for; in a
+    ``.py`` file a function that cannot be traced is an error only when it is
+    asked for (or when the whole file is: ``fns=None``)."""
     path = str(path)
     if path.endswith(".py"):
         try:
             from linear_a.semantics.surface import load_surface_file
         except ImportError:
             raise InputError("the surface (.py) front end is not available", file=path) from None
-        return load_surface_file(path)
+        return load_surface_file(path, only=fns)
     if not path.endswith(".la"):
         raise InputError("expected a Linear A file (.la) or a Python surface file (.py)", file=path)
     text = read_text(path)
