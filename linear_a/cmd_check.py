@@ -129,7 +129,8 @@ def _print_summary(report, verbose: bool):
     console.print(table)
     console.print(f"unknown: {100 * summary['unknown_fraction']:.2f} % of {summary['checks']} checks")
     for f, names in report.definitions.items():
-        console.print(f"checked in {f}: {', '.join(names) or 'no definition'}", highlight=False)
+        console.print(f"checked in {f}: {', '.join(names) or 'no definition'}", highlight=False,
+                      soft_wrap=True)
     shown = report.results if verbose else [r for r in report.results if r.status in ("refuted", "unknown")]
     for r in shown:
         style = styles.get(r.status, "")

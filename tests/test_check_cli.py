@@ -114,7 +114,7 @@ def test_every_definition_is_checked_and_named(capsys, tmp_path):
     h = {r["theorem"] for r in data["results"] if r["program"].endswith(":h")}
     assert "transpose-adjoint" in h and "jvp-correct" not in h
     code, out, _ = run(capsys, "check", str(path))
-    assert code == 0 and f"checked in {path}: f, g, h" in out.replace("\n", "")
+    assert code == 0 and f"checked in {path}: f, g, h" in out
 
 
 def test_fn_narrows_the_check(capsys, tmp_path):
