@@ -62,6 +62,7 @@ from .errors import InputError, LinearAError, ParseError, Pos, TransformError
 from .primitives import PRIMITIVES
 from .syntax import (REAL, Block, Call, Def, Let, Lit, NTup, NUnpack, Param, Prim, Program,
                      RealType, Ret, TupleType, Type)
+from .typecheck import MAX_TYPE_DEPTH
 
 __all__ = ["linear_a", "linear_a_function", "trace", "trace_many", "load_surface_file",
            "TraceError", "Tracer", "sin", "cos", "tan", "exp", "log", "ln", "sqrt", "tanh",
@@ -242,13 +243,17 @@ class _Builder:
             return v.name
         return self.emit(Lit(_literal_text(v)), pos)
 
-    def value(self, v, pos) -> tuple[str, Type]:
+    def value(self, v, pos, depth: int = 0) -> tuple[str, Type]:
         """A returned / passed value: a real, or a (nested) tuple of them -> (var, type)."""
         if isinstance(v, (tuple, list)):
             known = self.tuples.get(id(v))
             if known is not None and known[0] is v:
                 return known[1], known[2]
-            parts = [self.value(x, pos) for x in v]
+            if depth >= MAX_TYPE_DEPTH:
+                raise TraceError(f"a tuple nested more than {MAX_TYPE_DEPTH} levels deep; this "
+                                 "implementation refuses deeper types", pos, file=self.session.file,
+                                 hint="use a flatter tuple")
+            parts = [self.value(x, pos, depth + 1) for x in v]
             name = self.emit(NTup([n for n, _ in parts]), pos)
             return name, TupleType([t for _, t in parts])
         return self.operand(v, pos), REAL

@@ -189,6 +189,7 @@ ROWS = [
     Row("surface_math_on_tracer.py", "TraceError", (8, 12), "cannot become a Python number"),
     Row("surface_no_marked_function.py", InputError, None, "marks no function"),
     Row("surface_raises_at_import.py", InputError, (3, 9), "raised ZeroDivisionError"),
+    Row("surface_deep_tuple.py", "TraceError", (5, 1), "a tuple nested more than 100 levels deep"),
 ]
 
 
