@@ -1,7 +1,9 @@
 """`check`: the theorem-check suite (SPEC §11, proofs/runner.py).
 
     linear-a check                       # built-in corpus + 200 random programs + per-rule obligations
-    linear-a check f.la g.py             # these programs (add --random N for random ones too)
+    linear-a check f.la g.py             # every definition of these programs (add --random N too)
+    linear-a check f.la --fn f --fn g    # only these definitions (and what they call)
+    linear-a check f.la --budget 20      # at most 20 s for the file (then: unknown)
     linear-a check --random 50 --seed 7 --json
 
 Prints a progress bar (stderr) and a summary table (theorem × status counts,
@@ -28,10 +30,20 @@ def register(sub):
     p.add_argument("--rules", action="store_true", help="run the per-rule obligations with FILES too")
     p.add_argument("--theorem", action="append", metavar="ID",
                    help="only this theorem (repeatable)")
+    p.add_argument("--fn", action="append", metavar="F",
+                   help="with FILES: check only definition F (repeatable; default: every definition)")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="seconds per program, shared by its definitions and theorems; what is "
+                        "not finished within it is unknown (default: %g)" % _default_budget())
     p.add_argument("--verbose", "-v", action="store_true", help="list every result, not only failures")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: CPUs, at most 2)")
     p.set_defaults(func=run_check)
+
+
+def _default_budget() -> float:
+    from linear_a.proofs.checks import PROGRAM_SECONDS
+    return PROGRAM_SECONDS
 
 
 def run_check(ns):
@@ -46,16 +58,27 @@ def run_check(ns):
         unknown = [t for t in ns.theorem if t not in IDS]
         if unknown:
             raise UsageError(f"unknown theorem `{unknown[0]}` (known: {', '.join(IDS)})")
+    budget = _default_budget() if ns.budget is None else ns.budget
+    if not budget > 0 or budget == float("inf"):
+        raise UsageError("--budget must be a positive number of seconds")
+    if ns.fn and not ns.files:
+        raise UsageError("--fn needs FILES (it names definitions of those files)")
     rules = (not ns.files or ns.rules) and not ns.no_rules
     files = list(ns.files)
+    defined = set()
     for f in files:          # fail early, with a located error, before any work
-        load_program(f)
+        defined.update(load_program(f, ns.fn).names)
+    for fn in ns.fn or ():
+        if fn not in defined:
+            raise UsageError(f"--fn {fn}: no definition `{fn}` in {', '.join(files)} "
+                             f"(defined: {', '.join(sorted(defined))})")
 
     progress_cb, finish = _progress(quiet=False)
     try:
         report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
-                           theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
-                           jobs=ns.jobs)
+                           theorems=set(ns.theorem) if ns.theorem else None,
+                           load=lambda f: load_program(f, ns.fn),
+                           jobs=ns.jobs, fns=set(ns.fn) if ns.fn else None, budget=budget)
     finally:
         finish()
     if ns.json:
@@ -105,6 +128,9 @@ def _print_summary(report, verbose: bool):
     table.add_row("[bold]total", *(f"[bold]{tot[s]}" for s in STATUSES), f"{report.seconds:.2f}")
     console.print(table)
     console.print(f"unknown: {100 * summary['unknown_fraction']:.2f} % of {summary['checks']} checks")
+    for f, names in report.definitions.items():
+        console.print(f"checked in {f}: {', '.join(names) or 'no definition'}", highlight=False,
+                      soft_wrap=True)
     shown = report.results if verbose else [r for r in report.results if r.status in ("refuted", "unknown")]
     for r in shown:
         style = styles.get(r.status, "")

@@ -6,7 +6,7 @@ from linear_a.semantics.evaluate import evaluate
 from linear_a.semantics.printer import show
 from linear_a.semantics.typecheck import conclusion_text, typecheck
 
-from .common import add_program_args, get_args, load_program, print_json, to_json
+from .common import add_program_args, get_args, load_program, print_json, to_exact_json, to_json, to_text
 
 
 def register(sub):
@@ -19,7 +19,7 @@ def register(sub):
     p = sub.add_parser("eval", help="evaluate a function: outputs, work, peak memory, size")
     add_program_args(p, point=True)
     p.add_argument("--domain", default="float", choices=["float", "sympy"],
-                   help="number domain (sympy: exact rationals)")
+                   help="number domain (sympy: exact values, e.g. 2 - cos(5); arguments may be rationals p/q)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_eval)
 
@@ -38,13 +38,16 @@ def run_typecheck(ns):
 
 
 def run_eval(ns):
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     r = evaluate(prog, ns.fn, get_args(ns), domain=ns.domain)
     if ns.json:
-        print_json({"nonlinear": to_json(r.nl), "linear": to_json(r.lin), "work": r.work,
-                    "memory": r.memory, "size": r.size})
+        out = {"nonlinear": to_json(r.nl), "linear": to_json(r.lin), "work": r.work,
+               "memory": r.memory, "size": r.size}
+        if ns.domain == "sympy":
+            out["exact"] = {"nonlinear": to_exact_json(r.nl), "linear": to_exact_json(r.lin)}
+        print_json(out)
     else:
-        fmt = lambda vs: ", ".join(str(to_json(v)) for v in vs)
+        fmt = lambda vs: ", ".join(to_text(v) for v in vs)
         print(f"({fmt(r.nl)} ; {fmt(r.lin)})")
         print(f"work {r.work}  memory {r.memory}  size {r.size}")
     return 0

@@ -81,7 +81,7 @@ def run_trace(ns):
     if ns.pdf:
         from linear_a.paper.build import require_tex
         require_tex()
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     args = get_args(ns)
     if ns.stage == "eval" and not args:
         raise UsageError("--stage eval needs a point: --args JSON or --at x1=2,x2=5")

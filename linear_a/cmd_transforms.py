@@ -16,7 +16,8 @@ from __future__ import annotations
 from linear_a.semantics.printer import show
 from linear_a.semantics.syntax import Program, call_closure
 
-from .common import add_program_args, get_args, load_program, parse_json_arg, print_json, to_json
+from .common import (add_program_args, get_args, load_program, parse_json_arg, print_json, to_exact_json,
+                     to_json, to_text)
 
 
 def register(sub):
@@ -65,7 +66,7 @@ def _policy(p):
 
 def _values(p):
     p.add_argument("--domain", default="float", choices=["float", "sympy"],
-                   help="number domain (sympy: exact rationals)")
+                   help="number domain (sympy: exact values, e.g. 2 - cos(5); arguments may be rationals p/q)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -88,13 +89,13 @@ def _names(ns):
 
 def run_jvp(ns):
     from linear_a.transforms.jvp import jvp_program
-    print(show(jvp_program(load_program(ns.file), _names(ns))), end="")
+    print(show(jvp_program(load_program(ns.file, ns.fn), _names(ns))), end="")
     return 0
 
 
 def run_unzip(ns):
     from linear_a.transforms.unzip import unzip_program
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     out = unzip_program(prog, policy=_get_policy(ns), names=_names(ns))
     if ns.fn is not None:
         out = _select(out, [ns.fn + "_nl", ns.fn + "_lin"])
@@ -104,26 +105,30 @@ def run_unzip(ns):
 
 def run_transpose(ns):
     from linear_a.transforms.transpose import transpose_program
-    print(show(transpose_program(load_program(ns.file), _names(ns))), end="")
+    print(show(transpose_program(load_program(ns.file, ns.fn), _names(ns))), end="")
     return 0
 
 
 def run_linearize(ns):
     from linear_a.transforms.compose import linearize
-    print(show(linearize(load_program(ns.file), _get_policy(ns), _names(ns))), end="")
+    print(show(linearize(load_program(ns.file, ns.fn), _get_policy(ns), _names(ns))), end="")
     return 0
 
 
 def _report(ns, r):
     if ns.json:
-        print_json({"primal": to_json(r.primal),
-                    "gradient": {k: to_json(v) for k, v in r.gradient.items()},
-                    "work": r.work, "memory": r.memory})
+        out = {"primal": to_json(r.primal),
+               "gradient": {k: to_json(v) for k, v in r.gradient.items()},
+               "work": r.work, "memory": r.memory}
+        if getattr(ns, "domain", "float") == "sympy":
+            out["exact"] = {"primal": to_exact_json(r.primal),
+                            "gradient": {k: to_exact_json(v) for k, v in r.gradient.items()}}
+        print_json(out)
         return
-    print("primal:   " + ", ".join(str(to_json(v)) for v in r.primal))
+    print("primal:   " + ", ".join(to_text(v) for v in r.primal))
     print("gradient:")
     for k, v in r.gradient.items():
-        print(f"  {k} = {to_json(v)}")
+        print(f"  {k} = {to_text(v)}")
     print(f"work {r.work}  memory {r.memory}")
 
 
@@ -153,7 +158,7 @@ def run_vjp(ns):
         if text is not None:
             print(text, end="")
             return 0
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     policy = _get_policy(ns)
     if not _has_point(ns):
         if ns.cotangent is not None:
@@ -168,6 +173,6 @@ def run_vjp(ns):
 
 def run_grad(ns):
     from linear_a.transforms.compose import grad
-    prog = load_program(ns.file)
+    prog = load_program(ns.file, ns.fn)
     _report(ns, grad(prog, ns.fn, get_args(ns), _get_policy(ns), ns.domain))
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 from linear_a.semantics.errors import InputError, LinearAError, ParseError, Pos, UsageError
@@ -56,15 +58,18 @@ def read_text(path: str) -> str:
     return text
 
 
-def load_program(path: str) -> Program:
-    """A core program from a ``.la`` file, or the traced functions of a ``.py`` file."""
+def load_program(path: str, fns=None) -> Program:
+    """A core program from a ``.la`` file, or the traced functions of a ``.py``
+    file.  ``fns`` (a name or names): the functions the command asks for; in a
+    ``.py`` file a function that cannot be traced is an error only when it is
+    asked for (or when the whole file is: ``fns=None``)."""
     path = str(path)
     if path.endswith(".py"):
         try:
             from linear_a.semantics.surface import load_surface_file
         except ImportError:
             raise InputError("the surface (.py) front end is not available", file=path) from None
-        return load_surface_file(path)
+        return load_surface_file(path, only=fns)
     if not path.endswith(".la"):
         raise InputError("expected a Linear A file (.la) or a Python surface file (.py)", file=path)
     text = read_text(path)
@@ -114,8 +119,37 @@ def parse_at(text: str) -> dict:
             raise UsageError(f"--at: {_clip(k)!r} is not a parameter name")
         if k in out:
             raise UsageError(f"--at gives `{k}` twice")
-        out[k] = parse_json_arg(v.strip(), "--at")
+        out[k] = parse_json_arg(_quote_rationals(v.strip()), "--at")
     return out
+
+
+# A rational written as p/q (`1/3`, `-2/7`, `0.5/3`), in --at values and as JSON strings in --args.
+_RATIONAL = re.compile(r"[+-]?\d+(?:\.\d+)?/\d+")
+
+
+def _quote_rationals(text: str) -> str:
+    """``p=[1/3, 2]`` -> ``p=["1/3", 2]``: rationals become JSON strings (read by
+    :func:`_rationals`)."""
+    return re.sub(r'(?<![\w."])' + _RATIONAL.pattern + r'(?![\w."])', lambda m: f'"{m.group(0)}"', text)
+
+
+def _rationals(v, domain: str):
+    """Strings ``"p/q"`` in an argument value to exact rationals (a sympy
+    Rational in the sympy domain, the nearest float in the float domain)."""
+    if isinstance(v, list):
+        return [_rationals(x, domain) for x in v]
+    if isinstance(v, dict):
+        return {k: _rationals(x, domain) for k, x in v.items()}
+    if isinstance(v, str) and _RATIONAL.fullmatch(v.strip()):
+        num, den = v.strip().split("/")
+        if Fraction(den) == 0:
+            raise UsageError(f"`{v}` divides by zero")
+        q = Fraction(num) / Fraction(den)
+        if domain == "sympy":
+            import sympy
+            return sympy.Rational(q.numerator, q.denominator)
+        return float(q)
+    return v
 
 
 def _split_top(text: str):
@@ -135,7 +169,12 @@ def _split_top(text: str):
 
 
 def get_args(ns) -> dict:
-    """The point from ``--args JSON`` or ``--at x=1,y=2``."""
+    """The point from ``--args JSON`` or ``--at x=1,y=2``; a value may be a
+    rational ``p/q`` (a string ``"p/q"`` in JSON), exact in the sympy domain."""
+    return _rationals(_get_args(ns), getattr(ns, "domain", "float"))
+
+
+def _get_args(ns) -> dict:
     if getattr(ns, "args", None) is not None and getattr(ns, "at", None) is not None:
         raise UsageError("give either --args or --at, not both")
     if getattr(ns, "args", None) is not None:
@@ -158,6 +197,23 @@ def to_json(v):
         return float(v)
     except (TypeError, ValueError):
         return str(v)
+
+
+def to_text(v) -> str:
+    """A value as printed: floats as Python prints them, sympy values exactly
+    (``2 - cos(5)``, ``1/3``), tuples as lists."""
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(to_text(x) for x in v) + "]"
+    return str(v)
+
+
+def to_exact_json(v):
+    """Values to JSON with sympy values as their exact text (``"2 - cos(5)"``)."""
+    if isinstance(v, (tuple, list)):
+        return [to_exact_json(x) for x in v]
+    if isinstance(v, (int, float)):
+        return v
+    return str(v)
 
 
 def print_json(obj):
@@ -215,4 +271,5 @@ def add_program_args(p, fn_required=True, point=False):
     if point:
         p.add_argument("--args", help='JSON object: parameter name -> number or nested list, '
                                       'e.g. \'{"x1": 2, "x2": 5}\'')
-        p.add_argument("--at", help="the same as name=value pairs: x1=2,x2=5")
+        p.add_argument("--at", help="the same as name=value pairs: x1=2,x2=5 "
+                                    "(a value may be a rational: x=1/3)")

@@ -31,7 +31,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from linear_a.semantics.errors import DomainError, LinearAError
+from linear_a.semantics.errors import DomainError, LinearAError, ProofTimeout, time_limit
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS, evaluate
 from linear_a.semantics.printer import show
 from linear_a.semantics.syntax import Program, RealType
@@ -45,6 +45,9 @@ from .theorems import FOR_LINEAR, FOR_MIXED, FOR_NONLINEAR, constants
 
 SMALL = 120          # programs up to this size also get sympy / z3 cross-checks
 Z3_TIMEOUT_MS = 2000
+SYMPY_SECONDS = 5.0   # one sympy / z3 cross-check (expression building, expand, simplify)
+CHECK_SECONDS = 20.0  # one theorem on one program, all its methods
+PROGRAM_SECONDS = 40.0  # default budget of one program (every theorem), `check --budget`
 REL_TOL = 1e-9
 
 
@@ -269,8 +272,20 @@ def check_typing_sound(s: Subject, v: Verdicts):
             v.refute("normal form", f"{fn}: {e.message}", {"function": fn})
         v.add("normal form", "proved", fn)
         if measure.program_size(prog) <= SMALL:
-            _sympy_linearity(prog, fn, v)
-            _z3_linearity(prog, fn, v)
+            _limited("sympy", _sympy_linearity, prog, fn, v)
+            _limited("z3", _z3_linearity, prog, fn, v)
+
+
+def _limited(method: str, check, *args):
+    """Run a symbolic cross-check (``check(*args, v)``) under SYMPY_SECONDS of
+    wall clock; past it, the method's verdict is *unknown*, with the reason.
+    ``time_limit`` interrupts pure-Python work such as ``sympy.simplify``."""
+    v = args[-1]
+    try:
+        with time_limit(SYMPY_SECONDS, f"{method} cross-check"):
+            check(*args)
+    except ProofTimeout as e:
+        v.add(method, "unknown", e.message)
 
 
 def _sympy_inputs(d, prefix_nl="x", prefix_lin="u"):
@@ -398,7 +413,7 @@ def check_jvp_correct(s: Subject, v: Verdicts):
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
     if s.size <= SMALL:
-        _sympy_jvp(s, v)
+        _limited("sympy", _sympy_jvp, s, v)
     _points_jvp(s, v)
 
 
@@ -752,7 +767,7 @@ def check_vjp_correct(s: Subject, v: Verdicts):
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
     if s.size <= SMALL:
-        _sympy_vjp(s, v)
+        _limited("sympy", _sympy_vjp, s, v)
     pts = _points(s)
     for args in pts:
         ct = _cotangent(s.rng, f)
@@ -789,7 +804,7 @@ def _sympy_vjp(s: Subject, v: Verdicts):
     except LinearAError as e:
         v.add("sympy", "unknown", e.message)
         return
-    outs = flatten(tuple(r0.nl))
+    outs = list(flatten(tuple(r0.nl)))      # read once per input: a list, not a generator
     grads = flatten(tuple(r2.lin))
     for x, g in zip(xsyms, grads):
         want = sum(sympy.diff(o, x) * y for o, y in zip(outs, ys))
@@ -878,14 +893,21 @@ def applicable(s: Subject) -> tuple:
     return {"nonlinear": FOR_NONLINEAR, "linear": FOR_LINEAR, "mixed": FOR_MIXED}[s.kind]
 
 
-def run_check(s: Subject, theorem: str) -> Outcome:
+def run_check(s: Subject, theorem: str, seconds: float | None = CHECK_SECONDS) -> Outcome:
+    """One theorem on one program, within ``seconds`` of wall clock: past
+    them the methods not yet run are cut, and the status is what the finished
+    ones decided (*unknown* if none did), the reason in ``detail``."""
     t0 = time.perf_counter()
     why = loop_unsupported(s.prog, theorem)       # proofs/loops.py
     if why:
         return Outcome(theorem, s.name, "unknown", "loops", 0.0, why)
     v = Verdicts()
     try:
-        CHECKS[theorem](s, v)
+        try:
+            with time_limit(seconds, f"`{theorem}` on {s.name}"):
+                CHECKS[theorem](s, v)
+        except ProofTimeout as e:
+            v.add("time limit", "unknown", e.message)
         st = v.status()
         return Outcome(theorem, s.name, st, v.method(), time.perf_counter() - t0, v.detail())
     except Refuted as r:
@@ -898,9 +920,21 @@ def run_check(s: Subject, theorem: str) -> Outcome:
                        f"{type(e).__name__}: {e}", {"program": show(s.prog)})
 
 
-def check_program(s: Subject, theorems=None) -> list[Outcome]:
+def check_program(s: Subject, theorems=None, budget: float | None = None) -> list[Outcome]:
+    """Every applicable theorem on s; ``budget``: seconds for all of them
+    (a theorem gets what is left, at most CHECK_SECONDS; once it is spent
+    the remaining theorems are *unknown*)."""
     ids = [t for t in applicable(s) if theorems is None or t in theorems]
-    return [run_check(s, t) for t in ids]
+    deadline = None if budget is None else time.perf_counter() + budget
+    out = []
+    for t in ids:
+        left = CHECK_SECONDS if deadline is None else min(CHECK_SECONDS, deadline - time.perf_counter())
+        if left <= 0:
+            out.append(Outcome(t, s.name, "unknown", "", 0.0,
+                               f"time limit: not run, the program's budget of {budget:g} s was spent"))
+        else:
+            out.append(run_check(s, t, left))
+    return out
 
 
 def _jsonable(x):

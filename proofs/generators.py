@@ -48,6 +48,7 @@ single short definition made of the first-listed (simplest) operations.
 from __future__ import annotations
 
 import math
+import random
 
 from hypothesis import strategies as st
 
@@ -548,14 +549,48 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
     return _Fn(d, [v.bound for v in nl_out], [v.bound for v in lin_out])
 
 
+def _program(draw, kind: str, max_defs: int, max_lets: int) -> Program:
+    fns: list[_Fn] = []
+    for i in range(draw(st.integers(1, max_defs))):
+        fns.append(_build_def(draw, f"f{i}", list(fns), kind, max_lets))
+    return Program([f.d for f in fns])
+
+
 def _programs(kind: str, max_defs: int, max_lets: int):
     @st.composite
     def programs(draw):
-        fns: list[_Fn] = []
-        for i in range(draw(st.integers(1, max_defs))):
-            fns.append(_build_def(draw, f"f{i}", list(fns), kind, max_lets))
-        return Program([f.d for f in fns])
+        return _program(draw, kind, max_defs, max_lets)
     return programs()
+
+
+class _SeededDraw:
+    """A stand-in for hypothesis's ``draw`` answering the generator's only kind
+    of draw, ``st.integers(lo, hi)``, from a seeded ``random.Random``."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+
+    def __call__(self, strategy):
+        lo, hi = _integer_bounds(strategy)
+        return self.rng.randint(lo, hi)
+
+
+def _integer_bounds(strategy) -> tuple[int, int]:
+    s = getattr(strategy, "wrapped_strategy", strategy)      # LazyStrategy -> the real one
+    for lo, hi in ((getattr(s, "start", None), getattr(s, "end", None)),
+                   (getattr(s, "lower_bound", None), getattr(s, "upper_bound", None))):
+        if lo is not None and hi is not None:
+            return lo, hi
+    raise TypeError(f"the seeded generator draws only bounded integers, not {strategy!r}")
+
+
+def seeded_programs(kind: str, seeds, max_defs: int = 3, max_lets: int = 8) -> list[Program]:
+    """Programs of the ``kind`` strategy (``"nonlinear"``, ``"linear"``,
+    ``"mixed"``) made without hypothesis, one per seed, each choice drawn from
+    ``random.Random(seed)``: the same programs on every run.  Tests that assert
+    a kind of case is covered add these to their hypothesis examples, so the
+    assertion holds by construction rather than by the luck of one run."""
+    return [_program(_SeededDraw(s), kind, max_defs, max_lets) for s in seeds]
 
 
 def nonlinear_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Program]:

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS
 from linear_a.semantics.printer import show
-from linear_a.semantics.syntax import Program
+from linear_a.semantics.syntax import Program, call_closure
+from linear_a.semantics.typecheck import typecheck
 
-from .checks import Outcome, Subject, check_program, run_check
+from .checks import PROGRAM_SECONDS, Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -44,6 +45,7 @@ class Report:
     programs: int = 0
     rules: int = 0
     seed: int = 0
+    definitions: dict = field(default_factory=dict)   # file -> the definitions checked in it
 
     @property
     def refuted(self) -> list[Outcome]:
@@ -71,6 +73,7 @@ class Report:
             "programs": self.programs,
             "rule_obligations": self.rules,
             "seed": self.seed,
+            "definitions": self.definitions,
             "seconds": round(self.seconds, 2),
         }
 
@@ -89,6 +92,15 @@ def corpus() -> list[tuple[str, Program]]:
     for path in sorted(EXAMPLES.glob("*.la")):
         out.append((f"examples/{path.name}", parse_program(path.read_text(encoding="utf-8"), str(path))))
     return out
+
+
+def definition(prog: Program, fn: str) -> Program:
+    """The program restricted to ``fn`` and the definitions it calls,
+    transitively, in program order with ``fn`` last: the subject whose
+    entry (last definition) is ``fn``."""
+    keep = call_closure({d.name: d for d in prog.defs}, [fn])
+    defs = [d for d in prog.defs if d.name in keep and d.name != fn]
+    return Program(defs + [prog[fn]], file=prog.file)
 
 
 def strategy(kind: str):
@@ -177,29 +189,40 @@ def _work(task):
     kind, i = task
     if kind == "rules":
         return kind, i, rule_outcomes(*_RULES_ARGS)
-    s, theorems = _SUBJECTS[i]
-    return kind, i, check_program(s, theorems)
+    s, theorems, budget = _SUBJECTS[i]
+    return kind, i, check_program(s, theorems, budget)
 
 
 def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True,
               costs: Costs | None = None, progress=None, theorems=None, load=None,
-              jobs: int | None = None) -> Report:
+              jobs: int | None = None, fns=None, budget: float | None = PROGRAM_SECONDS) -> Report:
     """Run the suite.  ``files``: program files instead of the corpus (``load``
-    reads one); ``progress(advance, total, label)`` is called as work is done;
-    ``jobs``: worker processes (default: the number of CPUs, at most 2 -- the
-    target machine's)."""
+    reads one); each of their definitions is checked once, as the entry of
+    the program it and its callees make (``fns``: only these names);
+    ``progress(advance, total, label)`` is called as work is done; ``jobs``:
+    worker processes (default: the number of CPUs, at most 2 -- the target
+    machine's); ``budget``: seconds per program (a file's budget is shared by
+    its definitions; None: only the per-theorem limit)."""
     import os
     costs = costs or DEFAULT_COSTS
     t0 = time.perf_counter()
     report = Report(seed=seed)
     subjects: list[Subject] = []
     kinds: dict[str, str] = {}
+    budgets: list = []
     if files:
         for f in files:
-            subjects.append(Subject(str(f), load(f), costs, seed, positive=True))
+            prog = load(f)
+            typecheck(prog, derive=False)    # the whole file first: its located errors, as written
+            names = [n for n in prog.names if not fns or n in fns]
+            report.definitions[str(f)] = names
+            for n in names:
+                subjects.append(Subject(f"{f}:{n}", definition(prog, n), costs, seed, positive=True))
+                budgets.append(None if budget is None else budget / len(names))
     else:
         for name, prog in corpus():
             subjects.append(Subject(name, prog, costs, seed, positive=True))
+    budgets += [budget] * (len(subjects) - len(budgets))
     for name, kind, prog in random_programs(random_n, seed):
         subjects.append(Subject(name, prog, costs, seed + len(subjects)))
         kinds[name] = subjects[-1].kind   # the program's actual shape decides the theorems
@@ -208,7 +231,8 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
         progress(0, total, "constants")
     constants(costs)                      # computed once, before any fork
     global _SUBJECTS, _RULES_ARGS
-    _SUBJECTS = [(s, theorems) for s in subjects]
+    budgets += [budget] * (len(subjects) - len(budgets))
+    _SUBJECTS = [(s, theorems, b) for s, b in zip(subjects, budgets)]
     _RULES_ARGS = (costs,)
     tasks = ([("rules", 0)] if rules else []) + [("subject", i) for i in range(len(subjects))]
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)

@@ -168,6 +168,9 @@ def time_limit(seconds: float | None, what: str = "the check"):
         return
 
     def on_alarm(signum, frame):
+        # Fire again soon: a solver that catches the exception and carries on
+        # is interrupted again, so the block really ends.
+        signal.setitimer(signal.ITIMER_REAL, 0.25)
         raise ProofTimeout(f"{what} did not finish within {seconds:g} s",
                            hint="its status is unknown, not proved")
 

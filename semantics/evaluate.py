@@ -98,9 +98,17 @@ class Result:
 
 
 def vsize(v) -> int:
-    if type(v) is tuple:
-        return sum(vsize(x) for x in v)
-    return 1
+    """The number of scalars in v (iterative: values may nest deeply)."""
+    if type(v) is not tuple:
+        return 1
+    n, todo = 0, [v]
+    while todo:
+        v = todo.pop()
+        if type(v) is tuple:
+            todo.extend(v)
+        else:
+            n += 1
+    return n
 
 
 def vzero(t: Type, zero):

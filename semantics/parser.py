@@ -20,7 +20,8 @@ The grammar, one function below per non-terminal::
                | NAME '+.' NAME | NAME '*.' NAME      -- LAdd, Scale
                | NAME ('+'|'-'|'*'|'/') NAME          -- Prim (infix)
                | 'dup' '(' NAME ')' | 'drop' '(' NAME ')'
-               | NAME '(' vars [';' vars] ')'         -- Prim if NAME is a primitive, else Call
+               | NAME '(' vars [';' vars] ')'         -- Prim if NAME is a primitive (whose
+                                                        -- linear part must be empty), else Call
                | 'loop' ['reverse'] INT NAME '(' vars [';' vars] ')' ['over' '(' vars ')']  -- Loop
     vars     ::= [NAME {',' NAME}]
 
@@ -358,7 +359,7 @@ class Parser:
                     lin = self.var_list()
                 self.expect(")", "`,`, `;` or `)` in the argument list")
                 prim = SYNONYMS.get(a, a)
-                if prim in PRIMITIVES and lin is None:
+                if prim in PRIMITIVES and not lin:     # `sin(x)` or `sin(x ;)`: no linear part
                     return Prim(prim, args, pos)
                 return Call(a, args, lin or (), pos)
             if k2 == "bad":

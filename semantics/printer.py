@@ -53,6 +53,8 @@ def show_leaf(e) -> str:
         return f"dup({e.l})"
     if t is Drop:
         return f"drop({e.v})"
+    if t is LTup and not e.args:
+        return "zero : ()"       # the linear unit (`()` parses as the non-linear one)
     if t is NTup or t is LTup:
         return _tuple(e.args)
     if t is Call:

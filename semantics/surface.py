@@ -65,6 +65,7 @@ from .primitives import PRIMITIVES
 from .surface_loops import with_loops
 from .syntax import (REAL, Block, Call, Def, Let, Lit, NTup, NUnpack, Param, Prim, Program,
                      RealType, Ret, TupleType, Type)
+from .typecheck import MAX_TYPE_DEPTH
 
 __all__ = ["linear_a", "linear_a_function", "trace", "trace_many", "load_surface_file",
            "TraceError", "Tracer", "sin", "cos", "tan", "exp", "log", "ln", "sqrt", "tanh",
@@ -341,13 +342,17 @@ class _Builder:
             return v.name
         return self.emit(Lit(_literal_text(v)), pos)
 
-    def value(self, v, pos) -> tuple[str, Type]:
+    def value(self, v, pos, depth: int = 0) -> tuple[str, Type]:
         """A returned / passed value: a real, or a (nested) tuple of them -> (var, type)."""
         if isinstance(v, (tuple, list)):
             known = self.tuples.get(id(v))
             if known is not None and known[0] is v:
                 return known[1], known[2]
-            parts = [self.value(x, pos) for x in v]
+            if depth >= MAX_TYPE_DEPTH:
+                raise TraceError(f"a tuple nested more than {MAX_TYPE_DEPTH} levels deep; this "
+                                 "implementation refuses deeper types", pos, file=self.session.file,
+                                 hint="use a flatter tuple")
+            parts = [self.value(x, pos, depth + 1) for x in v]
             name = self.emit(NTup([n for n, _ in parts]), pos)
             return name, TupleType([t for _, t in parts])
         return self.operand(v, pos), REAL
@@ -595,10 +600,13 @@ class _Session:
         self.defs: dict = {}          # python function -> (Def, param types, out type)
         self.in_progress: set = set()
         self.def_names: set = set()
+        self.failed: dict = {}        # python function -> the exception its tracing raised
 
     def ensure(self, t: Traced):
         entry = self.defs.get(t.fn)
         if entry is None:
+            if t.fn in self.failed:   # traced once already (as a callee): the same error
+                raise self.failed[t.fn]
             if t.fn in self.in_progress:
                 _fail(f"`{t.name}` calls itself (directly or through other traced functions)",
                       hint="Linear A functions are not recursive; unroll the recursion in Python "
@@ -606,6 +614,9 @@ class _Session:
             self.in_progress.add(t.fn)
             try:
                 entry = self.defs[t.fn] = self.trace_def(t)
+            except Exception as e:
+                self.failed.setdefault(t.fn, e)
+                raise
             finally:
                 self.in_progress.discard(t.fn)
         return entry
@@ -711,9 +722,15 @@ def trace_many(fns, file: str | None = None) -> Program:
     return s.program()
 
 
-def load_surface_file(path: str) -> Program:
+def load_surface_file(path: str, only=None) -> Program:
     """Execute the user's ``.py`` file and trace the functions it marks with
-    ``@linear_a``, in definition order (callees before callers)."""
+    ``@linear_a``, in definition order (callees before callers).
+
+    Each function is traced on its own, so one that cannot be traced blocks
+    only itself and its callers: ``only`` (Python names) asks for some of the
+    functions -- the program then holds every function that traced, and the
+    located error of the first asked-for one that did not is raised.  With
+    ``only=None`` (the whole file is asked for) the first error is raised."""
     path = str(path)
     if not os.path.exists(path):
         raise InputError(f"no such file: {path}")
@@ -757,12 +774,21 @@ def load_surface_file(path: str) -> Program:
     if not mine:
         raise InputError("the file marks no function for export; decorate the functions to trace "
                          "with @linear_a (from linear_a import linear_a)", file=path)
-    try:
-        return trace_many(mine, file=path)
-    except LinearAError as e:
-        raise e.located(path)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as e:
-        raise InputError(f"tracing raised {type(e).__name__}: {e}",
-                         _traceback_site(e.__traceback__, path), file=path) from None
+    s = _Session(path)
+    failed: dict = {}                  # python name -> its located error
+    for t in mine:
+        try:
+            s.ensure(t)
+        except LinearAError as e:
+            failed[t.name] = e.located(path)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            failed[t.name] = InputError(f"tracing raised {type(e).__name__}: {e}",
+                                        _traceback_site(e.__traceback__, path), file=path)
+    if only is not None and isinstance(only, str):
+        only = [only]
+    asked = list(failed) if only is None else [n for n in only if n in failed]
+    if asked:
+        raise failed[asked[0]]
+    return s.program()

@@ -47,34 +47,92 @@ class TVar(Type):
         return repr(self.ref) if self.ref is not None else "?"
 
 
-def resolve(t):
+# Types are walked with explicit stacks (never Python recursion on their depth);
+# a tuple type may nest at most MAX_TYPE_DEPTH levels (the parser's limit for
+# written types, semantics.parser.MAX_NESTING), which the NTup / LTup rules and
+# the end of each definition enforce with a located error.
+MAX_TYPE_DEPTH = 100
+
+
+def _head(t):
+    """t with its outer solved unknowns followed."""
     while type(t) is TVar and t.ref is not None:
         t = t.ref
-    if type(t) is TupleType and any(type(s) is not RealType for s in t.items):
-        return TupleType(resolve(s) for s in t.items)
     return t
 
 
+def resolve(t):
+    """t with every solved unknown replaced by its solution (iterative)."""
+    t = _head(t)
+    if type(t) is not TupleType or all(type(s) is RealType for s in t.items):
+        return t
+    stack = [(t, [])]                    # (tuple type, its resolved items so far)
+    while True:
+        node, done = stack[-1]
+        if len(done) == len(node.items):
+            stack.pop()
+            r = TupleType(done)
+            if not stack:
+                return r
+            stack[-1][1].append(r)
+            continue
+        s = _head(node.items[len(done)])
+        if type(s) is TupleType and not all(type(x) is RealType for x in s.items):
+            stack.append((s, []))
+        else:
+            done.append(s)
+
+
+def _parts(t):
+    """Every type in t (t itself included), unknowns followed (iterative)."""
+    todo = [t]
+    while todo:
+        t = _head(todo.pop())
+        yield t
+        if type(t) is TupleType:
+            todo.extend(t.items)
+
+
 def has_unknown(t) -> bool:
-    t = resolve(t)
-    return type(t) is TVar or (type(t) is TupleType and any(has_unknown(s) for s in t.items))
+    return any(type(s) is TVar for s in _parts(t))
+
+
+def type_depth(t) -> int:
+    """The nesting depth of t (``real``, an unknown: 0; ``(real,)``: 1), iterative."""
+    best, todo = 0, [(t, 0)]
+    while todo:
+        t, k = todo.pop()
+        t = _head(t)
+        if type(t) is TupleType:
+            k += 1
+            best = max(best, k)
+            todo.extend((s, k) for s in t.items)
+    return best
 
 
 def unify(a, b) -> bool:
-    a, b = resolve(a), resolve(b)
-    if a is b or (type(a) is RealType and type(b) is RealType):
-        return True
-    if type(a) is TVar:
-        a.ref = b
-        return True
-    if type(b) is TVar:
-        b.ref = a
-        return True
-    if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
-        return all(unify(x, y) for x, y in zip(a.items, b.items))
-    if type(a) is ArrayType and type(b) is ArrayType:
-        return a.n == b.n and unify(a.elem, b.elem)
-    return False
+    """Make a and b equal by solving unknowns; False if they cannot be (a
+    clash, or an unknown that would have to contain itself: σ = (σ,))."""
+    todo = [(a, b)]
+    while todo:
+        a, b = todo.pop()
+        a, b = _head(a), _head(b)
+        if a is b or (type(a) is RealType and type(b) is RealType):
+            continue
+        if type(a) is TVar or type(b) is TVar:
+            v, t = (a, b) if type(a) is TVar else (b, a)
+            if any(s is v for s in _parts(t)):          # the occurs check
+                return False
+            v.ref = t
+            continue
+        if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
+            todo.extend(reversed(list(zip(a.items, b.items))))
+            continue
+        if type(a) is ArrayType and type(b) is ArrayType and a.n == b.n:
+            todo.append((a.elem, b.elem))
+            continue
+        return False
+    return True
 
 
 def _did_you_mean(name: str, known) -> str | None:
@@ -115,6 +173,14 @@ class DefChecker:
     # -- errors -----------------------------------------------------------
     def fail(self, rule, msg, pos, hint=None, cls=LinearATypeError):
         raise cls(msg, pos, file=self.file, rule=rule, hint=hint)
+
+    def check_depth(self, ty, rule, pos, what="this tuple"):
+        if type(ty) is TupleType and all(type(s) is RealType for s in ty.items):
+            return                                         # the common case: depth 1
+        if type_depth(ty) > MAX_TYPE_DEPTH:
+            self.fail(rule, f"{what} has a type nested more than {MAX_TYPE_DEPTH} levels deep; "
+                            "this implementation refuses deeper types", pos,
+                      hint="use a flatter tuple (bind the inner parts separately)")
 
     # -- variables ----------------------------------------------------------
     def bind(self, name: str, linear: bool, ty: Type, pos, rule: str):
@@ -248,6 +314,9 @@ class DefChecker:
         linear = rule == "LUnpack"
         _, ty = self.use(b.src, linear, rule, b.pos, "this unpack")
         ty = resolve(ty)
+        if type(ty) is TVar:        # a `zero` of a type not known yet: a tuple of unknowns
+            unify(ty, TupleType(TVar(b.pos) for _ in b.names))
+            ty = resolve(ty)
         if type(ty) is not TupleType or len(ty.items) != len(b.names):
             self.fail(rule, f"cannot unpack `{b.src}` of type {ty!r} into {len(b.names)} names", b.pos)
         for n, s in zip(b.names, ty.items):
@@ -311,8 +380,11 @@ class DefChecker:
         _, ta = self.use(e.a, True, "LAdd", e.pos, "`+.`")
         _, tb = self.use(e.b, True, "LAdd", e.pos, "`+.`")
         if not unify(ta, tb):
+            cyclic = has_unknown(ta) or has_unknown(tb)
             self.fail("LAdd", f"`+.` adds values of one type; `{e.a}` : {resolve(ta)!r} but "
-                              f"`{e.b}` : {resolve(tb)!r}", e.pos)
+                              f"`{e.b}` : {resolve(tb)!r}", e.pos,
+                      hint="no type is its own component: annotate the `zero` these come from"
+                      if cyclic else None)
         return Derivation("typing", "LAdd", e, ((), (ta,)))
 
     @rule("typing", "Scale", r"x : \mathbb{R} ; \dot l : \sigma \vdash x \mathbin{*.} \dot l : (; \sigma)", [],
@@ -340,6 +412,7 @@ class DefChecker:
           "non-linear tuple")
     def NTup(self, e: NTup) -> Derivation:
         ts = tuple(self.use(x, False, "NTup", e.pos, "a non-linear tuple")[1] for x in e.args)
+        self.check_depth(TupleType(ts), "NTup", e.pos)
         return Derivation("typing", "NTup", e, ((TupleType(ts),), ()))
 
     @rule("typing", "LTup", r"\emptyset ; \Delta \vdash (\dot{\bar l}) : (; (\Delta(\dot{\bar l})))",
@@ -351,6 +424,7 @@ class DefChecker:
                 self.fail("LTup", f"linear variable `{x}` is used twice in one tuple", e.pos)
             seen.add(x)
         ts = tuple(self.use(x, True, "LTup", e.pos, "a linear tuple")[1] for x in e.args)
+        self.check_depth(TupleType(ts), "LTup", e.pos)
         return Derivation("typing", "LTup", e, ((), (TupleType(ts),)))
 
     @rule("typing", "Call", r"\Gamma ; \Delta \vdash f(\bar x ; \dot{\bar y}) : M",
@@ -414,6 +488,11 @@ class DefChecker:
                 self.fail("Zero", "cannot infer the type of this `zero`", z.pos,
                           hint="annotate it, e.g. `zero : real`")
         if self.zeros:
+            for z in self.zeros:         # an unknown solved late may have deepened a tuple
+                self.check_depth(z.ty, "Zero", z.pos, "this `zero`")
+            for name, (lin, ty) in self.env.items():
+                self.check_depth(ty, self.binder_rule.get(name, "Let"), self.binder_pos.get(name) or d.pos,
+                                 f"`{name}`")
             for node in body.walk():
                 n, l = node.result
                 node.result = (tuple(map(resolve, n)), tuple(map(resolve, l)))

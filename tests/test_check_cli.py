@@ -83,3 +83,96 @@ def test_bad_program_is_located(capsys, tmp_path):
     bad.write_text("def f(x: real) -> (real ;) =\n  let (y ;) = sin(x) in\n  x\n")
     c, out, err = run(capsys, "check", str(bad))
     assert c == 1 and "bad.la" in err
+
+
+FIVE = """\
+def f(x: real) -> (real ;) =
+  let (y ;) = sin(x) in
+  (y ;)
+
+def g(x: real) -> (real ;) =
+  let (y ;) = f(x) in
+  let (z ;) = x * y in
+  (z ;)
+
+def h(; dx: real) -> (; real) =
+  let (c ;) = 2 in
+  c *. dx
+"""
+
+
+def test_every_definition_is_checked_and_named(capsys, tmp_path):
+    path = tmp_path / "five.la"
+    path.write_text(FIVE)
+    code, out, _ = run(capsys, "check", str(path), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["summary"]["definitions"] == {str(path): ["f", "g", "h"]}
+    programs = {r["program"] for r in data["results"]}
+    assert programs == {f"{path}:f", f"{path}:g", f"{path}:h"}
+    # h is linear: its theorems are the linear ones (transposition), not JVP's
+    h = {r["theorem"] for r in data["results"] if r["program"].endswith(":h")}
+    assert "transpose-adjoint" in h and "jvp-correct" not in h
+    code, out, _ = run(capsys, "check", str(path))
+    assert code == 0 and f"checked in {path}: f, g, h" in out
+
+
+def test_fn_narrows_the_check(capsys, tmp_path):
+    path = tmp_path / "five.la"
+    path.write_text(FIVE)
+    code, out, _ = run(capsys, "check", str(path), "--fn", "g", "--fn", "f", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["summary"]["definitions"] == {str(path): ["f", "g"]}
+    assert {r["program"] for r in data["results"]} == {f"{path}:f", f"{path}:g"}
+    code, _, err = run(capsys, "check", str(path), "--fn", "nope")
+    assert code == 2 and "no definition `nope`" in err
+    code, _, err = run(capsys, "check", str(path), "--budget", "0")
+    assert code == 2 and "--budget" in err
+
+
+def test_a_check_past_its_time_limit_is_unknown(monkeypatch):
+    """The limit really stops pure-Python work, even work that swallows the
+    first interruption (as a solver catching every exception would)."""
+    from linear_a.proofs import checks
+    from linear_a.semantics.parser import parse_program
+
+    def stubborn(s, v):
+        v.add("normal form", "proved", "before the slow part")
+        try:
+            while True:
+                pass
+        except Exception:     # the first interruption, swallowed
+            pass
+        while True:
+            pass
+
+    monkeypatch.setitem(checks.CHECKS, "jvp-correct", stubborn)
+    s = checks.Subject("slow", parse_program(FIVE.split("\n\n")[0] + "\n"))
+    o = checks.run_check(s, "jvp-correct", seconds=0.3)
+    assert o.status == "proved" and "did not finish within 0.3 s" in o.detail
+    monkeypatch.setitem(checks.CHECKS, "jvp-correct", lambda s, v: stubborn(s, checks.Verdicts()))
+    o = checks.run_check(s, "jvp-correct", seconds=0.3)
+    assert o.status == "unknown" and "time limit" in o.detail
+    # a spent budget: the remaining theorems are unknown, not run
+    monkeypatch.setitem(checks.CHECKS, "jvp-typed", checks.CHECKS["jvp-correct"])
+    outs = checks.check_program(s, {"jvp-typed", "jvp-correct"}, budget=0.3)
+    assert [(o.theorem, o.status) for o in outs] == [("jvp-typed", "unknown"), ("jvp-correct", "unknown")]
+    assert "did not finish" in outs[0].detail and "budget of 0.3 s was spent" in outs[1].detail
+
+
+def test_sympy_cross_check_is_cut_to_unknown(monkeypatch):
+    import sympy
+    from linear_a.proofs import checks
+    from linear_a.semantics.parser import parse_program
+    monkeypatch.setattr(checks, "SYMPY_SECONDS", 0.3)
+
+    def endless_simplify(e, *a, **k):
+        while True:
+            pass
+    monkeypatch.setattr(sympy, "simplify", endless_simplify)
+    monkeypatch.setattr(sympy, "expand", lambda e, *a, **k: e + 1)   # force the simplify branch
+    s = checks.Subject("p", parse_program(FIVE.split("\n\n")[0] + "\n"))
+    o = checks.run_check(s, "jvp-correct", seconds=10)
+    assert o.status == "proved", o.detail          # the normal form still proves it
+    assert "sympy: unknown (sympy cross-check did not finish within 0.3 s)" in o.detail
