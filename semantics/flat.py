@@ -111,9 +111,10 @@ class NotFlat(Exception):
 class FlatDef:
     """One definition in flat form (see the module docstring): variables are
     indices into ``names``; parameters are ``(variable, type)`` pairs."""
-    __slots__ = ("name", "names", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail")
+    __slots__ = ("name", "names", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail",
+                 "ann")
 
-    def __init__(self, name, names, nl_params, lin_params, nl_out, lin_out, lets, tail):
+    def __init__(self, name, names, nl_params, lin_params, nl_out, lin_out, lets, tail, ann=()):
         self.name = name
         self.names = names
         self.nl_params = nl_params
@@ -122,6 +123,7 @@ class FlatDef:
         self.lin_out = lin_out
         self.lets = lets
         self.tail = tail
+        self.ann = ann          # binders written with `: real` (the printer shows them; no transform keeps them)
 
     def bound(self) -> list:
         """The variables the definition binds: parameters, then binders in order."""
@@ -197,121 +199,316 @@ def flat_def(name, nl_params, lin_params, nl_out, lin_out, lets, tail) -> FlatDe
 
 
 # ----------------------------------------------------------------------------
-# Parsing.
+# Parsing: one tokenizer for every layout, and a parser of the grammar's
+# straight-line part.
+#
+# ``_TOKEN`` is the reference tokenizer's token pattern (``parser._LINE_TOKEN``:
+# comment, number, name, operator, bad character, tried in that order, the
+# same classes of characters) run once over the whole text, newlines counted
+# as white space, with two alternatives tried first: a whole ``let`` of the
+# common shapes -- ``let (z [: real] ;) = rhs in`` (rhs ``x op y``, ``f(x)``,
+# ``f(x, y)`` or a number) and ``let (;) = drop(x) in`` -- with any white
+# space between its tokens.  Such a match reads exactly the tokens the
+# reference reads there (names and numbers are possessive/atomic, ``in`` must
+# end its name), so the parser takes it as the tokens it stands for, in one
+# step; anything else about it (a keyword bound, a call of a non-primitive)
+# goes the general way.  Every other token (heads, tails, comments, a let
+# with a comment inside it, tuples, calls, nested right-hand sides …) comes
+# one by one and is read by a recursive-descent parser that mirrors
+# ``parser.Parser`` rule for rule.  So the layout -- spacing, line breaks,
+# CRLF, comments, annotations -- changes nothing but the count of tokens read
+# one by one.  Positions are not kept: on any error the text is not flat, and
+# the caller's reference parser reports it where it is.
 
-_WS = r"[ \t\r\f]*"
-_KW = "|".join(sorted(KEYWORDS))
-_NAME = rf"(?!(?:{_KW})(?![A-Za-z_0-9']))[A-Za-z_][A-Za-z_0-9']*+"
-_NUM = r"(?>-?(?:[0-9]++\.?[0-9]*+|\.[0-9]++)(?:[eE][+-]?[0-9]++)?)"
-_RHS = (rf"(?:({_NAME}){_WS}([-+*/]){_WS}({_NAME})"                          # 2-4 infix
-        rf"|({_NAME}){_WS}\({_WS}({_NAME})(?:{_WS},{_WS}({_NAME}))?{_WS}\)"    # 5-7 op(x[, y])
-        rf"|({_NUM}))")                                                       # 8 literal
-_LINE = re.compile(
-    rf"^{_WS}(?:"
-    rf"(?:let{_WS}\({_WS}({_NAME}){_WS};{_WS}\){_WS}={_WS})?"      # 1 binder
-    rf"{_RHS}(?(1){_WS}in)"
-    rf"|let{_WS}\({_WS};{_WS}\){_WS}={_WS}drop{_WS}\({_WS}({_NAME}){_WS}\){_WS}in"  # 9 drop
-    rf"|def[ \t\r\f]+({_NAME}){_WS}\({_WS}"                                          # 10 name
-    rf"((?:{_NAME}{_WS}:{_WS}real(?:{_WS},{_WS}{_NAME}{_WS}:{_WS}real)*)?)"      # 11 params
-    rf"{_WS}\){_WS}->{_WS}\({_WS}((?:real(?:{_WS},{_WS}real)*)?){_WS};{_WS}\){_WS}="  # 12 outs
-    rf"|(\({_WS}(?:{_NAME}(?:{_WS},{_WS}{_NAME})*)?){_WS};{_WS}\)"                # 13 return
-    rf")?{_WS}(?:#.*)?$", re.M)
-# A let laid out as the printer lays it out (groups 1-8 as in _LINE), or any line.
-# Its names are not tested against the keywords (a lookahead per name costs
-# ~15 % of the scan): a keyword read is a read of a name never bound, a keyword
-# called is not a primitive, and a keyword bound is looked for once, over the
-# whole text, by _KEYWORD_BINDER.
-_ANY_NAME = r"[A-Za-z_][A-Za-z_0-9']*+"
-_FAST_LINE = re.compile(
-    rf"^(?:  let \(({_ANY_NAME}) ;\) = (?:({_ANY_NAME}) ([-+*/]) ({_ANY_NAME})"
-    rf"|({_ANY_NAME})\(({_ANY_NAME})(?:, ({_ANY_NAME}))?\)|({_NUM})) in|(.*))$", re.M)
-_KEYWORD_BINDER = re.compile(rf"\n  let \((?:{_KW}) ;\)")   # (a literal prefix: a fast scan)
-_PARAM_NAME = re.compile(r"([A-Za-z_][A-Za-z_0-9']*)[ \t\r\f]*:")
-_RET_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9']*")
+_S = r"[ \t\r\f\n]*+"
+_N = r"[A-Za-z_][A-Za-z_0-9']*+"
+_END = r"(?![A-Za-z_0-9'])"          # a keyword ends where a name could not go on
+_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"     # parser._LINE_TOKEN's number
+_TOKEN = re.compile(
+    rf"{_S}(?:"
+    rf"let{_S}\({_S}({_N}){_S}(?::{_S}(real){_END}{_S})?;{_S}\){_S}={_S}"          # 1 z, 2 : real
+    rf"(?:({_N}){_S}([-+*/]){_S}({_N})"                                           # 3-5 x op y
+    rf"|({_N}){_S}\({_S}({_N}){_S}(?:,{_S}({_N}){_S})?\)"                         # 6-8 f(x[, y])
+    rf"|((?>{_NUMBER}))){_S}in{_END}"                                             # 9 number
+    rf"|let{_S}\({_S};{_S}\){_S}={_S}drop{_S}\({_S}({_N}){_S}\){_S}in{_END}"       # 10 drop(x)
+    rf"|(\#.*)"                                                                   # 11 comment
+    rf"|({_NUMBER})"                                                              # 12 number
+    rf"|([A-Za-z_][A-Za-z_0-9']*)"                                                # 13 name
+    rf"|(->|\+\.|\*\.|[(),;:=+\-*/])"                                             # 14 operator
+    rf"|([^ \t\r\f\n]))")                                                         # 15 bad
 
 _PRIM_OF = {n: n for n in PRIMITIVES}
 _PRIM_OF.update((s, p) for s, p in SYNONYMS.items() if p in PRIMITIVES)
+_EOF = ("eof", "")
 
 
 def parse(text: str, file: str | None = None) -> FlatProgram:
     """The flat form of ``text``, which the reference parser reads as the same
-    program; :class:`NotFlat` if the text is outside the flat fragment.  One
-    ``findall`` reads every line laid out as the printer lays out a let; any
-    other line is read by ``_LINE``.  Each definition's names are numbered as
-    they are bound; a read is the number of the name's binding."""
+    program; :class:`NotFlat` if the text is outside the flat fragment or
+    does not parse (the reference then says where).  Each definition's names
+    are numbered as they are bound; a read is the number of the name's
+    binding."""
     try:
-        return _parse(text, file)
+        return _Reader(text).program(file)
     except KeyError as e:
         raise NotFlat(f"`{e.args[0]}` is read before it is bound") from None
 
 
-def _parse(text: str, file) -> FlatProgram:
-    lines = _FAST_LINE.findall(text)
-    if len(lines) != text.count("\n") + 1:
-        raise NotFlat("a line outside the flat fragment")
-    if _KEYWORD_BINDER.search(text):
-        raise NotFlat("a keyword bound as a variable")
-    defs = []
-    lets = None          # the current definition's lets; None between definitions
-    head = None
-    prims, infix = _PRIM_OF, INFIX
-    for z, a, sym, b, fn, x, y, num, other in lines:
-        if not z:                       # not a let laid out as printed: the general pattern
-            m = _LINE.fullmatch(other)
-            if m is None:
-                raise NotFlat("a line outside the flat fragment")
-            z, a, sym, b, fn, x, y, num, dv, dname, params, outs, ret = m.groups()
-            if lets is None:
-                if dname:
-                    names: list = []
-                    ids: dict = {}              # name -> variable
-                    for p in _PARAM_NAME.findall(params):
-                        ids[p] = len(names)
-                        names.append(p)
-                    if len(ids) != len(names):
-                        raise NotFlat("a parameter is named twice")
-                    head = (dname, outs, [(v, REAL) for v in range(len(names))])
-                    lets = []
-                    append, name = lets.append, names.append
+class _Reader:
+    """``parser.Parser``'s grammar over ``_TOKEN``'s matches, building flat
+    definitions.  ``tok`` is the current token ``(kind, text)`` as the
+    reference names kinds (a keyword's kind is itself; ``name``, ``num``,
+    an operator, ``bad``, ``eof``), or ``("let1", match)`` / ``("drop1",
+    match)`` for a whole let read by ``_TOKEN``'s first alternatives."""
+
+    def __init__(self, text: str):
+        self._items = iter(_TOKEN.findall(text))
+        self.tok = _EOF
+        self.advance()
+
+    def advance(self):
+        prev = self.tok
+        for g in self._items:
+            if g[0]:
+                self.tok = ("let1", g)
+            elif g[9]:
+                self.tok = ("drop1", g)
+            elif g[12]:
+                n = g[12]
+                self.tok = (n if n in KEYWORDS else "name", n)
+            elif g[13]:
+                self.tok = (g[13], g[13])
+            elif g[11]:
+                self.tok = ("num", g[11])
+            elif g[14]:
+                self.tok = ("bad", g[14])
+            else:
+                continue                # a comment
+            return prev
+        self.tok = _EOF
+        return prev
+
+    def expect(self, kind: str):
+        if self.tok[0] != kind:
+            raise NotFlat(f"expected `{kind}`")
+        return self.advance()[1]
+
+    def accept(self, kind: str) -> bool:
+        if self.tok[0] == kind:
+            self.advance()
+            return True
+        return False
+
+    def name(self) -> str:
+        if self.tok[0] != "name":
+            raise NotFlat("expected a name")
+        return self.advance()[1]
+
+    # -- program (Parser.program, .definition, .params, .signature, .type_) --
+    def program(self, file) -> FlatProgram:
+        defs = []
+        while self.tok is not _EOF:
+            defs.append(self.definition())
+        if not defs:
+            raise NotFlat("no definition")
+        return FlatProgram(defs, file)
+
+    def definition(self) -> FlatDef:
+        self.expect("def")
+        fname = self.name()
+        self.expect("(")
+        groups = [[], []]               # Parser.params, as it is
+        side = 0
+        while True:
+            if self.tok[0] == "name":
+                n = self.advance()[1]
+                self.expect(":")
+                groups[side].append((n, self.type_()))
+                if self.accept(","):
                     continue
-                if z or a or fn or num or dv or ret:
-                    raise NotFlat("code outside a definition")
+            if self.tok[0] == ";" and side == 0:
+                self.advance()
+                side = 1
                 continue
-            if dv:
-                append((NDROP, ids[dv]))
+            break
+        self.expect(")")
+        self.expect("->")
+        nl_out, lin_out = self.signature()
+        self.expect("=")
+        nl, lin = groups
+        if lin or lin_out or any(ty is not REAL for _, ty in nl) or \
+                any(ty is not REAL for ty in nl_out):
+            raise NotFlat("not a definition of real parameters and real non-linear results")
+        names = [n for n, _ in nl]
+        ids = {n: v for v, n in enumerate(names)}
+        if len(ids) != len(names):
+            raise NotFlat("a parameter is named twice")
+        params = [(v, REAL) for v in range(len(names))]
+        self.ann = set()
+        lets, tail = self.body(names, ids)
+        return FlatDef(fname, names, params, [], nl_out, [], lets, tail, self.ann)
+
+    def signature(self):
+        self.expect("(")
+        groups = [[], []]
+        side = 0
+        while self.tok[0] != ")":
+            if self.tok[0] == ";":
+                if side:
+                    raise NotFlat("expected `)`")
+                self.advance()
+                side = 1
                 continue
-            if dname:
-                raise NotFlat("a definition without a body")
-            if not (z or ret or a or fn or num):
-                continue                # a blank line, or a comment
-        elif lets is None:
-            raise NotFlat("code outside a definition")
-        v = len(names) if z else None   # a let binds v (its reads resolved first); the tail, nothing
-        if sym:
-            t = (PRIM, v, infix[sym], (ids[a], ids[b]))
-        elif fn:
-            op = prims.get(fn)
-            if op is None:
-                raise NotFlat(f"`{fn}` is not a primitive")
-            t = (PRIM, v, op, (ids[x], ids[y]) if y else (ids[x],))
-        elif z or num:
-            t = (LIT, v, num)
-        else:
-            t = (RET, tuple([ids[r] for r in _RET_NAME.findall(ret)]), ())
-        if z:
-            ids[z] = v                  # a name bound twice leaves ids shorter than names
-            name(z)
-            append(t)
-        else:                           # the tail: the definition ends
-            if len(ids) != len(names):
-                raise NotFlat("a name is bound twice")
-            dname_, outs_, params_ = head
-            defs.append(FlatDef(dname_, names, params_, [], [REAL] * outs_.count("real"), [],
-                                lets, t))
-            lets = None
-    if lets is not None or not defs:
-        raise NotFlat("no complete definition")
-    return FlatProgram(defs, file)
+            groups[side].append(self.type_())
+            if self.tok[0] == ",":
+                self.advance()
+            elif self.tok[0] not in (";", ")"):
+                raise NotFlat("expected `,`, `;` or `)` in the result types")
+        if not side:
+            raise NotFlat("expected `;` in the result types")
+        self.advance()
+        return groups
+
+    def type_(self):
+        """``real``; a tuple type is outside the fragment."""
+        if self.accept("real"):
+            return REAL
+        raise NotFlat("a tuple type")
+
+    # -- a body: the let-chain, then its tail ---------------------------------
+    def body(self, names: list, ids: dict):
+        """The lets of a body and its tail (Parser.expr, .binding, .leaf, on
+        the straight-line forms the flat fragment holds).  The loop's first
+        branch is a whole let read by ``_TOKEN``; every other let is read
+        token by token."""
+        lets: list = []
+        append, name = lets.append, names.append
+        prims, infix, kw = _PRIM_OF, INFIX, KEYWORDS
+        while True:
+            kind, g = self.tok
+            if kind == "let1":
+                z, real, a, sym, b, fn, x, y, num = g[:9]
+                if z in kw:
+                    raise NotFlat(f"the keyword `{z}` bound")
+                if real:
+                    self.ann.add(len(names))
+                if sym:
+                    t = (PRIM, len(names), infix[sym], (ids[a], ids[b]))
+                elif fn:
+                    op = prims.get(fn)
+                    if op is None:
+                        raise NotFlat(f"`{fn}` is not a primitive")
+                    t = (PRIM, len(names), op, (ids[x], ids[y]) if y else (ids[x],))
+                else:
+                    t = (LIT, len(names), num)
+                ids[z] = len(names)     # a name bound twice leaves ids shorter than names
+                name(z)
+                append(t)
+                self.advance()
+            elif kind == "drop1":
+                append((NDROP, ids[g[9]]))
+                self.advance()
+            elif kind == "let":
+                self.binding(names, ids, lets)
+            else:
+                tail = self.leaf(ids)
+                if tail[0] is NDROP:
+                    raise NotFlat("a drop in tail position")
+                if len(ids) != len(names):
+                    raise NotFlat("a name is bound twice")
+                return lets, tail
+
+    def binding(self, names: list, ids: dict, lets: list):
+        """``let ( pattern ) = rhs in`` read token by token (Parser.binding)."""
+        self.advance()                  # let
+        self.expect("(")
+        groups, anns, side = [[], []], [[], []], 0
+        while self.tok[0] != ")":
+            if self.tok[0] == ";":
+                if side:
+                    raise NotFlat("expected `)` closing the pattern")
+                self.advance()
+                side = 1
+                continue
+            groups[side].append(self.name())
+            anns[side].append(self.type_() if self.accept(":") else None)
+            if self.tok[0] == ",":
+                self.advance()
+            elif self.tok[0] not in (";", ")"):
+                raise NotFlat("expected `,`, `;` or `)` in the let's pattern")
+        self.advance()
+        self.expect("=")
+        if side == 0:
+            raise NotFlat("an unpack")
+        if self.tok[0] == "let":
+            raise NotFlat("a nested right-hand side")
+        rhs = self.leaf(ids)
+        self.expect("in")
+        nl, lin = groups
+        if lin:
+            raise NotFlat("a let binding linear variables")
+        if rhs[0] is NDROP:
+            if nl:
+                raise NotFlat("a drop binds nothing")
+            lets.append(rhs)
+            return
+        if rhs[0] is RET or len(nl) != 1 or (anns[0][0] is not None and anns[0][0] is not REAL):
+            raise NotFlat("a let outside the flat fragment")
+        z = nl[0]
+        if anns[0][0] is not None:
+            self.ann.add(len(names))
+        ids[z] = len(names)
+        names.append(z)
+        lets.append((rhs[0], len(names) - 1) + rhs[2:])
+
+    def leaf(self, ids: dict):
+        """A leaf (Parser.leaf): a primitive ``(PRIM, None, op, args)``, a
+        literal ``(LIT, None, text)``, a drop ``(NDROP, x)`` or a return of
+        non-linear variables ``(RET, vars, ())``; other leaves are not flat."""
+        k = self.tok[0]
+        if k == "(":
+            self.advance()
+            first = self.var_list()
+            if not self.accept(";"):
+                raise NotFlat("a tuple")
+            second = self.var_list()
+            self.expect(")")
+            if second:
+                raise NotFlat("a return of linear variables")
+            return (RET, tuple([ids[x] for x in first]), ())
+        if k == "num":
+            return (LIT, None, self.advance()[1])
+        if k == "drop":
+            self.advance()
+            self.expect("(")
+            v = self.name()
+            self.expect(")")
+            return (NDROP, ids[v])
+        if k == "name":
+            a = self.advance()[1]
+            k2 = self.tok[0]
+            if k2 in INFIX:
+                self.advance()
+                return (PRIM, None, INFIX[k2], (ids[a], ids[self.name()]))
+            if k2 == "(":
+                self.advance()
+                args = self.var_list()
+                if self.tok[0] == ";":
+                    raise NotFlat("a call")
+                self.expect(")")
+                op = _PRIM_OF.get(a)
+                if op is None:
+                    raise NotFlat(f"a call of `{a}`")
+                return (PRIM, None, op, tuple([ids[x] for x in args]))
+        raise NotFlat("a leaf outside the flat fragment")
+
+    def var_list(self) -> list:
+        out = []
+        while self.tok[0] == "name":
+            out.append(self.advance()[1])
+            if not self.accept(","):
+                break
+        return out
 
 
 # ----------------------------------------------------------------------------
@@ -597,6 +794,11 @@ def def_lines(d: FlatDef, lines: list) -> None:
             append(f"  {show_bind_head(NUnpack(list(map(name, t[1])), nm[t[2]]))} in")
         else:
             raise NotFlat(f"unknown kind {k!r}")
+    if d.ann:                           # `(z: real ;)` where the input wrote it
+        first = len(lines) - len(d.lets)
+        for i, t in enumerate(d.lets):
+            if t[1] in d.ann and t[0] is not NDROP:
+                lines[first + i] = lines[first + i].replace(f"({nm[t[1]]} ;)", f"({nm[t[1]]}: real ;)", 1)
     tail = d.tail
     append("  " + (_group(list(map(name, tail[1])), list(map(name, tail[2])))
                    if tail[0] is RET else _leaf_text(tail, nm)))

@@ -302,14 +302,29 @@ def test_a_change_to_a_primitive_rule_changes_both_paths(monkeypatch):
 OUTSIDE = {
     "linear code": (ROOT / "examples" / "linear.la").read_text(),
     "tuples and calls": (ROOT / "examples" / "matvec.la").read_text(),
-    "two lets on a line": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in let (b ;) = cos(a) in\n  (b ;)\n",
-    "head over two lines": "def f(x: real)\n  -> (real ;) =\n  sin(x)\n",
     "nested right-hand side": ("def f(x: real) -> (real ;) =\n  let (a ;) =\n    let (b ;) = sin(x) in\n"
                                "    (b ;)\n  in\n  (a ;)\n"),
     "a return as right-hand side": "def f(x: real) -> (real ;) =\n  let (a ;) = (x ;) in\n  (a ;)\n",
+}
+
+
+LAID_OUT = {   # any layout of the fragment's grammar takes the fast path
+    "two lets on a line": "def f(x: real) -> (real ;) =\n  let (a ;) = sin(x) in let (b ;) = cos(a) in\n  (b ;)\n",
+    "head over two lines": "def f(x: real)\n  -> (real ;) =\n  sin(x)\n",
     "trailing comma": "def f(x: real,) -> (real ;) =\n  sin(x)\n",
     "type annotation": "def f(x: real) -> (real ;) =\n  let (a: real ;) = sin(x) in\n  (a ;)\n",
+    "a `;` closing the parameters": "def f(x: real, w: real ;) -> (real ;) =\n  let (a ;) = x * w in\n  (a ;)\n",
+    "annotations, spaces and breaks inside a let": ("def f(x : real ;)->(real;)=\n  let(a:real;)=\n    sin( x )\n"
+                                                    "  in let ( b : real ; ) = a*a in\n  ( b ; )"),
+    "comments inside a let": "def f(x: real) -> (real ;) =\n  let (a # the name\n ;) = sin(x) # rhs\n in\n  a * a\n",
+    "drop over lines": "def f(x: real, y: real) -> (real ;) =\n  let\n(;)\n=\ndrop(y)in sin(x)\n",
+    "trailing commas": "def f(x: real, ;) -> (real, ;) =\n  let (a, ;) = pow(x, x,) in\n  (a, ;)\n",
 }
+
+
+@pytest.mark.parametrize("name", sorted(LAID_OUT))
+def test_every_layout_of_the_fragment_takes_the_fast_path(name):
+    assert_stages(LAID_OUT[name], "f")
 
 
 @pytest.mark.parametrize("name", sorted(OUTSIDE))
