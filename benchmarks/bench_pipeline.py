@@ -4,6 +4,7 @@
     python3 benchmarks/bench_pipeline.py --big      # … and the reference at 10^6 (needs ~10 GB)
     python3 benchmarks/bench_pipeline.py --sizes 20000 --fast-sizes 20000,200000 --json out.json
     python3 benchmarks/bench_pipeline.py --no-reference --gc off       # the fast path only
+    python3 benchmarks/bench_pipeline.py --layouts [--layout-size 100000]   # one chain, 8 layouts
 
 The program is ``linear_a.proofs.generators.chain_text(n)``: ``f(x, w)``, n lets
 alternating ``sin`` and ``* w``.  Each (path, size, gc setting) runs in a
@@ -94,6 +95,82 @@ def straight_line_python(n: int, chunk: int = 2000):
             x = f(x, w)
         return x
     return run, t_compile
+
+
+# ----------------------------------------------------------------------------
+# One chain in several layouts (``--layouts``): the same program, so the same
+# vjp text; the fast path must take every one at about the same speed.
+
+
+def _chain_lines(n: int, let, head: str, tail) -> str:
+    lines = [head]
+    prev = "x"
+    for i in range(1, n + 1):
+        lines.append(let(i, prev, i % 2 == 1))
+        prev = f"v{i}"
+    lines.append(tail(prev))
+    return "\n".join(lines) + "\n"
+
+
+_STD_HEAD = "def f(x: real, w: real) -> (real ;) ="
+LAYOUTS = {
+    "printer (chain_text)": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in", _STD_HEAD,
+        lambda p: f"  ({p} ;)"),
+    "`;)` parameter list": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in",
+        "def f(x: real, w: real ;) -> (real ;) =", lambda p: f"  ({p} ;)"),
+    "annotated binders `(v1: real ;)`": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i}: real ;) = {f'sin({p})' if s else f'{p} * w'} in",
+        "def f(x: real, w: real ;) -> (real ;) =", lambda p: f"  ({p} ;)"),
+    "a comment per let, blank lines": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in  # step {i}"
+        + ("\n" if i % 10 == 0 else ""), "# a chain\n" + _STD_HEAD, lambda p: f"  ({p} ;)  # done"),
+    "CRLF, tabs, no spaces": lambda n: _chain_lines(
+        n, lambda i, p, s: f"\tlet\t(v{i};)\t=\t{f'sin({p})' if s else f'{p}*w'}\tin\r",
+        "def f(x:real,w:real)->(real;)=\r", lambda p: f"\t({p};)\r"),
+    "compact, `in` glued": lambda n: _chain_lines(
+        n, lambda i, p, s: f"let(v{i};)={f'sin({p})in' if s else f'{p}*w in'}",
+        "def f(x:real,w:real)->(real;)=", lambda p: f"({p};)"),
+    "spread over lines": lambda n: _chain_lines(
+        n, lambda i, p, s: "  let\n    (v%d ;)\n    = %s\n  in" % (i, f"sin( {p} )" if s else p + "\n      * w"),
+        "def f(\n    x: real,\n    w: real\n) -> (\n    real ;\n) =", lambda p: f"  ({p} ;)"),
+    "expression tail": lambda n: _chain_lines(
+        n - 1, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in", _STD_HEAD,
+        lambda p: f"  sin({p})" if n % 2 else f"  {p} * w"),
+}
+
+
+def one_layout(n: int, name: str) -> dict:
+    """The fast path end to end (best of three) on the chain in one layout."""
+    sys.path.insert(0, ROOT)
+    from linear_a.semantics import flat as sf
+    from linear_a.transforms import flat as tf
+    text = LAYOUTS[name](n)
+    best = {"parse": 1e9, "e2e": 1e9}
+    out = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = tf.vjp_text(text, "f", require_fast=True)
+        best["e2e"] = min(best["e2e"], time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sf.parse(text)
+        best["parse"] = min(best["parse"], time.perf_counter() - t0)
+    import hashlib
+    return dict(n=n, layout=name, bytes=len(text), sha=hashlib.sha1(out.encode()).hexdigest(), **best)
+
+
+def layout_table(rows: list[dict]) -> str:
+    fastest = min(r["e2e"] for r in rows)
+    out = [f"| layout (n = {rows[0]['n']:,} lets) | bytes/let | parse µs/let | vjp_text µs/let | ÷ fastest |",
+           "|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['layout']} | {r['bytes'] / r['n']:.1f} | {r['parse'] / r['n'] * 1e6:.2f} | "
+                   f"{r['e2e'] / r['n'] * 1e6:.2f} | {r['e2e'] / fastest:.2f} |")
+    shas = {r["sha"] for r in rows}
+    out.append(f"\nslowest ÷ fastest: **{max(r['e2e'] for r in rows) / fastest:.2f}**; "
+               f"{'the same vjp text in every layout' if len(shas) == 1 else 'TEXTS DIFFER'}")
+    return "\n".join(out)
 
 
 def one(n: int, gc_on: bool) -> dict:
@@ -357,7 +434,28 @@ def main(argv=None):
     ap.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ratio", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the raw measurements here")
+    ap.add_argument("--layouts", action="store_true",
+                    help="only the fast path on one chain in each of the LAYOUTS (a child each)")
+    ap.add_argument("--layout-size", type=int, default=100000, help="lets of that chain (default: %(default)s)")
+    ap.add_argument("--layout", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.layout:
+        print(json.dumps(one_layout(a.layout_size, a.layout)))
+        return
+    if a.layouts:
+        rows = []
+        for name in LAYOUTS:
+            print(f"layout: {name} …", file=sys.stderr, flush=True)
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--layout", name,
+                                  "--layout-size", str(a.layout_size)], capture_output=True, text=True, cwd=ROOT)
+            if out.returncode != 0:
+                raise SystemExit(f"layout child failed ({name}):\n{out.stderr[-3000:]}")
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(layout_table(rows))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"layouts": rows}, f, indent=1)
+        return
     if a.one:
         res = one_fast(a.one, a.gc != "off", a.ratio) if a.fast else one(a.one, a.gc != "off")
         print(json.dumps(res))

@@ -54,7 +54,7 @@ from linear_a.semantics.parser import KEYWORDS
 from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from linear_a.semantics.syntax import REAL, TupleType
 
-from .fresh import bases_may_meet, first_fresh, suffix, suffixes
+from .fresh import Fresh, bases_may_meet, first_fresh, suffix, suffixes
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
 from .unzip import LIN_SUFFIX, NL_SUFFIX
@@ -67,16 +67,93 @@ _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
 def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     """``[f_jvp_nl, f_jvp_lin_T]`` of a checked flat definition (``counts``:
     what ``linear_a.semantics.flat.check_def`` returned for it), or None where the
-    fused pass does not answer (see the module docstring)."""
-    names = list(d.names)           # one table for both results: d's names, then the new ones
-    n0 = len(names)
+    fused pass does not answer (a rule binding a variable no one reads; see
+    the module docstring).  Names: :func:`quick_names_hold` says whether the
+    quick formulas give Fresh's names over d's own names; if not, the pass
+    runs over ids (each user variable named ``#v``, which no base can meet)
+    and :func:`name_as_the_reference` names the result at the end."""
+    if quick_names_hold(d):
+        out = _vjp_defs(d, d.names, counts)
+        return None if out is None else out[:2]
+    out = _vjp_defs(d, [f"#{v}" for v in range(len(d.names))], counts)
+    if out is None:
+        return None
+    name_as_the_reference(d.names, *out)
+    for f in out[:2]:
+        f.names = out[0].names
+    return out[:2]
+
+
+def quick_names_hold(d: FlatDef) -> bool:
+    """Whether the pass's quick name formulas are Fresh's over d's names: no
+    name JVP's bases could meet (those beginning with c, d, m or r) holds
+    ``_``, no name is another plus ``_k``, no ``d``\\ x is already a name (nor
+    a keyword), and ``r`` is free where a leaf tail needs it."""
+    names = d.names
     taken = {s for s in names if s[0] in "cdmr"}
     taken |= _JVP_KEYWORDS
     if any("_" in s for s in taken) or bases_may_meet(names):
-        return None
+        return False
     dx = [s[1:] for s in taken if s[0] == "d"]     # some d+x taken: x's first tangent is dx_1
     if dx and (set(dx) & set(names) or "r" in dx):
-        return None
+        return False
+    return d.tail[0] is RET or "r" not in taken
+
+
+def name_as_the_reference(user: list, f_nl: FlatDef, f_t: FlatDef, r, r_pos: int, outs: list,
+                          residuals: list) -> None:
+    """Name the variables the pass made over ids exactly as the reference
+    does, by asking ``Fresh`` (``linear_a.transforms.fresh``) for them in the
+    reference's order of requests: JVP's (one ``Fresh`` over d's names; the
+    made variables in order, but ``r`` just before the leaf tail's own),
+    unzip's ``w`` (``Fresh`` over f_jvp's names), then transposition's (one
+    ``Fresh`` over f_jvp_lin's names: the ``ct_out`` parameters, then each
+    binder of f_T in order).  Over ids each made name is base + suffix with
+    base ``c``, ``m``, ``r``, ``w`` or ``ct_d#v`` / ``ct_dr`` (the tangents of
+    user variable v / of r), so the base is read back from the name."""
+    names = f_nl.names
+    n0 = len(user)
+    w = len(names) - 1
+    order = list(range(n0, w))
+    if r is not None:                   # the reference asks for r after the lets, before the tail's names
+        order.remove(r)
+        order.insert(r_pos - n0 - 1, r)
+    jname = list(user) + [None] * (w + 1 - n0)
+    tangent = [False] * (w + 1)
+    fresh = Fresh(user)
+    for v in order:
+        s = names[v]
+        b, _, k = s.rpartition("_")
+        base = b if b and k.isdigit() else s
+        if base.startswith("ct_d"):
+            tangent[v] = True
+            x = base[4:]
+            base = "d" + (user[int(x[1:])] if x[0] == "#" else jname[r])
+        jname[v] = fresh(base)
+    jname[w] = first_fresh(jname[:w], "w")
+    fresh_t = Fresh([jname[v] for v in residuals] + [jname[w]]
+                    + [jname[v] for v in range(n0, w) if tangent[v]])
+    final = list(jname)
+    many = len(outs) > 1
+    for i, y in enumerate(outs):
+        final[y] = fresh_t(f"ct_out{i + 1}" if many else "ct_out")
+    for t in f_t.lets:
+        k = t[0]
+        if k is SCALE or k is LADD or k is ZERO:
+            final[t[1]] = fresh_t("ct_" + jname[t[1]])
+        elif k is DUP:
+            final[t[1]] = fresh_t("ct_" + jname[t[1]])
+            final[t[2]] = fresh_t("ct_" + jname[t[2]])
+    f_nl.names = final
+
+
+def _vjp_defs(d: FlatDef, table: list, counts: list):
+    """The pass, over d with the names ``table`` (d's names, or ids): None
+    where it does not answer, else ``(f_nl, f_t, r, r_pos, outs, residuals)``."""
+    names = list(table)             # one table for both results: d's names, then the new ones
+    n0 = len(names)
+    taken = {s for s in names if s[0] in "cdmr"}
+    taken |= _JVP_KEYWORDS
     lets, tail = d.lets, d.tail
     # the most requests of one base: two per read past the first, two per argument, one m
     suf = suffixes(2 * max(counts, default=0) + 2 * _MAX_ARITY + 4)
@@ -143,20 +220,22 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         theta[p] = new_tangent(p)
         dparams.append(theta[p])
     partials = {n: p.partials for n, p in PRIMITIVES.items()}   # the table's rules, as they are now
-    r = None
+    r = last = None
     if tail[0] is not RET:              # a leaf tail: bound to a fresh r, returned
         r = len(names)
         name(fresh("r"))
-        if "_" in names[r]:             # r_1: its tangents' names could meet another's
-            return None
         pad = [None] * (r - n0)         # the tangents made so far are not primal variables
         ct += pad + ["ct_d" + names[r]]
         dk += pad + [0]
         left += pad + [1]
         theta += pad + [None]
-        lets = lets + [(tail[0], r) + tail[2:]]
+        last = (tail[0], r) + tail[2:]
+        lets = lets + [last]
+    r_pos = None
     for t in lets:
         k = t[0]
+        if t is last:
+            r_pos = len(names)          # where the leaf tail's names begin
         if k is PRIM:
             nl_append(t)
             _, z, op, args = t
@@ -232,20 +311,21 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     residuals = [p for p, _ in d.nl_params if p in read]
     residuals += [t[1] for t in nl if t[1] in read and t[0] is not NDROP]
     w = len(names)
-    name(first_fresh(d.names, "w"))
+    name(first_fresh(table, "w"))
     R = TupleType([REAL] * len(residuals))
     nl_append((NTUP, w, tuple(residuals)))
     f_nl = FlatDef(d.name + JVP_SUFFIX + NL_SUFFIX, names, list(d.nl_params), [],
                    list(d.nl_out) + [R], [], nl, (RET, known + (w,), ()))
     many = len(outs) > 1
-    for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
-        names[y] = f"ct_out{i + 1}" if many else "ct_out"
+    if table is d.names:
+        for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
+            names[y] = f"ct_out{i + 1}" if many else "ct_out"
     tl.append((NUNPACK, tuple(residuals), w) if residuals else (NDROP, w))
     tl.reverse()
     f_t = FlatDef(d.name + JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX, names, [(w, R)],
                   [(y, ty) for y, ty in zip(outs, d.nl_out)], [],
                   [ty for _, ty in d.nl_params], tl, (RET, (), tuple(dparams)))
-    return [f_nl, f_t]
+    return f_nl, f_t, r, r_pos, outs, residuals
 
 
 __all__ = ["vjp_defs"]
