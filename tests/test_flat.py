@@ -602,3 +602,117 @@ def test_the_printers_literal_lines_are_the_reference_printers():
     assert sf._KIND_TEXT[sf.LDROP] == sf._KIND_TEXT[sf.NDROP]
     for op, p in PRIMITIVES.items():
         assert sf.literal_prim_line(op, p.arity) == sf._PRIM_TEXT[op], op
+
+
+# ----------------------------------------------------------------------------
+# Any layout: a program of the generators, re-laid out at random, takes the
+# fast path where its printed form does, and agrees with the reference.
+
+_REF_TOKEN = __import__("re").compile(
+    r"(\#.*)|(-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z_0-9']*)"
+    r"|(->|\+\.|\*\.|[(),;:=+\-*/])")       # parser._LINE_TOKEN's classes (no bad characters here)
+_GLUE = set("(),;:=")                       # beside these, tokens may touch
+
+
+def _tokens(text: str) -> list:
+    return [m.group() for m in _REF_TOKEN.finditer(text) if not m.group(1)]
+
+
+@st.composite
+def relaid(draw, text: str):
+    """``text`` with every gap between tokens redrawn -- nothing (where tokens
+    cannot merge), spaces, tabs, newlines, CRLF, a comment -- and ``: real``
+    added to some binders of primitives and literals, ``;`` to some parameter
+    lists without one; the reference reads it as the same program."""
+    toks = _tokens(text)
+    out = []
+    i = 0
+    semi_params = draw(st.booleans())
+    depth = 0
+    in_params = False
+    while i < len(toks):
+        t = toks[i]
+        out.append(t)
+        if t == "def":
+            in_params, depth = True, 0
+        elif in_params and t == "(":
+            depth += 1
+        elif in_params and t == ")":
+            depth -= 1
+            if depth == 0:
+                in_params = False
+                if semi_params and ";" not in toks_slice(toks, i) and out[-2] != "(":
+                    out.insert(len(out) - 1, ";")
+        # `let ( z ;` with a primitive or literal after `=`: maybe annotate z
+        if (t == "let" and toks[i + 1] == "(" and toks[i + 3] == ";" and toks[i + 4] == ")"
+                and _is_prim_or_lit(toks, i + 6) and draw(st.booleans())):
+            out += ["(", toks[i + 2], ":", "real"]
+            i += 3
+            continue
+        i += 1
+    pieces = []
+    for a, b in zip(out, out[1:] + [""]):
+        pieces.append(a)
+        if not b:
+            break
+        gap = draw(st.sampled_from(["", " ", " ", "  ", "\t", "\n", "\r\n", "\n\n  ", " # note\n",
+                                    "\r\n# c\r\n"]))
+        if gap == "" and a not in _GLUE and b not in _GLUE:
+            gap = " "
+        pieces.append(gap)
+    return "".join(pieces) + draw(st.sampled_from(["", "\n", "\r\n", "  # end"]))
+
+
+def toks_slice(toks, close):
+    """The tokens of the parameter list that ends at ``close``."""
+    j = close
+    while toks[j] != "def":
+        j -= 1
+    return toks[j:close]
+
+
+def _is_prim_or_lit(toks, j):
+    """Whether the right-hand side starting at token j is a primitive or a literal."""
+    from linear_a.semantics.primitives import INFIX, SYNONYMS
+    t = toks[j]
+    if t[0].isdigit() or t[0] in "-.":
+        return True
+    nxt = toks[j + 1] if j + 1 < len(toks) else ""
+    if nxt in INFIX:
+        return True
+    if nxt == "(" and SYNONYMS.get(t, t) in PRIMITIVES:
+        k = j + 2
+        while toks[k] not in (")", ";"):
+            k += 1
+        return toks[k] == ")"
+    return False
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), flat_texts())
+def test_flat_programs_in_any_layout_take_the_fast_path(data, text):
+    """A program of the fragment in a random layout: the fast path answers, and
+    with the reference's text for that layout."""
+    laid = data.draw(relaid(text))
+    out = tf.vjp_text(laid, "f", require_fast=True)
+    assert out == tf.reference_vjp_text(laid, "f")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), nonlinear_programs(max_defs=2, max_lets=6))
+def test_generated_programs_in_any_layout_agree_with_the_reference(data, prog):
+    """A program of the generators, re-laid out: vjp_text (fast path or
+    fallback) prints the reference's text, and the fast path answers the
+    re-laid text exactly where it answers the printed one."""
+    text = show(prog)
+    laid = data.draw(relaid(text))
+    fn = prog.defs[-1].name
+    assert isinstance(assert_same(laid, fn), str)
+
+    def fast(t):
+        try:
+            tf.vjp_text(t, fn, require_fast=True)
+            return True
+        except tf.NotFast:
+            return False
+    assert fast(laid) == fast(text)
