@@ -716,3 +716,25 @@ def test_generated_programs_in_any_layout_agree_with_the_reference(data, prog):
         except tf.NotFast:
             return False
     assert fast(laid) == fast(text)
+
+
+# ----------------------------------------------------------------------------
+# `linear-a vjp --explain`: which path printed the program, and why.
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["examples/chain.la", "--fn", "f"], "transforms.fused): the program is in the flat fragment"),
+    (["examples/matvec.la", "--fn", "specific"], "the reference pipeline: the fast path declined"),
+    (["examples/chain.la", "--fn", "f", "--policy", "recompute-all"],
+     "the reference pipeline: policy `recompute-all`: only save-all has a fast path"),
+    (["examples/chain.la", "--fn", "f", "--reference"], "the reference pipeline: --reference"),
+])
+def test_vjp_explain_says_which_path_printed_and_why(capsys, argv, says):
+    from linear_a.cli import main
+    argv = [str(ROOT / argv[0])] + argv[1:]
+    assert main(["vjp"] + argv) == 0
+    plain = capsys.readouterr().out
+    assert main(["vjp", "--explain"] + argv) == 0
+    cap = capsys.readouterr()
+    assert cap.out == plain                     # the program printed is the same
+    assert cap.err.startswith("vjp: printed by ") and says in cap.err, cap.err

@@ -496,11 +496,12 @@ def check_output(defs: list[FlatDef]) -> None:
     check(FlatProgram(defs))
 
 
-def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
+def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
     """The fast path up to printing: text → the checked vjp program
     ``[f_jvp_nl, f_jvp_lin_T]`` in flat form (what ``jax.make_jaxpr`` returns
     is the like of this: a program in memory).  :class:`NotFlat` (or another
-    exception) when it cannot answer."""
+    exception) when it cannot answer.  ``how``: a list, to which the pass
+    that answered is appended (``"fused"`` or ``"staged"``)."""
     with paused_gc():
         prog = parse(text)
         counts = check(prog)
@@ -509,6 +510,8 @@ def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
             raise NotFlat(f"no function `{fn}`, or `{fn}{JVP_SUFFIX}` is taken")
         del prog                        # each stage's input is freed as soon as it is used
         defs = vjp_defs(d, counts[fn])  # the three stages in one pass (transforms.fused) …
+        if how is not None:
+            how.append("fused" if defs is not None else "staged")
         if defs is None:                # … or, where it declines, one by one
             jd = jvp(d, counts[fn])
             del d, counts
@@ -522,11 +525,29 @@ def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
         return defs
 
 
-def fast_vjp_text(text: str, fn: str) -> str:
+def fast_vjp_text(text: str, fn: str, how: list | None = None) -> str:
     """The fast path alone, text to text: :class:`NotFlat` (or another
     exception) when it cannot answer."""
     with paused_gc():
-        return show(fast_vjp_defs(text, fn))
+        return show(fast_vjp_defs(text, fn, how))
+
+
+PASSES = {"fused": "the fast path (semantics.flat, then JVP, unzip and transposition in one pass: "
+                   "transforms.fused)",
+          "staged": "the fast path (semantics.flat, then transforms.flat's JVP, unzip and transpose "
+                    "one by one: the fused pass declined)"}
+
+
+def explain_vjp_text(text: str, fn: str, file: str = "<text>") -> tuple[str, str]:
+    """``vjp_text`` and one sentence saying which path printed it and why."""
+    how: list = []
+    try:
+        return fast_vjp_text(text, fn, how), f"{PASSES[how[-1]]}: the program is in the flat fragment"
+    except MemoryError:
+        raise
+    except Exception as e:
+        why = str(e) or type(e).__name__
+    return reference_vjp_text(text, fn, file), f"the reference pipeline: the fast path declined ({why})"
 
 
 def reference_vjp_text(text: str, fn: str, file: str = "<text>") -> str:
@@ -554,4 +575,4 @@ def vjp_text(text: str, fn: str, file: str = "<text>", require_fast: bool = Fals
 
 
 __all__ = ["NotFast", "NotFlat", "jvp", "unzip", "transpose", "check_output",
-           "fast_vjp_defs", "fast_vjp_text", "reference_vjp_text", "vjp_text", "parse", "check", "check_def", "show"]
+           "fast_vjp_defs", "fast_vjp_text", "reference_vjp_text", "vjp_text", "explain_vjp_text", "parse", "check", "check_def", "show"]
