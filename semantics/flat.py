@@ -94,14 +94,14 @@ import math
 import re
 from itertools import compress
 
-from .parser import KEYWORDS
+from .parser import KEYWORDS, MAX_NESTING
 from .primitives import INFIX, PRIMITIVES, SYNONYMS
 from .printer import _group, show_bind_head, show_def_head, show_leaf
-from .syntax import (REAL, Drop, Dup, LAdd, Lit, NTup, NUnpack, Param, Prim, Scale, TupleType,
+from .syntax import (REAL, Drop, Dup, LAdd, Lit, LTup, LUnpack, NTup, NUnpack, Param, Prim, Scale, TupleType,
                      Zero)
 
 # Kinds of let (the first item of a let tuple) and the return tail.
-PRIM, LIT, NDROP, LDROP, NTUP, NUNPACK, ZERO, SCALE, LADD, DUP, RET = range(11)
+PRIM, LIT, NDROP, LDROP, NTUP, NUNPACK, ZERO, SCALE, LADD, DUP, RET, LTUP, LUNPACK = range(13)
 
 
 class NotFlat(Exception):
@@ -123,7 +123,7 @@ class FlatDef:
         self.lin_out = lin_out
         self.lets = lets
         self.tail = tail
-        self.ann = ann          # binders written with `: real` (the printer shows them; no transform keeps them)
+        self.ann = ann          # {binder: type} written in the input (printed; no transform keeps them)
 
     def bound(self) -> list:
         """The variables the definition binds: parameters, then binders in order."""
@@ -336,15 +336,14 @@ class _Reader:
         nl_out, lin_out = self.signature()
         self.expect("=")
         nl, lin = groups
-        if lin or lin_out or any(ty is not REAL for _, ty in nl) or \
-                any(ty is not REAL for ty in nl_out):
-            raise NotFlat("not a definition of real parameters and real non-linear results")
+        if lin or lin_out:
+            raise NotFlat("a definition with linear parameters or results")
         names = [n for n, _ in nl]
         ids = {n: v for v, n in enumerate(names)}
         if len(ids) != len(names):
             raise NotFlat("a parameter is named twice")
-        params = [(v, REAL) for v in range(len(names))]
-        self.ann = set()
+        params = [(v, ty) for v, (_, ty) in enumerate(nl)]
+        self.ann = {}
         lets, tail = self.body(names, ids)
         return FlatDef(fname, names, params, [], nl_out, [], lets, tail, self.ann)
 
@@ -369,11 +368,21 @@ class _Reader:
         self.advance()
         return groups
 
-    def type_(self):
-        """``real``; a tuple type is outside the fragment."""
+    def type_(self, depth: int = 0):
+        """A type (Parser.type_): ``real`` or a tuple of types, nested at most
+        MAX_NESTING deep (the recursion is on that nesting only)."""
         if self.accept("real"):
             return REAL
-        raise NotFlat("a tuple type")
+        if self.tok[0] != "(" or depth >= MAX_NESTING:
+            raise NotFlat("expected a type")
+        self.advance()
+        items = []
+        while self.tok[0] != ")":
+            items.append(self.type_(depth + 1))
+            if not self.accept(","):
+                break
+        self.expect(")")
+        return TupleType(items)
 
     # -- a body: the let-chain, then its tail ---------------------------------
     def body(self, names: list, ids: dict):
@@ -391,7 +400,7 @@ class _Reader:
                 if z in kw:
                     raise NotFlat(f"the keyword `{z}` bound")
                 if real:
-                    self.ann.add(len(names))
+                    self.ann[len(names)] = REAL
                 if sym:
                     t = (PRIM, len(names), infix[sym], (ids[a], ids[b]))
                 elif fn:
@@ -438,8 +447,18 @@ class _Reader:
                 raise NotFlat("expected `,`, `;` or `)` in the let's pattern")
         self.advance()
         self.expect("=")
-        if side == 0:
-            raise NotFlat("an unpack")
+        if side == 0:                   # an unpack: `let (y1, y2) = x in` (JUnpack, UNUnpack, TNUnpack)
+            if any(a is not None for a in anns[0]) or self.tok[0] != "name":
+                raise NotFlat("a malformed unpack")
+            src = ids[self.advance()[1]]
+            self.expect("in")
+            vs = []
+            for n in groups[0]:
+                ids[n] = len(names)
+                vs.append(len(names))
+                names.append(n)
+            lets.append((NUNPACK, tuple(vs), src))
+            return
         if self.tok[0] == "let":
             raise NotFlat("a nested right-hand side")
         rhs = self.leaf(ids)
@@ -452,11 +471,11 @@ class _Reader:
                 raise NotFlat("a drop binds nothing")
             lets.append(rhs)
             return
-        if rhs[0] is RET or len(nl) != 1 or (anns[0][0] is not None and anns[0][0] is not REAL):
+        if rhs[0] is RET or len(nl) != 1:
             raise NotFlat("a let outside the flat fragment")
         z = nl[0]
         if anns[0][0] is not None:
-            self.ann.add(len(names))
+            self.ann[len(names)] = anns[0][0]     # checked against the binder's type by check
         ids[z] = len(names)
         names.append(z)
         lets.append((rhs[0], len(names) - 1) + rhs[2:])
@@ -468,9 +487,12 @@ class _Reader:
         k = self.tok[0]
         if k == "(":
             self.advance()
-            first = self.var_list()
-            if not self.accept(";"):
-                raise NotFlat("a tuple")
+            first, comma = self.var_list(), self.last_comma
+            if not self.accept(";"):    # a tuple (of non-linear variables: the input has no linear ones)
+                if len(first) == 1 and not comma:
+                    raise NotFlat("`(x)` is neither a tuple nor a return")
+                self.expect(")")
+                return (NTUP, None, tuple([ids[x] for x in first]))
             second = self.var_list()
             self.expect(")")
             if second:
@@ -503,10 +525,13 @@ class _Reader:
         raise NotFlat("a leaf outside the flat fragment")
 
     def var_list(self) -> list:
+        """``[NAME {',' NAME}] [',']``; ``last_comma``: whether a comma ended it."""
         out = []
+        self.last_comma = False
         while self.tok[0] == "name":
             out.append(self.advance()[1])
-            if not self.accept(","):
+            self.last_comma = self.accept(",")
+            if not self.last_comma:
                 break
         return out
 
@@ -532,12 +557,143 @@ def check(prog: FlatProgram) -> dict:
 
 def check_def(d: FlatDef) -> list:
     """The typing judgment for one flat definition; returns a code per
-    variable of its table (see ``_check_def``).  Raises :class:`NotFlat` (with
-    no position) on failure."""
+    variable of its table (see ``_check_def``; for a definition with tuples
+    other than tuples of reals, the read counts of :func:`check_typed`).
+    Raises :class:`NotFlat` (with no position) on failure."""
     try:
         return _check_def(d)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
+    except NotFlat:
+        pass
+    except (KeyError, TypeError, ValueError, IndexError):
+        pass
+    return check_typed(d)[0]        # the general judgment decides (nested tuples, linear tuples …)
+
+
+def check_typed(d: FlatDef) -> tuple[list, list]:
+    """The typing judgment on any flat definition, keeping every variable's
+    type: ``(reads, types)``, lists indexed by variable (a non-linear
+    variable's read count; its type, None where the definition binds none).
+    One loop over the lets, a branch per kind, as the typing rules of
+    ``linear_a.semantics.typecheck`` (Prim, Lit, Drop, NTup, NUnpack, Zero,
+    Scale, LAdd, Dup, LTup, LUnpack, Ret)."""
+    try:
+        return _check_typed(d)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
         raise NotFlat(f"`{d.name}` does not check ({type(e).__name__}: {e})") from None
+
+
+def _check_typed(d: FlatDef) -> tuple[list, list]:
+    names = d.names
+    n = len(names)
+    ty: list = [None] * n
+    lin = bytearray(n)
+    used = [0] * n
+    order: list = []                # the variables bound, in order
+
+    def bind(v, t, linear):
+        if ty[v] is not None:
+            raise NotFlat(f"`{names[v]}` is bound twice")
+        ty[v] = t
+        lin[v] = linear
+        order.append(v)
+
+    def nl(v):
+        if ty[v] is None or lin[v]:
+            raise NotFlat(f"`{names[v]}` is not a non-linear variable in scope")
+        used[v] += 1
+        return ty[v]
+
+    def ln(v):
+        if ty[v] is None or not lin[v] or used[v]:
+            raise NotFlat(f"`{names[v]}` is not a linear variable in scope, or is read twice")
+        used[v] = 1
+        return ty[v]
+
+    def real(t, what):
+        if t is not REAL:
+            raise NotFlat(f"{what} must be real")
+
+    for v, t in d.nl_params:
+        bind(v, t, 0)
+    for v, t in d.lin_params:
+        bind(v, t, 1)
+    for t in d.lets:
+        k = t[0]
+        if k is PRIM:
+            if len(t[3]) != _ARITY[t[2]]:
+                raise NotFlat(f"arity of `{t[2]}`")
+            for x in t[3]:
+                real(nl(x), "a primitive's argument")
+            bind(t[1], REAL, 0)
+        elif k is LIT:
+            if not math.isfinite(float(t[2])):
+                raise NotFlat("a literal that is not a finite real")
+            bind(t[1], REAL, 0)
+        elif k is NDROP:
+            nl(t[1])
+        elif k is LDROP:
+            ln(t[1])
+        elif k is NTUP:
+            bind(t[1], TupleType([nl(x) for x in t[2]]), 0)
+        elif k is NUNPACK:
+            s = nl(t[2])
+            if type(s) is not TupleType or len(s.items) != len(t[1]):
+                raise NotFlat("an unpack of the wrong arity")
+            for v, it in zip(t[1], s.items):
+                bind(v, it, 0)
+        elif k is ZERO:
+            bind(t[1], t[2] if len(t) > 2 else REAL, 1)
+        elif k is SCALE:
+            real(nl(t[2]), "the scalar of `*.`")
+            bind(t[1], ln(t[3]), 1)
+        elif k is LADD:
+            a, b = ln(t[2]), ln(t[3])
+            if a != b:
+                raise NotFlat("`+.` of two types")
+            bind(t[1], a, 1)
+        elif k is DUP:
+            s = ln(t[3])
+            bind(t[1], s, 1)
+            bind(t[2], s, 1)
+        elif k is LTUP:
+            bind(t[1], TupleType([ln(x) for x in t[2]]), 1)
+        elif k is LUNPACK:
+            s = ln(t[2])
+            if type(s) is not TupleType or len(s.items) != len(t[1]):
+                raise NotFlat("an unpack of the wrong arity")
+            for v, it in zip(t[1], s.items):
+                bind(v, it, 1)
+        else:
+            raise NotFlat(f"unknown kind {k!r}")
+    tail = d.tail
+    if tail[0] is RET:
+        nl_t = [nl(x) for x in tail[1]]
+        lin_t = [ln(y) for y in tail[2]]
+    elif tail[0] is PRIM:
+        if len(tail[3]) != _ARITY[tail[2]]:
+            raise NotFlat(f"arity of `{tail[2]}`")
+        for x in tail[3]:
+            real(nl(x), "a primitive's argument")
+        nl_t, lin_t = [REAL], []
+    elif tail[0] is LIT:
+        if not math.isfinite(float(tail[2])):
+            raise NotFlat("a literal that is not a finite real")
+        nl_t, lin_t = [REAL], []
+    elif tail[0] is NTUP:
+        nl_t, lin_t = [TupleType([nl(x) for x in tail[2]])], []
+    else:
+        raise NotFlat(f"unknown tail {tail[0]!r}")
+    if nl_t != list(d.nl_out) or lin_t != list(d.lin_out):
+        raise NotFlat("the results do not match the declared types")
+    for v in order:
+        if not used[v]:
+            raise NotFlat(f"`{names[v]}` is never used")
+    if len({names[v] for v in order}) != len(order):
+        raise NotFlat("two variables share a name")
+    for v, t in d.ann.items():
+        if ty[v] != t:
+            raise NotFlat(f"`{names[v]}` is annotated with a type it does not have")
+    return used, ty
 
 
 # A variable's code in the checker's list, a small int: a non-linear real's
@@ -620,6 +776,8 @@ def _check_def(d: FlatDef) -> list:
                 raise NotFlat("a literal that is not a finite real")
             codes[t[1]] = 0
         elif k is ZERO:
+            if len(t) > 2 and t[2] is not real:
+                raise NotFlat("a zero of a tuple type")       # check_typed decides
             codes[t[1]] = LIN
             bind(t[1])
         elif k is NDROP:
@@ -683,6 +841,8 @@ def _check_def(d: FlatDef) -> list:
         raise NotFlat("a linear variable is never used")
     if 0 in codes or TUP in codes:
         raise NotFlat("a variable is never used")
+    if d.ann and any(t is not REAL or codes[v] is None or codes[v] < 0 for v, t in d.ann.items()):
+        raise NotFlat("an annotation other than `real` on a real")
     # every code of a bound variable is now non-zero (true): compress yields their names
     if len(set(compress(names, codes))) != nbound:
         raise NotFlat("a variable is bound twice, or two variables share a name")
@@ -727,7 +887,9 @@ class _Head:
 
 
 def _leaf_text(t, names) -> str:
-    """A tail leaf ``op(args)`` / literal, as the printer writes it."""
+    """A tail leaf ``op(args)`` / literal / tuple, as the printer writes it."""
+    if t[0] is NTUP:
+        return show_leaf(NTup([names[x] for x in t[2]]))
     return show_leaf(Lit(t[2]) if t[0] is LIT else Prim(t[2], [names[x] for x in t[3]]))
 
 
@@ -785,20 +947,26 @@ def def_lines(d: FlatDef, lines: list) -> None:
         elif k is LIT:
             append(f"  let ({nm[t[1]]} ;) = {t[2]} in")
         elif k is ZERO:
-            append(f"  let (; {nm[t[1]]}) = zero : real in")
+            append(f"  let (; {nm[t[1]]}) = zero : {t[2]!r} in" if len(t) > 2
+                   else f"  let (; {nm[t[1]]}) = zero : real in")
         elif k is NDROP or k is LDROP:
             append(f"  let (;) = drop({nm[t[1]]}) in")
         elif k is NTUP:
             append(f"  let ({nm[t[1]]} ;) = {show_leaf(NTup(list(map(name, t[2]))))} in")
         elif k is NUNPACK:
             append(f"  {show_bind_head(NUnpack(list(map(name, t[1])), nm[t[2]]))} in")
+        elif k is LTUP:
+            append(f"  let (; {nm[t[1]]}) = {show_leaf(LTup(list(map(name, t[2]))))} in")
+        elif k is LUNPACK:
+            append(f"  {show_bind_head(LUnpack(list(map(name, t[1])), nm[t[2]]))} in")
         else:
             raise NotFlat(f"unknown kind {k!r}")
-    if d.ann:                           # `(z: real ;)` where the input wrote it
+    if d.ann:                           # `(z: τ ;)` where the input wrote it
         first = len(lines) - len(d.lets)
         for i, t in enumerate(d.lets):
-            if t[1] in d.ann and t[0] is not NDROP:
-                lines[first + i] = lines[first + i].replace(f"({nm[t[1]]} ;)", f"({nm[t[1]]}: real ;)", 1)
+            if t[0] is not NDROP and t[0] is not NUNPACK and t[1] in d.ann:
+                lines[first + i] = lines[first + i].replace(
+                    f"({nm[t[1]]} ;)", f"({nm[t[1]]}: {d.ann[t[1]]!r} ;)", 1)
     tail = d.tail
     append("  " + (_group(list(map(name, tail[1])), list(map(name, tail[2])))
                    if tail[0] is RET else _leaf_text(tail, nm)))
