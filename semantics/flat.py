@@ -114,7 +114,7 @@ class FlatDef:
     __slots__ = ("name", "names", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail",
                  "ann")
 
-    def __init__(self, name, names, nl_params, lin_params, nl_out, lin_out, lets, tail, ann=()):
+    def __init__(self, name, names, nl_params, lin_params, nl_out, lin_out, lets, tail, ann=None):
         self.name = name
         self.names = names
         self.nl_params = nl_params
@@ -123,7 +123,7 @@ class FlatDef:
         self.lin_out = lin_out
         self.lets = lets
         self.tail = tail
-        self.ann = ann          # {binder: type} written in the input (printed; no transform keeps them)
+        self.ann = {} if ann is None else ann    # {binder: type} written in the input (printed; no transform keeps them)
 
     def bound(self) -> list:
         """The variables the definition binds: parameters, then binders in order."""
@@ -459,7 +459,7 @@ class _Reader:
                 names.append(n)
             lets.append((NUNPACK, tuple(vs), src))
             return
-        if self.tok[0] == "let":
+        if self.tok[0] in ("let", "let1", "drop1"):
             raise NotFlat("a nested right-hand side")
         rhs = self.leaf(ids)
         self.expect("in")
@@ -841,6 +841,8 @@ def _check_def(d: FlatDef) -> list:
         raise NotFlat("a linear variable is never used")
     if 0 in codes or TUP in codes:
         raise NotFlat("a variable is never used")
+    if tuples:                      # a tuple's code is not its read count: check_typed counts
+        raise NotFlat("tuples")
     if d.ann and any(t is not REAL or codes[v] is None or codes[v] < 0 for v, t in d.ann.items()):
         raise NotFlat("an annotation other than `real` on a real")
     # every code of a bound variable is now non-zero (true): compress yields their names

@@ -325,6 +325,28 @@ LAID_OUT = {   # any layout of the fragment's grammar takes the fast path
 }
 
 
+TUPLES = {
+    "tuple parameters, unpacks, a tuple result": (
+        "def f(p: (real, real), q: ((real, real), real)) -> (real, (real, real) ;) =\n"
+        "  let (a, b) = p in\n  let (qq, c) = q in\n  let (;) = drop(qq) in\n"
+        "  let (s ;) = a * b in\n  let (t ;) = (s, c) in\n  let (u ;) = sin(s) in\n  (u, t ;)\n"),
+    "a tuple read twice, dropped parts": (
+        "def f(x: real) -> ((real, real), real ;) =\n  let (p ;) = (x, x) in\n"
+        "  let (a, b) = p in\n  let (;) = drop(a) in\n  let (c ;) = exp(b) in\n  (p, c ;)\n"),
+    "a tuple in tail position, 1-tuples and the empty tuple": (
+        "def f(x: (real,)) -> ((real, (), (real,)) ;) =\n  let (a,) = x in\n  let (e ;) = () in\n"
+        "  let (y ;) = cos(a) in\n  let (z ;) = (y,) in\n  (a, e, z)\n"),
+    "an unused tuple parameter: a zero of its type": (
+        "def f(p: (real, (real, real)), x: real) -> (real ;) =\n  let (;) = drop(p) in\n  sin(x)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TUPLES))
+def test_tuples_and_unpacks_take_the_staged_fast_path(name):
+    assert_stages(TUPLES[name], "f")
+    assert not fused_answers(TUPLES[name])      # the fused pass leaves tuples to the stages
+
+
 @pytest.mark.parametrize("name", sorted(LAID_OUT))
 def test_every_layout_of_the_fragment_takes_the_fast_path(name):
     assert_stages(LAID_OUT[name], "f")

@@ -75,8 +75,9 @@ collector is paused during the pipeline (``linear_a.semantics.gcpause``).
 """
 from __future__ import annotations
 
-from linear_a.semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
-                            FlatDef, FlatProgram, NotFlat, check, check_def, parse, show)
+from linear_a.semantics.flat import (DUP, LADD, LDROP, LIT, LTUP, LUNPACK, NDROP, NTUP, NUNPACK, PRIM,
+                                     RET, SCALE, ZERO, FlatDef, FlatProgram, NotFlat, check, check_def,
+                                     check_typed, parse, show)
 from linear_a.semantics.gcpause import paused_gc
 from linear_a.semantics.parser import KEYWORDS, parse_program
 from linear_a.semantics.printer import show as show_ref
@@ -172,8 +173,14 @@ def read_counts(d: FlatDef) -> list:
                 left[x] += 1
         elif k is NDROP:
             left[t[1]] += 1
+        elif k is NTUP:
+            for x in t[2]:
+                left[x] += 1
+        elif k is NUNPACK:
+            left[t[2]] += 1
     tail = d.tail
-    for x in (tail[1] if tail[0] is RET else tail[3] if tail[0] is PRIM else ()):
+    k = tail[0]
+    for x in (tail[1] if k is RET else tail[3] if k is PRIM else tail[2] if k is NTUP else ()):
         left[x] += 1
     return left
 
@@ -325,9 +332,24 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
             s = theta[t[1]] = len(names)
             name(dname(t[1]))
             append((ZERO, s))
-        elif k is NDROP:
+        elif k is NDROP:                # JDrop
             append(t)
             append((LDROP, tangent(t[1])))
+        elif k is NTUP:                 # JTup: the tangent of a tuple is the linear tuple of tangents
+            append(t)
+            ts = tuple([tangent(x) for x in t[2]])
+            s = theta[t[1]] = len(names)
+            name(dname(t[1]))
+            append((LTUP, s, ts))
+        elif k is NUNPACK:              # JUnpack: unpacking a tuple also unpacks its tangent
+            append(t)
+            src = tangent(t[2])
+            vs = []
+            for y in t[1]:
+                theta[y] = len(names)
+                name(dname(y))
+                vs.append(theta[y])
+            append((LUNPACK, tuple(vs), src))
         else:
             raise NotFlat(f"JVP of kind {k!r}")
     if r is None:
@@ -366,7 +388,7 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
             nl_keep(t)
             for x in t[3]:
                 nl_reads[x] = 1
-        elif k is LADD or k is DUP or k is ZERO or k is LDROP:
+        elif k is LADD or k is DUP or k is ZERO or k is LDROP or k is LTUP or k is LUNPACK:
             lin_append(t)
         elif k is LIT:
             nl_keep(t)
@@ -377,6 +399,9 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
             nl_keep(t)
             for x in t[2]:
                 nl_reads[x] = 1
+        elif k is NUNPACK:
+            nl_keep(t)
+            nl_reads[t[2]] = 1
         else:
             raise NotFlat(f"unzip of kind {k!r}")
     residuals = [p for p, _ in d.nl_params if lin_reads[p]]
@@ -384,7 +409,11 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     nl_append, res_append = nl_out.append, residuals.append
     for t in nl_lets:                  # each binding: a residual, read here, or dropped
         nl_append(t)
-        if t[0] is not NDROP:
+        if t[0] is NUNPACK:            # several results: the unread dropped, then the residuals
+            outs = t[1]
+            nl_out += [(NDROP, z) for z in outs if not nl_reads[z] and not lin_reads[z]]
+            residuals += [z for z in outs if lin_reads[z]]
+        elif t[0] is not NDROP:
             z = t[1]
             if lin_reads[z]:
                 res_append(z)
@@ -455,6 +484,7 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
     append = out.append
     front: list = []
     name = names.append
+    types = None                        # the linear variables' types, where a dropped one needs its zero's
     for t in reversed(d.lets):
         k = t[0]
         if k is SCALE or k is DUP:      # the most frequent lets: give(l) inlined
@@ -473,8 +503,19 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
             append((DUP, a, give(t[3]), c))
         elif k is ZERO:
             append((LDROP, ct[t[1]]))
-        elif k is LDROP:
-            append((ZERO, give(t[1])))
+        elif k is LDROP:                # TDropLin: a zero of the dropped value's type
+            if types is None:
+                simple = all(ty is REAL for _, ty in d.lin_params) and not any(
+                    u[0] is LTUP or u[0] is LUNPACK for u in d.lets)
+                types = False if simple else check_typed(d)[1]
+            ty = types[t[1]] if types else REAL
+            append((ZERO, give(t[1])) if ty is REAL else (ZERO, give(t[1]), ty))
+        elif k is LTUP:                 # TLinTup: building a tuple transposes to unpacking its cotangent
+            c = ct[t[1]]
+            append((LUNPACK, tuple([give(x) for x in t[2]]), c))
+        elif k is LUNPACK:              # TLUnpack: unpacking transposes to building the tuple of cotangents
+            cs = tuple([ct[x] for x in t[1]])
+            append((LTUP, give(t[2]), cs))
         elif k is PRIM or k is LIT or k is NTUP or k is NUNPACK or k is NDROP:
             front.append(t)
         else:

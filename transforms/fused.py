@@ -60,6 +60,7 @@ from .transpose import SUFFIX as T_SUFFIX
 from .unzip import LIN_SUFFIX, NL_SUFFIX
 
 _JVP_KEYWORDS = {k for k in KEYWORDS if k[0] in "cdmr"}
+_TAILS = (RET, PRIM, LIT)
 _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
 
 
@@ -72,6 +73,8 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     quick formulas give Fresh's names over d's own names; if not, the pass
     runs over ids (each user variable named ``#v``, which no base can meet)
     and :func:`name_as_the_reference` names the result at the end."""
+    if any(ty is not REAL for _, ty in d.nl_params) or d.tail[0] not in _TAILS:
+        return None                     # tuples: the staged path
     if quick_names_hold(d):
         out = _vjp_defs(d, d.names, counts)
         return None if out is None else out[:2]
@@ -297,7 +300,7 @@ def _vjp_defs(d: FlatDef, table: list, counts: list):
             nl_append(t)
             t_append((ZERO, tangent(t[1])))
         else:
-            raise NotFlat(f"JVP of kind {k!r}")
+            return None                 # tuples and unpacks: the staged path
     known = tail[1] if r is None else (r,)
     outs = [tangent(x) for x in known]
     made = {t[1] for t in nl if t[1] >= n0} - read     # the rules' variables no *. reads …
