@@ -97,11 +97,11 @@ from itertools import compress
 from .parser import KEYWORDS, MAX_NESTING
 from .primitives import INFIX, PRIMITIVES, SYNONYMS
 from .printer import _group, show_bind_head, show_def_head, show_leaf
-from .syntax import (REAL, Drop, Dup, LAdd, Lit, LTup, LUnpack, NTup, NUnpack, Param, Prim, Scale, TupleType,
+from .syntax import (REAL, Call, Drop, Dup, LAdd, Lit, LTup, LUnpack, NTup, NUnpack, Param, Prim, Scale, TupleType,
                      Zero)
 
 # Kinds of let (the first item of a let tuple) and the return tail.
-PRIM, LIT, NDROP, LDROP, NTUP, NUNPACK, ZERO, SCALE, LADD, DUP, RET, LTUP, LUNPACK = range(13)
+PRIM, LIT, NDROP, LDROP, NTUP, NUNPACK, ZERO, SCALE, LADD, DUP, RET, LTUP, LUNPACK, CALL = range(14)
 
 
 class NotFlat(Exception):
@@ -131,8 +131,10 @@ class FlatDef:
         out += [v for v, _ in self.lin_params]
         for t in self.lets:
             k = t[0]
-            if k is NUNPACK:
+            if k is NUNPACK or k is LUNPACK:
                 out += t[1]
+            elif k is CALL:
+                out += t[1] + t[2]
             elif k is DUP:
                 out += t[1:3]
             elif k is not NDROP and k is not LDROP:
@@ -405,9 +407,13 @@ class _Reader:
                     t = (PRIM, len(names), infix[sym], (ids[a], ids[b]))
                 elif fn:
                     op = prims.get(fn)
-                    if op is None:
-                        raise NotFlat(f"`{fn}` is not a primitive")
-                    t = (PRIM, len(names), op, (ids[x], ids[y]) if y else (ids[x],))
+                    args = (ids[x], ids[y]) if y else (ids[x],)
+                    if op is None:      # a call of a definition (a keyword is no definition's name)
+                        if fn in kw:
+                            raise NotFlat(f"the keyword `{fn}` called")
+                        t = (CALL, (len(names),), (), fn, args, ())
+                    else:
+                        t = (PRIM, len(names), op, args)
                 else:
                     t = (LIT, len(names), num)
                 ids[z] = len(names)     # a name bound twice leaves ids shorter than names
@@ -471,6 +477,16 @@ class _Reader:
                 raise NotFlat("a drop binds nothing")
             lets.append(rhs)
             return
+        if rhs[0] is CALL:              # `let (z̄ ;) = g(x̄) in`: one binder per result (check counts them)
+            vs = []
+            for z, a in zip(nl, anns[0]):
+                if a is not None:
+                    self.ann[len(names)] = a
+                ids[z] = len(names)
+                vs.append(len(names))
+                names.append(z)
+            lets.append((CALL, tuple(vs), ()) + rhs[3:])
+            return
         if rhs[0] is RET or len(nl) != 1:
             raise NotFlat("a let outside the flat fragment")
         z = nl[0]
@@ -520,7 +536,7 @@ class _Reader:
                 self.expect(")")
                 op = _PRIM_OF.get(a)
                 if op is None:
-                    raise NotFlat(f"a call of `{a}`")
+                    return (CALL, None, (), a, tuple([ids[x] for x in args]), ())
                 return (PRIM, None, op, tuple([ids[x] for x in args]))
         raise NotFlat("a leaf outside the flat fragment")
 
@@ -545,17 +561,18 @@ def check(prog: FlatProgram) -> dict:
     returns (a non-linear real's code is its read count).  Raises
     :class:`NotFlat` wherever the typing judgment would fail (or where this
     checker cannot tell)."""
-    seen = set()
+    sigs: dict = {}                 # the definitions before this one: a call reads its signature
     counts = {}
     for d in prog.defs:
-        if d.name in seen or d.name in PRIMITIVES:
+        if d.name in sigs or d.name in PRIMITIVES:
             raise NotFlat(f"definition `{d.name}` is a duplicate or a primitive's name")
-        seen.add(d.name)
-        counts[d.name] = check_def(d)
+        counts[d.name] = check_def(d, sigs)
+        sigs[d.name] = ([ty for _, ty in d.nl_params], [ty for _, ty in d.lin_params],
+                        list(d.nl_out), list(d.lin_out))
     return counts
 
 
-def check_def(d: FlatDef) -> list:
+def check_def(d: FlatDef, sigs: dict | None = None) -> list:
     """The typing judgment for one flat definition; returns a code per
     variable of its table (see ``_check_def``; for a definition with tuples
     other than tuples of reals, the read counts of :func:`check_typed`).
@@ -566,23 +583,25 @@ def check_def(d: FlatDef) -> list:
         pass
     except (KeyError, TypeError, ValueError, IndexError):
         pass
-    return check_typed(d)[0]        # the general judgment decides (nested tuples, linear tuples …)
+    return check_typed(d, sigs)[0]  # the general judgment decides (nested tuples, linear tuples, calls)
 
 
-def check_typed(d: FlatDef) -> tuple[list, list]:
+def check_typed(d: FlatDef, sigs: dict | None = None) -> tuple[list, list]:
     """The typing judgment on any flat definition, keeping every variable's
     type: ``(reads, types)``, lists indexed by variable (a non-linear
     variable's read count; its type, None where the definition binds none).
     One loop over the lets, a branch per kind, as the typing rules of
     ``linear_a.semantics.typecheck`` (Prim, Lit, Drop, NTup, NUnpack, Zero,
-    Scale, LAdd, Dup, LTup, LUnpack, Ret)."""
+    Scale, LAdd, Dup, LTup, LUnpack, Call, Ret); ``sigs``: the signatures
+    ``(nl params, lin params, nl results, lin results)`` of the definitions
+    it may call."""
     try:
-        return _check_typed(d)
+        return _check_typed(d, sigs or {})
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
         raise NotFlat(f"`{d.name}` does not check ({type(e).__name__}: {e})") from None
 
 
-def _check_typed(d: FlatDef) -> tuple[list, list]:
+def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
     names = d.names
     n = len(names)
     ty: list = [None] * n
@@ -663,6 +682,15 @@ def _check_typed(d: FlatDef) -> tuple[list, list]:
                 raise NotFlat("an unpack of the wrong arity")
             for v, it in zip(t[1], s.items):
                 bind(v, it, 1)
+        elif k is CALL:                 # (CALL, outs, lin outs, fn, args, lin args)
+            nl_in, lin_in, nl_o, lin_o = sigs[t[3]]
+            if [nl(x) for x in t[4]] != nl_in or [ln(x) for x in t[5]] != lin_in or \
+                    len(t[1]) != len(nl_o) or len(t[2]) != len(lin_o):
+                raise NotFlat(f"a call of `{t[3]}` that does not match its signature")
+            for v, s in zip(t[1], nl_o):
+                bind(v, s, 0)
+            for v, s in zip(t[2], lin_o):
+                bind(v, s, 1)
         else:
             raise NotFlat(f"unknown kind {k!r}")
     tail = d.tail
@@ -681,6 +709,10 @@ def _check_typed(d: FlatDef) -> tuple[list, list]:
         nl_t, lin_t = [REAL], []
     elif tail[0] is NTUP:
         nl_t, lin_t = [TupleType([nl(x) for x in tail[2]])], []
+    elif tail[0] is CALL:
+        nl_in, lin_in, nl_t, lin_t = sigs[tail[3]]
+        if [nl(x) for x in tail[4]] != nl_in or tail[5]:
+            raise NotFlat(f"a call of `{tail[3]}` that does not match its signature")
     else:
         raise NotFlat(f"unknown tail {tail[0]!r}")
     if nl_t != list(d.nl_out) or lin_t != list(d.lin_out):
@@ -892,6 +924,8 @@ def _leaf_text(t, names) -> str:
     """A tail leaf ``op(args)`` / literal / tuple, as the printer writes it."""
     if t[0] is NTUP:
         return show_leaf(NTup([names[x] for x in t[2]]))
+    if t[0] is CALL:
+        return show_leaf(Call(t[3], [names[x] for x in t[4]], ()))
     return show_leaf(Lit(t[2]) if t[0] is LIT else Prim(t[2], [names[x] for x in t[3]]))
 
 
@@ -959,6 +993,10 @@ def def_lines(d: FlatDef, lines: list) -> None:
             append(f"  {show_bind_head(NUnpack(list(map(name, t[1])), nm[t[2]]))} in")
         elif k is LTUP:
             append(f"  let (; {nm[t[1]]}) = {show_leaf(LTup(list(map(name, t[2]))))} in")
+        elif k is CALL:
+            ann = d.ann
+            append(f"  let {_group([f'{nm[v]}: {ann[v]!r}' if v in ann else nm[v] for v in t[1]], list(map(name, t[2])))} = "
+                   f"{show_leaf(Call(t[3], list(map(name, t[4])), list(map(name, t[5]))))} in")
         elif k is LUNPACK:
             append(f"  {show_bind_head(LUnpack(list(map(name, t[1])), nm[t[2]]))} in")
         else:
@@ -966,7 +1004,7 @@ def def_lines(d: FlatDef, lines: list) -> None:
     if d.ann:                           # `(z: τ ;)` where the input wrote it
         first = len(lines) - len(d.lets)
         for i, t in enumerate(d.lets):
-            if t[0] is not NDROP and t[0] is not NUNPACK and t[1] in d.ann:
+            if t[0] is not NDROP and t[0] is not NUNPACK and t[0] is not CALL and t[1] in d.ann:
                 lines[first + i] = lines[first + i].replace(
                     f"({nm[t[1]]} ;)", f"({nm[t[1]]}: {d.ann[t[1]]!r} ;)", 1)
     tail = d.tail

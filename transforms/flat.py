@@ -75,7 +75,7 @@ collector is paused during the pipeline (``linear_a.semantics.gcpause``).
 """
 from __future__ import annotations
 
-from linear_a.semantics.flat import (DUP, LADD, LDROP, LIT, LTUP, LUNPACK, NDROP, NTUP, NUNPACK, PRIM,
+from linear_a.semantics.flat import (CALL, DUP, LADD, LDROP, LIT, LTUP, LUNPACK, NDROP, NTUP, NUNPACK, PRIM,
                                      RET, SCALE, ZERO, FlatDef, FlatProgram, NotFlat, check, check_def,
                                      check_typed, parse, show)
 from linear_a.semantics.gcpause import paused_gc
@@ -86,7 +86,7 @@ from linear_a.semantics.syntax import REAL, TupleType
 from linear_a.semantics.typecheck import typecheck
 
 from .compose import vjp_program
-from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffix
+from .fresh import SUFFIXES, Fresh, bases_may_meet, first_fresh, suffix
 from .fused import vjp_defs
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
@@ -178,25 +178,31 @@ def read_counts(d: FlatDef) -> list:
                 left[x] += 1
         elif k is NUNPACK:
             left[t[2]] += 1
+        elif k is CALL:
+            for x in t[4]:
+                left[x] += 1
     tail = d.tail
     k = tail[0]
-    for x in (tail[1] if k is RET else tail[3] if k is PRIM else tail[2] if k is NTUP else ()):
+    for x in (tail[1] if k is RET else tail[3] if k is PRIM else tail[2] if k is NTUP
+              else tail[4] if k is CALL else ()):
         left[x] += 1
     return left
 
 
-def jvp(d: FlatDef, counts: list | None = None) -> FlatDef:
+def jvp(d: FlatDef, counts: list | None = None, arity: dict | None = None) -> FlatDef:
     """``f_jvp`` of a checked flat definition, exactly as ``linear_a.transforms.jvp``.
     ``counts``: the list :func:`linear_a.semantics.flat.check_def` returned for d (read,
     not changed), else the reads are counted here.  d's table must be d's
-    names (as the parser makes it)."""
+    names (as the parser makes it).  ``arity``: the number of non-linear
+    results of each definition d calls (whose JVP is callee + ``_jvp``)."""
     if counts is None:
         counts = read_counts(d)
-    out = _jvp(d, counts, exact=False)
-    return out if out is not None else _jvp(d, counts, exact=True)
+    arity = arity or {}
+    out = _jvp(d, counts, exact=False, arity=arity)
+    return out if out is not None else _jvp(d, counts, exact=True, arity=arity)
 
 
-def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
+def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
     """JLet over d's lets: each let, then (JPrim) its partials and the tangent
     of its result, or (JLit) a zero tangent, or (JDrop) the drop of a tangent.
     None if the names it made may not be Fresh's (then run it ``exact``)."""
@@ -256,18 +262,21 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
     partials = {n: p.partials for n, p in PRIMITIVES.items()}
     lets = d.lets
     tail = d.tail
-    r = None
-    if tail[0] is not RET:              # a leaf tail: bound to a fresh r, returned
+    rs = None
+    if tail[0] is not RET:              # a leaf tail: bound to fresh r, r_1, …, returned
         lets = lets + [None]
     for t in lets:
-        if t is None:                   # the leaf tail, last: r gets a variable of its own
-            r = len(names)
-            name(fresh("r"))
+        if t is None:                   # the leaf tail, last: its results get variables of their own
+            rs = []
+            for _ in range(arity[tail[3]] if tail[0] is CALL else 1):
+                rs.append(len(names))
+                name(fresh("r"))
             grow = len(names) - len(left)
             left += [1] * grow
             theta += [None] * grow
             dk += [0] * grow
-            t = (tail[0], r) + tail[2:]
+            t = (CALL, tuple(rs), (), tail[3], tail[4], ()) if tail[0] is CALL else \
+                (tail[0], rs[0]) + tail[2:]
         k = t[0]
         if k is PRIM:
             append(t)
@@ -350,13 +359,22 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                 name(dname(y))
                 vs.append(theta[y])
             append((LUNPACK, tuple(vs), src))
+        elif k is CALL:                 # JCall: the callee's JVP, on the arguments' tangents
+            _, outs, _, fn, args, _ = t
+            ts = tuple([tangent(x) for x in args])
+            dz = []
+            for z in outs:
+                theta[z] = len(names)
+                name(dname(z))
+                dz.append(theta[z])
+            append((CALL, outs, tuple(dz), fn + JVP_SUFFIX, args, ts))
         else:
             raise NotFlat(f"JVP of kind {k!r}")
-    if r is None:
+    if rs is None:
         new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
     else:
-        new_tail = (RET, (r,), (theta[r],))
-    if not exact and bases_may_meet(names[:n0] + names[r:r + 1] if r is not None else names[:n0]) \
+        new_tail = (RET, tuple(rs), tuple([theta[z] for z in rs]))
+    if not exact and bases_may_meet(names[:n0] + ([names[z] for z in rs] if rs else [])) \
             and not _distinct(names[n0:]):
         return None
     return FlatDef(d.name + JVP_SUFFIX, names, list(d.nl_params), dparams, list(d.nl_out),
@@ -367,11 +385,16 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
 # Unzip (save-all).
 
 
-def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
+def unzip(d: FlatDef, sigs: dict | None = None) -> tuple[FlatDef, FlatDef]:
     """``(f_nl, f_lin)`` of a JVP output, exactly as ``linear_a.transforms.unzip`` under
     save-all.  The two halves share one table: d's, and the residual tuple's
-    name.  d's table must be d's names (as :func:`jvp` makes it)."""
+    name.  d's table must be d's names (as :func:`jvp` makes it).  ``sigs``:
+    for each callee g (already unzipped), ``(R, trivial)``: its residual
+    type and whether g_lin does nothing (:func:`unzip_sig`)."""
     names = list(d.names)
+    fresh = Fresh(d.names) if sigs else None    # UCall's w_g, then w: Fresh over f's names
+    rtype: dict = {}                   # a callee's residual tuple variable -> its type
+    trivial_w: set = set()
     nl_reads = bytearray(len(names))   # read by the non-linear half
     lin_reads = bytearray(len(names))  # non-linear variables read by the linear half
     for x in d.tail[1]:
@@ -402,6 +425,22 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
         elif k is NUNPACK:
             nl_keep(t)
             nl_reads[t[2]] = 1
+        elif k is CALL:                # UCall: g_nl in the known half, g_lin on its residuals w_g
+            _, outs, douts, g, args, ts = t
+            R, trivial = sigs[g]
+            wv = len(names)
+            names.append(fresh("w_" + g))
+            nl_reads.append(0)
+            lin_reads.append(0)
+            rtype[wv] = R
+            nl_keep((CALL, outs + (wv,), (), g + NL_SUFFIX, args, ()))
+            for x in args:
+                nl_reads[x] = 1
+            if trivial:                # g_lin does nothing: w_g is dropped at once
+                trivial_w.add(wv)
+            else:
+                lin_append((CALL, (), douts, g + LIN_SUFFIX, (wv,), ts))
+                lin_reads[wv] = 1
         else:
             raise NotFlat(f"unzip of kind {k!r}")
     residuals = [p for p, _ in d.nl_params if lin_reads[p]]
@@ -409,8 +448,11 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     nl_append, res_append = nl_out.append, residuals.append
     for t in nl_lets:                  # each binding: a residual, read here, or dropped
         nl_append(t)
-        if t[0] is NUNPACK:            # several results: the unread dropped, then the residuals
+        if t[0] is NUNPACK or t[0] is CALL:    # several results: the unread dropped, then the residuals
             outs = t[1]
+            if t[0] is CALL and outs and outs[-1] in trivial_w:
+                nl_append((NDROP, outs[-1]))
+                outs = outs[:-1]
             nl_out += [(NDROP, z) for z in outs if not nl_reads[z] and not lin_reads[z]]
             residuals += [z for z in outs if lin_reads[z]]
         elif t[0] is not NDROP:
@@ -421,8 +463,8 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
                 nl_append((NDROP, z))
     del nl_lets
     w = len(names)
-    names.append(first_fresh(d.names, "w"))     # the reference's Fresh(f's names)("w")
-    R = TupleType([REAL] * len(residuals))
+    names.append(fresh("w") if fresh else first_fresh(d.names, "w"))  # the reference's Fresh(f's names)("w")
+    R = TupleType([rtype.get(v, REAL) for v in residuals])
     known = d.tail[1]
     nl_out.append((NTUP, w, tuple(residuals)))
     f_nl = FlatDef(d.name + NL_SUFFIX, names, list(d.nl_params), [], list(d.nl_out) + [R], [],
@@ -433,20 +475,32 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     return f_nl, f_lin
 
 
+def unzip_sig(f_nl: FlatDef, f_lin: FlatDef) -> tuple:
+    """``(R, trivial)`` of an unzipped definition, what a caller's UCall reads:
+    its residual type, and whether f_lin does nothing (no linear lets,
+    parameters or results, no residuals: the reference's ``lin_trivial``)."""
+    R = f_nl.nl_out[-1]
+    trivial = (not f_lin.lin_params and not f_lin.lin_out and not R.items
+               and len(f_lin.lets) == 1)
+    return R, trivial
+
+
 # ----------------------------------------------------------------------------
 # Transpose.
 
 
-def transpose(d: FlatDef) -> FlatDef:
+def transpose(d: FlatDef, sigs: dict | None = None) -> FlatDef:
     """``f_T`` of a flat definition with no non-linear results, exactly as
-    ``linear_a.transforms.transpose``.  d's variables must have distinct names."""
+    ``linear_a.transforms.transpose``.  d's variables must have distinct names.
+    ``sigs``: the signatures of the definitions d calls (for the types of
+    dropped linear values, see ``check_typed``)."""
     if d.nl_out or d.tail[1]:
         raise NotFlat("transpose of a definition with non-linear results")
-    out = _transpose(d, exact=False)
-    return out if out is not None else _transpose(d, exact=True)
+    out = _transpose(d, exact=False, sigs=sigs)
+    return out if out is not None else _transpose(d, exact=True, sigs=sigs)
 
 
-def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
+def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | None:
     """The rules, last let first; None if the names it made may not be Fresh's."""
     names = list(d.names)
     n0 = len(names)
@@ -506,8 +560,8 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
         elif k is LDROP:                # TDropLin: a zero of the dropped value's type
             if types is None:
                 simple = all(ty is REAL for _, ty in d.lin_params) and not any(
-                    u[0] is LTUP or u[0] is LUNPACK for u in d.lets)
-                types = False if simple else check_typed(d)[1]
+                    u[0] is LTUP or u[0] is LUNPACK or u[0] is CALL for u in d.lets)
+                types = False if simple else check_typed(d, sigs)[1]
             ty = types[t[1]] if types else REAL
             append((ZERO, give(t[1])) if ty is REAL else (ZERO, give(t[1]), ty))
         elif k is LTUP:                 # TLinTup: building a tuple transposes to unpacking its cotangent
@@ -516,6 +570,10 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
         elif k is LUNPACK:              # TLUnpack: unpacking transposes to building the tuple of cotangents
             cs = tuple([ct[x] for x in t[1]])
             append((LTUP, give(t[2]), cs))
+        elif k is CALL:                 # TCall: a call of g_lin transposes to a call of g_lin_T
+            _, _, louts, g, wargs, largs = t
+            cs = tuple([ct[x] for x in louts])
+            append((CALL, (), tuple([give(y) for y in largs]), g + T_SUFFIX, wargs, cs))
         elif k is PRIM or k is LIT or k is NTUP or k is NUNPACK or k is NDROP:
             front.append(t)
         else:
@@ -549,6 +607,12 @@ def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
         d = prog.get(fn)
         if d is None or prog.get(fn + JVP_SUFFIX) is not None:
             raise NotFlat(f"no function `{fn}`, or `{fn}{JVP_SUFFIX}` is taken")
+        if any(t[0] is CALL for t in d.lets) or d.tail[0] is CALL:
+            if how is not None:
+                how.append("calls")
+            defs = vjp_with_calls(prog, fn, counts)
+            check_output(defs)
+            return defs
         del prog                        # each stage's input is freed as soon as it is used
         defs = vjp_defs(d, counts[fn])  # the three stages in one pass (transforms.fused) …
         if how is not None:
@@ -566,6 +630,55 @@ def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
         return defs
 
 
+def _callees(d: FlatDef) -> list:
+    out = [t[3] for t in d.lets if t[0] is CALL]
+    if d.tail[0] is CALL:
+        out.append(d.tail[3])
+    return out
+
+
+def vjp_with_calls(prog: FlatProgram, fn: str, counts: dict) -> list[FlatDef]:
+    """``vjp_program`` of a checked flat program whose ``fn`` calls other
+    definitions: as the reference, JVP then save-all unzip of fn and every
+    definition it calls (each once, callees first: program order, callees
+    being defined before their callers), then the transposition of fn's
+    linear half and of every g_jvp_lin a transposed half calls.  The result
+    is the g_jvp_nl in program order, then the g_jvp_lin_T in program order."""
+    defs = {d.name: d for d in prog.defs}
+    chosen, todo = set(), [fn]
+    while todo:                         # fn and its callees, transitively
+        g = todo.pop()
+        if g not in chosen:
+            chosen.add(g)
+            todo += _callees(defs[g])
+    order = [d for d in prog.defs if d.name in chosen]
+    made = {d.name + s for d in order for s in (JVP_SUFFIX, JVP_SUFFIX + NL_SUFFIX,
+                                               JVP_SUFFIX + LIN_SUFFIX, JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX)}
+    if made & set(defs):
+        raise NotFlat("a name the transformations make is taken")
+    arity = {d.name: len(d.nl_out) for d in order}
+    usigs: dict = {}                    # g_jvp -> (R, trivial)
+    lin_sigs: dict = {}                 # g_jvp_lin -> its signature (for check_typed)
+    nl_defs, lin_defs = [], {}
+    for d in order:
+        jd = jvp(d, counts[d.name], arity)
+        f_nl, f_lin = unzip(jd, usigs)
+        usigs[jd.name] = unzip_sig(f_nl, f_lin)
+        lin_sigs[f_lin.name] = ([ty for _, ty in f_lin.nl_params], [ty for _, ty in f_lin.lin_params],
+                                [], list(f_lin.lin_out))
+        nl_defs.append(f_nl)
+        lin_defs[f_lin.name] = f_lin
+    done: dict = {}
+    todo = [fn + JVP_SUFFIX + LIN_SUFFIX]
+    while todo:                         # TCall's need(g): each linear half called, transposed once
+        g = todo.pop()
+        if g in done:
+            continue
+        done[g] = f_t = transpose(lin_defs[g], lin_sigs)
+        todo += [t[3][:-len(T_SUFFIX)] for t in f_t.lets if t[0] is CALL]
+    return nl_defs + [done[n] for n in lin_defs if n in done]
+
+
 def fast_vjp_text(text: str, fn: str, how: list | None = None) -> str:
     """The fast path alone, text to text: :class:`NotFlat` (or another
     exception) when it cannot answer."""
@@ -576,7 +689,9 @@ def fast_vjp_text(text: str, fn: str, how: list | None = None) -> str:
 PASSES = {"fused": "the fast path (semantics.flat, then JVP, unzip and transposition in one pass: "
                    "transforms.fused)",
           "staged": "the fast path (semantics.flat, then transforms.flat's JVP, unzip and transpose "
-                    "one by one: the fused pass declined)"}
+                    "one by one: the fused pass declined)",
+          "calls": "the fast path (semantics.flat, then transforms.flat's JVP, unzip and transpose "
+                   "of the function and each definition it calls, callees first)"}
 
 
 def explain_vjp_text(text: str, fn: str, file: str = "<text>") -> tuple[str, str]:
