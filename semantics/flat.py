@@ -101,7 +101,8 @@ from .syntax import (REAL, Call, Drop, Dup, LAdd, Lit, LTup, LUnpack, NTup, NUnp
                      Zero)
 
 # Kinds of let (the first item of a let tuple) and the return tail.
-PRIM, LIT, NDROP, LDROP, NTUP, NUNPACK, ZERO, SCALE, LADD, DUP, RET, LTUP, LUNPACK, CALL = range(14)
+PRIM, LIT, NDROP, LDROP, NTUP, NUNPACK, ZERO, SCALE, LADD, DUP, RET, LTUP, LUNPACK, CALL, RETLET, BLOCK \
+    = range(16)
 
 
 class NotFlat(Exception):
@@ -112,7 +113,7 @@ class FlatDef:
     """One definition in flat form (see the module docstring): variables are
     indices into ``names``; parameters are ``(variable, type)`` pairs."""
     __slots__ = ("name", "names", "nl_params", "lin_params", "nl_out", "lin_out", "lets", "tail",
-                 "ann")
+                 "ann", "nested")
 
     def __init__(self, name, names, nl_params, lin_params, nl_out, lin_out, lets, tail, ann=None):
         self.name = name
@@ -123,6 +124,7 @@ class FlatDef:
         self.lin_out = lin_out
         self.lets = lets
         self.tail = tail
+        self.nested = False     # some right-hand side is a let-chain (input programs only)
         self.ann = {} if ann is None else ann    # {binder: type} written in the input (printed; no transform keeps them)
 
     def bound(self) -> list:
@@ -133,7 +135,7 @@ class FlatDef:
             k = t[0]
             if k is NUNPACK or k is LUNPACK:
                 out += t[1]
-            elif k is CALL:
+            elif k is CALL or k is RETLET:
                 out += t[1] + t[2]
             elif k is DUP:
                 out += t[1:3]
@@ -346,8 +348,11 @@ class _Reader:
             raise NotFlat("a parameter is named twice")
         params = [(v, ty) for v, (_, ty) in enumerate(nl)]
         self.ann = {}
+        self.nested = False
         lets, tail = self.body(names, ids)
-        return FlatDef(fname, names, params, [], nl_out, [], lets, tail, self.ann)
+        d = FlatDef(fname, names, params, [], nl_out, [], lets, tail, self.ann)
+        d.nested = self.nested
+        return d
 
     def signature(self):
         self.expect("(")
@@ -387,11 +392,14 @@ class _Reader:
         return TupleType(items)
 
     # -- a body: the let-chain, then its tail ---------------------------------
-    def body(self, names: list, ids: dict):
+    def body(self, names: list, ids: dict, depth: int = 0):
         """The lets of a body and its tail (Parser.expr, .binding, .leaf, on
         the straight-line forms the flat fragment holds).  The loop's first
         branch is a whole let read by ``_TOKEN``; every other let is read
-        token by token."""
+        token by token (a nested right-hand side by this method, one level
+        of recursion per level of nesting, at most MAX_NESTING)."""
+        if depth >= MAX_NESTING:        # its lets would be nested deeper than the reference reads
+            raise NotFlat("right-hand sides nested too deep")
         lets: list = []
         append, name = lets.append, names.append
         prims, infix, kw = _PRIM_OF, INFIX, KEYWORDS
@@ -424,16 +432,14 @@ class _Reader:
                 append((NDROP, ids[g[9]]))
                 self.advance()
             elif kind == "let":
-                self.binding(names, ids, lets)
+                self.binding(names, ids, lets, depth)
             else:
                 tail = self.leaf(ids)
-                if tail[0] is NDROP:
-                    raise NotFlat("a drop in tail position")
                 if len(ids) != len(names):
                     raise NotFlat("a name is bound twice")
                 return lets, tail
 
-    def binding(self, names: list, ids: dict, lets: list):
+    def binding(self, names: list, ids: dict, lets: list, depth: int):
         """``let ( pattern ) = rhs in`` read token by token (Parser.binding)."""
         self.advance()                  # let
         self.expect("(")
@@ -446,7 +452,7 @@ class _Reader:
                 side = 1
                 continue
             groups[side].append(self.name())
-            anns[side].append(self.type_() if self.accept(":") else None)
+            anns[side].append(self.type_(depth) if self.accept(":") else None)
             if self.tok[0] == ",":
                 self.advance()
             elif self.tok[0] not in (";", ")"):
@@ -465,29 +471,29 @@ class _Reader:
                 names.append(n)
             lets.append((NUNPACK, tuple(vs), src))
             return
-        if self.tok[0] in ("let", "let1", "drop1"):
-            raise NotFlat("a nested right-hand side")
-        rhs = self.leaf(ids)
-        self.expect("in")
         nl, lin = groups
         if lin:
             raise NotFlat("a let binding linear variables")
+        if self.tok[0] in ("let", "let1", "drop1"):     # a nested right-hand side (JLet's block case)
+            inner = self.body(names, ids, depth + 1)
+            self.expect("in")
+            lets.append((BLOCK, self.bind_all(names, ids, nl, anns[0])) + inner)
+            self.nested = True
+            return
+        rhs = self.leaf(ids)
+        self.expect("in")
         if rhs[0] is NDROP:
             if nl:
                 raise NotFlat("a drop binds nothing")
             lets.append(rhs)
             return
         if rhs[0] is CALL:              # `let (z̄ ;) = g(x̄) in`: one binder per result (check counts them)
-            vs = []
-            for z, a in zip(nl, anns[0]):
-                if a is not None:
-                    self.ann[len(names)] = a
-                ids[z] = len(names)
-                vs.append(len(names))
-                names.append(z)
-            lets.append((CALL, tuple(vs), ()) + rhs[3:])
+            lets.append((CALL, self.bind_all(names, ids, nl, anns[0]), ()) + rhs[3:])
             return
-        if rhs[0] is RET or len(nl) != 1:
+        if rhs[0] is RET:               # `let (z̄ ;) = (x̄ ;) in`
+            lets.append((RETLET, self.bind_all(names, ids, nl, anns[0]), (), rhs[1], ()))
+            return
+        if len(nl) != 1:
             raise NotFlat("a let outside the flat fragment")
         z = nl[0]
         if anns[0][0] is not None:
@@ -495,6 +501,17 @@ class _Reader:
         ids[z] = len(names)
         names.append(z)
         lets.append((rhs[0], len(names) - 1) + rhs[2:])
+
+    def bind_all(self, names: list, ids: dict, nl: list, anns: list) -> tuple:
+        """New variables for the binders ``nl`` (annotations kept): their tuple."""
+        vs = []
+        for z, a in zip(nl, anns):
+            if a is not None:
+                self.ann[len(names)] = a
+            ids[z] = len(names)
+            vs.append(len(names))
+            names.append(z)
+        return tuple(vs)
 
     def leaf(self, ids: dict):
         """A leaf (Parser.leaf): a primitive ``(PRIM, None, op, args)``, a
@@ -608,6 +625,7 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
     lin = bytearray(n)
     used = [0] * n
     order: list = []                # the variables bound, in order
+    dead = bytearray(n)             # bound in a nested right-hand side now closed
 
     def bind(v, t, linear):
         if ty[v] is not None:
@@ -617,13 +635,13 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
         order.append(v)
 
     def nl(v):
-        if ty[v] is None or lin[v]:
+        if ty[v] is None or lin[v] or dead[v]:
             raise NotFlat(f"`{names[v]}` is not a non-linear variable in scope")
         used[v] += 1
         return ty[v]
 
     def ln(v):
-        if ty[v] is None or not lin[v] or used[v]:
+        if ty[v] is None or not lin[v] or used[v] or dead[v]:
             raise NotFlat(f"`{names[v]}` is not a linear variable in scope, or is read twice")
         used[v] = 1
         return ty[v]
@@ -636,85 +654,115 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
         bind(v, t, 0)
     for v, t in d.lin_params:
         bind(v, t, 1)
-    for t in d.lets:
-        k = t[0]
-        if k is PRIM:
-            if len(t[3]) != _ARITY[t[2]]:
-                raise NotFlat(f"arity of `{t[2]}`")
-            for x in t[3]:
+    def walk(lets, tail, depth):
+        """The lets and the tail of a body or of a nested right-hand side (whose
+        variables go out of scope at its end, each used): its result types."""
+        if depth > MAX_NESTING:
+            raise NotFlat("nested too deep")
+        start = len(order)
+        for t in lets:
+            k = t[0]
+            if k is PRIM:
+                if len(t[3]) != _ARITY[t[2]]:
+                    raise NotFlat(f"arity of `{t[2]}`")
+                for x in t[3]:
+                    real(nl(x), "a primitive's argument")
+                bind(t[1], REAL, 0)
+            elif k is LIT:
+                if not math.isfinite(float(t[2])):
+                    raise NotFlat("a literal that is not a finite real")
+                bind(t[1], REAL, 0)
+            elif k is NDROP:
+                nl(t[1])
+            elif k is LDROP:
+                ln(t[1])
+            elif k is NTUP:
+                bind(t[1], TupleType([nl(x) for x in t[2]]), 0)
+            elif k is NUNPACK:
+                s = nl(t[2])
+                if type(s) is not TupleType or len(s.items) != len(t[1]):
+                    raise NotFlat("an unpack of the wrong arity")
+                for v, it in zip(t[1], s.items):
+                    bind(v, it, 0)
+            elif k is ZERO:
+                bind(t[1], t[2] if len(t) > 2 else REAL, 1)
+            elif k is SCALE:
+                real(nl(t[2]), "the scalar of `*.`")
+                bind(t[1], ln(t[3]), 1)
+            elif k is LADD:
+                a, b = ln(t[2]), ln(t[3])
+                if a != b:
+                    raise NotFlat("`+.` of two types")
+                bind(t[1], a, 1)
+            elif k is DUP:
+                s = ln(t[3])
+                bind(t[1], s, 1)
+                bind(t[2], s, 1)
+            elif k is LTUP:
+                bind(t[1], TupleType([ln(x) for x in t[2]]), 1)
+            elif k is LUNPACK:
+                s = ln(t[2])
+                if type(s) is not TupleType or len(s.items) != len(t[1]):
+                    raise NotFlat("an unpack of the wrong arity")
+                for v, it in zip(t[1], s.items):
+                    bind(v, it, 1)
+            elif k is CALL:                 # (CALL, outs, lin outs, fn, args, lin args)
+                nl_in, lin_in, nl_o, lin_o = sigs[t[3]]
+                if [nl(x) for x in t[4]] != nl_in or [ln(x) for x in t[5]] != lin_in or \
+                        len(t[1]) != len(nl_o) or len(t[2]) != len(lin_o):
+                    raise NotFlat(f"a call of `{t[3]}` that does not match its signature")
+                for v, s in zip(t[1], nl_o):
+                    bind(v, s, 0)
+                for v, s in zip(t[2], lin_o):
+                    bind(v, s, 1)
+            elif k is RETLET:           # (RETLET, outs, lin outs, srcs, lin srcs)
+                nl_s, lin_s = [nl(x) for x in t[3]], [ln(x) for x in t[4]]
+                if len(nl_s) != len(t[1]) or len(lin_s) != len(t[2]):
+                    raise NotFlat("a return bound to the wrong number of names")
+                for v, s in zip(t[1], nl_s):
+                    bind(v, s, 0)
+                for v, s in zip(t[2], lin_s):
+                    bind(v, s, 1)
+            elif k is BLOCK:            # (BLOCK, outs, lets, tail): a nested right-hand side
+                nl_s, lin_s = walk(t[2], t[3], depth + 1)
+                if lin_s or len(nl_s) != len(t[1]):
+                    raise NotFlat("a nested right-hand side bound to the wrong number of names")
+                for v, s in zip(t[1], nl_s):
+                    bind(v, s, 0)
+            else:
+                raise NotFlat(f"unknown kind {k!r}")
+        if tail[0] is RET:
+            nl_t = [nl(x) for x in tail[1]]
+            lin_t = [ln(y) for y in tail[2]]
+        elif tail[0] is PRIM:
+            if len(tail[3]) != _ARITY[tail[2]]:
+                raise NotFlat(f"arity of `{tail[2]}`")
+            for x in tail[3]:
                 real(nl(x), "a primitive's argument")
-            bind(t[1], REAL, 0)
-        elif k is LIT:
-            if not math.isfinite(float(t[2])):
+            nl_t, lin_t = [REAL], []
+        elif tail[0] is LIT:
+            if not math.isfinite(float(tail[2])):
                 raise NotFlat("a literal that is not a finite real")
-            bind(t[1], REAL, 0)
-        elif k is NDROP:
-            nl(t[1])
-        elif k is LDROP:
-            ln(t[1])
-        elif k is NTUP:
-            bind(t[1], TupleType([nl(x) for x in t[2]]), 0)
-        elif k is NUNPACK:
-            s = nl(t[2])
-            if type(s) is not TupleType or len(s.items) != len(t[1]):
-                raise NotFlat("an unpack of the wrong arity")
-            for v, it in zip(t[1], s.items):
-                bind(v, it, 0)
-        elif k is ZERO:
-            bind(t[1], t[2] if len(t) > 2 else REAL, 1)
-        elif k is SCALE:
-            real(nl(t[2]), "the scalar of `*.`")
-            bind(t[1], ln(t[3]), 1)
-        elif k is LADD:
-            a, b = ln(t[2]), ln(t[3])
-            if a != b:
-                raise NotFlat("`+.` of two types")
-            bind(t[1], a, 1)
-        elif k is DUP:
-            s = ln(t[3])
-            bind(t[1], s, 1)
-            bind(t[2], s, 1)
-        elif k is LTUP:
-            bind(t[1], TupleType([ln(x) for x in t[2]]), 1)
-        elif k is LUNPACK:
-            s = ln(t[2])
-            if type(s) is not TupleType or len(s.items) != len(t[1]):
-                raise NotFlat("an unpack of the wrong arity")
-            for v, it in zip(t[1], s.items):
-                bind(v, it, 1)
-        elif k is CALL:                 # (CALL, outs, lin outs, fn, args, lin args)
-            nl_in, lin_in, nl_o, lin_o = sigs[t[3]]
-            if [nl(x) for x in t[4]] != nl_in or [ln(x) for x in t[5]] != lin_in or \
-                    len(t[1]) != len(nl_o) or len(t[2]) != len(lin_o):
-                raise NotFlat(f"a call of `{t[3]}` that does not match its signature")
-            for v, s in zip(t[1], nl_o):
-                bind(v, s, 0)
-            for v, s in zip(t[2], lin_o):
-                bind(v, s, 1)
+            nl_t, lin_t = [REAL], []
+        elif tail[0] is NTUP:
+            nl_t, lin_t = [TupleType([nl(x) for x in tail[2]])], []
+        elif tail[0] is NDROP:
+            nl(tail[1])
+            nl_t, lin_t = [], []
+        elif tail[0] is CALL:
+            nl_in, lin_in, nl_t, lin_t = sigs[tail[3]]
+            if [nl(x) for x in tail[4]] != nl_in or tail[5]:
+                raise NotFlat(f"a call of `{tail[3]}` that does not match its signature")
         else:
-            raise NotFlat(f"unknown kind {k!r}")
-    tail = d.tail
-    if tail[0] is RET:
-        nl_t = [nl(x) for x in tail[1]]
-        lin_t = [ln(y) for y in tail[2]]
-    elif tail[0] is PRIM:
-        if len(tail[3]) != _ARITY[tail[2]]:
-            raise NotFlat(f"arity of `{tail[2]}`")
-        for x in tail[3]:
-            real(nl(x), "a primitive's argument")
-        nl_t, lin_t = [REAL], []
-    elif tail[0] is LIT:
-        if not math.isfinite(float(tail[2])):
-            raise NotFlat("a literal that is not a finite real")
-        nl_t, lin_t = [REAL], []
-    elif tail[0] is NTUP:
-        nl_t, lin_t = [TupleType([nl(x) for x in tail[2]])], []
-    elif tail[0] is CALL:
-        nl_in, lin_in, nl_t, lin_t = sigs[tail[3]]
-        if [nl(x) for x in tail[4]] != nl_in or tail[5]:
-            raise NotFlat(f"a call of `{tail[3]}` that does not match its signature")
-    else:
-        raise NotFlat(f"unknown tail {tail[0]!r}")
+            raise NotFlat(f"unknown tail {tail[0]!r}")
+        if depth:
+            for v in order[start:]:
+                if not used[v] or (lin[v] and used[v] != 1):
+                    raise NotFlat(f"`{names[v]}` is never used")
+                dead[v] = 1
+        return nl_t, lin_t
+
+    nl_t, lin_t = walk(d.lets, d.tail, 0)
     if nl_t != list(d.nl_out) or lin_t != list(d.lin_out):
         raise NotFlat("the results do not match the declared types")
     for v in order:
@@ -926,6 +974,8 @@ def _leaf_text(t, names) -> str:
         return show_leaf(NTup([names[x] for x in t[2]]))
     if t[0] is CALL:
         return show_leaf(Call(t[3], [names[x] for x in t[4]], ()))
+    if t[0] is NDROP:
+        return show_leaf(Drop(names[t[1]]))
     return show_leaf(Lit(t[2]) if t[0] is LIT else Prim(t[2], [names[x] for x in t[3]]))
 
 
@@ -950,14 +1000,49 @@ def literal_prim_line(op: str, arity: int) -> tuple:
 
 
 def def_lines(d: FlatDef, lines: list) -> None:
-    """Append the printed lines of ``d`` (head, body at indent 2) to ``lines``
-    (one literal f-string per line: the hot loop of printing)."""
+    """Append the printed lines of ``d`` (head, body at indent 2) to ``lines``."""
     lines.append(show_def_head(_Head(d)))
-    append = lines.append
-    nm = d.names
+    if d.ann or d.nested:               # (input programs only: no transform makes these)
+        _written_lines(d.lets, d.tail, d.names, d.ann, lines, "")
+        return
+    let_lines(d.lets, d.names, lines.append)
+    lines.append("  " + _tail_text(d.tail, d.names))
+
+
+def _tail_text(tail, nm) -> str:
+    return (_group([nm[x] for x in tail[1]], [nm[x] for x in tail[2]]) if tail[0] is RET
+            else _leaf_text(tail, nm))
+
+
+def _written_lines(lets, tail, nm, ann, lines, pad) -> None:
+    """The lines of a body with its binders' annotations and its nested
+    right-hand sides (indented by 2 per level, ``let … =`` / ``in`` around),
+    as the reference printer's ``_emit``; each let otherwise as ``let_lines``."""
+    named = lambda vs: [f"{nm[v]}: {ann[v]!r}" if v in ann else nm[v] for v in vs]
+    for t in lets:
+        k = t[0]
+        if k is BLOCK:
+            lines.append(f"{pad}  let {_group(named(t[1]), [])} =")
+            _written_lines(t[2], t[3], nm, ann, lines, pad + "  ")
+            lines.append(f"{pad}  in")
+            continue
+        one: list = []
+        let_lines([t], nm, one.append)
+        line = one[0]
+        if k is CALL or k is RETLET:
+            line = f"  let {_group(named(t[1]), [nm[v] for v in t[2]])} =" + line.split(") =", 1)[1]
+        elif k is not NDROP and k is not NUNPACK and t[1] in ann:
+            line = line.replace(f"({nm[t[1]]} ;)", f"({nm[t[1]]}: {ann[t[1]]!r} ;)", 1)
+        lines.append(pad + line)
+    lines.append(f"{pad}  {_tail_text(tail, nm)}")
+
+
+def let_lines(lets, nm, append) -> None:
+    """Append the printed lines of ``lets`` at indent 2 (one literal f-string
+    per line: the hot loop of printing)."""
     name = nm.__getitem__
     infix = _INFIX_OF
-    for t in d.lets:                    # a tuple is unpacked once: cheaper than indexing it
+    for t in lets:                      # a tuple is unpacked once: cheaper than indexing it
         k = t[0]
         if k is SCALE:
             _, z, x, l = t
@@ -994,22 +1079,15 @@ def def_lines(d: FlatDef, lines: list) -> None:
         elif k is LTUP:
             append(f"  let (; {nm[t[1]]}) = {show_leaf(LTup(list(map(name, t[2]))))} in")
         elif k is CALL:
-            ann = d.ann
-            append(f"  let {_group([f'{nm[v]}: {ann[v]!r}' if v in ann else nm[v] for v in t[1]], list(map(name, t[2])))} = "
+            append(f"  let {_group(list(map(name, t[1])), list(map(name, t[2])))} = "
                    f"{show_leaf(Call(t[3], list(map(name, t[4])), list(map(name, t[5]))))} in")
+        elif k is RETLET:
+            append(f"  let {_group(list(map(name, t[1])), list(map(name, t[2])))} = "
+                   f"{_group(list(map(name, t[3])), list(map(name, t[4])))} in")
         elif k is LUNPACK:
             append(f"  {show_bind_head(LUnpack(list(map(name, t[1])), nm[t[2]]))} in")
         else:
             raise NotFlat(f"unknown kind {k!r}")
-    if d.ann:                           # `(z: τ ;)` where the input wrote it
-        first = len(lines) - len(d.lets)
-        for i, t in enumerate(d.lets):
-            if t[0] is not NDROP and t[0] is not NUNPACK and t[0] is not CALL and t[1] in d.ann:
-                lines[first + i] = lines[first + i].replace(
-                    f"({nm[t[1]]} ;)", f"({nm[t[1]]}: {d.ann[t[1]]!r} ;)", 1)
-    tail = d.tail
-    append("  " + (_group(list(map(name, tail[1])), list(map(name, tail[2])))
-                   if tail[0] is RET else _leaf_text(tail, nm)))
 
 
 def show(prog) -> str:

@@ -75,7 +75,7 @@ collector is paused during the pipeline (``linear_a.semantics.gcpause``).
 """
 from __future__ import annotations
 
-from linear_a.semantics.flat import (CALL, DUP, LADD, LDROP, LIT, LTUP, LUNPACK, NDROP, NTUP, NUNPACK, PRIM,
+from linear_a.semantics.flat import (BLOCK, CALL, RETLET, DUP, LADD, LDROP, LIT, LTUP, LUNPACK, NDROP, NTUP, NUNPACK, PRIM,
                                      RET, SCALE, ZERO, FlatDef, FlatProgram, NotFlat, check, check_def,
                                      check_typed, parse, show)
 from linear_a.semantics.gcpause import paused_gc
@@ -163,30 +163,55 @@ class _Emitter:
 # JVP.
 
 
+def reads(lets, tail):
+    """The variables read by ``lets`` and ``tail``, in evaluation order, with
+    repetition, nested right-hand sides included (an explicit stack): the
+    order of ``linear_a.semantics.syntax.iter_nodes``."""
+    stack = [(iter(lets), tail)]
+    while stack:
+        it, tl = stack[-1]
+        for t in it:
+            k = t[0]
+            if k is PRIM:
+                yield from t[3]
+            elif k is NDROP:
+                yield t[1]
+            elif k is NTUP:
+                yield from t[2]
+            elif k is NUNPACK:
+                yield t[2]
+            elif k is CALL:
+                yield from t[4]
+            elif k is RETLET:
+                yield from t[3]
+            elif k is BLOCK:
+                stack.append((iter(t[2]), t[3]))
+                break
+        else:
+            stack.pop()
+            k = tl[0]
+            yield from (tl[1] if k is RET else tl[3] if k is PRIM else tl[2] if k is NTUP
+                        else tl[4] if k is CALL else (tl[1],) if k is NDROP else ())
+
+
 def read_counts(d: FlatDef) -> list:
     """How many times each variable of a flat input definition is read."""
     left = [0] * len(d.names)
-    for t in d.lets:
-        k = t[0]
-        if k is PRIM:
-            for x in t[3]:
-                left[x] += 1
-        elif k is NDROP:
-            left[t[1]] += 1
-        elif k is NTUP:
-            for x in t[2]:
-                left[x] += 1
-        elif k is NUNPACK:
-            left[t[2]] += 1
-        elif k is CALL:
-            for x in t[4]:
-                left[x] += 1
-    tail = d.tail
-    k = tail[0]
-    for x in (tail[1] if k is RET else tail[3] if k is PRIM else tail[2] if k is NTUP
-              else tail[4] if k is CALL else ()):
+    for x in reads(d.lets, d.tail):
         left[x] += 1
     return left
+
+
+def block_reads(t) -> dict:
+    """``use_counts`` of a nested right-hand side ``(BLOCK, outs, lets, tail)``:
+    variable -> reads, in first-read order."""
+    n: dict = {}
+    for x in reads(t[2], t[3]):
+        n[x] = n.get(x, 0) + 1
+    return n
+
+
+_TAIL = -1      # (_TAIL, leaf): a leaf tail, read as a let of fresh r, r_1, … (JVP's ``dest``)
 
 
 def jvp(d: FlatDef, counts: list | None = None, arity: dict | None = None) -> FlatDef:
@@ -260,24 +285,34 @@ def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
         dparams.append((theta[p], ty))
     emitter = _Emitter(fresh, names, out)
     partials = {n: p.partials for n, p in PRIMITIVES.items()}
-    lets = d.lets
     tail = d.tail
+    all_rs: list = []                   # the variables r, r_1, … made for leaf tails
+    # A stack of iterators over let lists: the body's, then one per nested
+    # right-hand side being read (JLet with a block: its lets, then its tail);
+    # ``blocks`` holds, per open block, its let, its splits to restore, and
+    # the variables its leaf tail is bound to.
+    stack = [iter(d.lets if tail[0] is RET else d.lets + [(_TAIL, tail)])]
+    blocks: list = []
     rs = None
-    if tail[0] is not RET:              # a leaf tail: bound to fresh r, r_1, …, returned
-        lets = lets + [None]
-    for t in lets:
-        if t is None:                   # the leaf tail, last: its results get variables of their own
+    while stack:
+      for t in stack[-1]:
+        k = t[0]
+        if k is _TAIL:                  # a leaf tail: its results get variables of their own (r, r_1, …)
+            leaf = t[1]
             rs = []
-            for _ in range(arity[tail[3]] if tail[0] is CALL else 1):
+            for _ in range(arity[leaf[3]] if leaf[0] is CALL else 0 if leaf[0] is NDROP else 1):
                 rs.append(len(names))
                 name(fresh("r"))
+            all_rs += rs
             grow = len(names) - len(left)
             left += [1] * grow
             theta += [None] * grow
             dk += [0] * grow
-            t = (CALL, tuple(rs), (), tail[3], tail[4], ()) if tail[0] is CALL else \
-                (tail[0], rs[0]) + tail[2:]
-        k = t[0]
+            if blocks:
+                blocks[-1][2] = rs
+            t = (CALL, tuple(rs), (), leaf[3], leaf[4], ()) if leaf[0] is CALL else \
+                leaf if leaf[0] is NDROP else (leaf[0], rs[0]) + leaf[2:]
+            k = t[0]
         if k is PRIM:
             append(t)
             _, z, op, args = t
@@ -368,13 +403,56 @@ def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
                 name(dname(z))
                 dz.append(theta[z])
             append((CALL, outs, tuple(dz), fn + JVP_SUFFIX, args, ts))
+        elif k is RETLET:               # JRet as a right-hand side: (z̄ ; dz̄) = (x̄ ; θ(x̄))
+            ts = tuple([tangent(x) for x in t[3]])
+            dz = []
+            for z in t[1]:
+                theta[z] = len(names)
+                name(dname(z))
+                dz.append(theta[z])
+            append((RETLET, t[1], tuple(dz), t[3], ts))
+        elif k is BLOCK:                # JLet with a nested right-hand side: split off the outer
+            restore = []                # tangents it reads (in first-read order), then read it
+            for x, kk in block_reads(t).items():
+                if x < len(theta) and theta[x] is not None:
+                    n = left[x]
+                    if n > kk:
+                        a = len(names)
+                        name(dname(x))
+                        name(dname(x))
+                        append((DUP, a, a + 1, theta[x]))
+                        theta[x] = a
+                        left[x] = kk
+                        restore.append((x, a + 1, n - kk))
+            blocks.append([t, restore, None])
+            stack.append(iter(t[2] if t[3][0] is RET else t[2] + [(_TAIL, t[3])]))
+            break
         else:
             raise NotFlat(f"JVP of kind {k!r}")
-    if rs is None:
+      else:                             # a let list read to its end
+        stack.pop()
+        if not blocks or len(stack) > len(blocks):
+            continue                    # the body's (its tail comes after the loop)
+        t, restore, brs = blocks.pop()  # a nested right-hand side's: its return, then the let
+        itail = t[3]
+        if itail[0] is RET:
+            ret = (itail[1], tuple([tangent(x) for x in itail[1]]))
+        else:
+            ret = (tuple(brs), tuple([theta[z] for z in brs]))
+        for x, c, n in restore:
+            theta[x] = c
+            left[x] = n
+        dz = []
+        for z in t[1]:
+            theta[z] = len(names)
+            name(dname(z))
+            dz.append(theta[z])
+        append((RETLET, t[1], tuple(dz)) + ret)
+    if rs is None or tail[0] is RET:
         new_tail = (RET, tail[1], tuple([tangent(x) for x in tail[1]]))
     else:
         new_tail = (RET, tuple(rs), tuple([theta[z] for z in rs]))
-    if not exact and bases_may_meet(names[:n0] + ([names[z] for z in rs] if rs else [])) \
+    if not exact and bases_may_meet(names[:n0] + [names[z] for z in all_rs]) \
             and not _distinct(names[n0:]):
         return None
     return FlatDef(d.name + JVP_SUFFIX, names, list(d.nl_params), dparams, list(d.nl_out),
@@ -441,6 +519,17 @@ def unzip(d: FlatDef, sigs: dict | None = None) -> tuple[FlatDef, FlatDef]:
             else:
                 lin_append((CALL, (), douts, g + LIN_SUFFIX, (wv,), ts))
                 lin_reads[wv] = 1
+        elif k is RETLET:              # URet: a return splits into its known and its linear half
+            _, outs, douts, src, lsrc = t
+            if not lsrc:
+                nl_keep(t)
+            elif not src:
+                lin_append(t)
+            else:
+                nl_keep((RETLET, outs, (), src, ()))
+                lin_append((RETLET, (), douts, (), lsrc))
+            for x in src:
+                nl_reads[x] = 1
         else:
             raise NotFlat(f"unzip of kind {k!r}")
     residuals = [p for p, _ in d.nl_params if lin_reads[p]]
@@ -448,7 +537,7 @@ def unzip(d: FlatDef, sigs: dict | None = None) -> tuple[FlatDef, FlatDef]:
     nl_append, res_append = nl_out.append, residuals.append
     for t in nl_lets:                  # each binding: a residual, read here, or dropped
         nl_append(t)
-        if t[0] is NUNPACK or t[0] is CALL:    # several results: the unread dropped, then the residuals
+        if t[0] is NUNPACK or t[0] is CALL or t[0] is RETLET:  # the unread dropped, then the residuals
             outs = t[1]
             if t[0] is CALL and outs and outs[-1] in trivial_w:
                 nl_append((NDROP, outs[-1]))
@@ -570,6 +659,9 @@ def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | N
         elif k is LUNPACK:              # TLUnpack: unpacking transposes to building the tuple of cotangents
             cs = tuple([ct[x] for x in t[1]])
             append((LTUP, give(t[2]), cs))
+        elif k is RETLET:               # TRet: each returned variable takes its binder's cotangent
+            for y, z in zip(t[4], t[2]):
+                ct[y] = ct[z]
         elif k is CALL:                 # TCall: a call of g_lin transposes to a call of g_lin_T
             _, _, louts, g, wargs, largs = t
             cs = tuple([ct[x] for x in louts])
@@ -607,7 +699,7 @@ def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
         d = prog.get(fn)
         if d is None or prog.get(fn + JVP_SUFFIX) is not None:
             raise NotFlat(f"no function `{fn}`, or `{fn}{JVP_SUFFIX}` is taken")
-        if any(t[0] is CALL for t in d.lets) or d.tail[0] is CALL:
+        if _callees(d):
             if how is not None:
                 how.append("calls")
             defs = vjp_with_calls(prog, fn, counts)
@@ -631,9 +723,14 @@ def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
 
 
 def _callees(d: FlatDef) -> list:
-    out = [t[3] for t in d.lets if t[0] is CALL]
-    if d.tail[0] is CALL:
-        out.append(d.tail[3])
+    """The definitions d calls, nested right-hand sides included."""
+    out, stack = [], [(d.lets, d.tail)]
+    while stack:
+        lets, tail = stack.pop()
+        out += [t[3] for t in lets if t[0] is CALL]
+        stack += [(t[2], t[3]) for t in lets if t[0] is BLOCK]
+        if tail[0] is CALL:
+            out.append(tail[3])
     return out
 
 
