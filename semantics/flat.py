@@ -1,40 +1,39 @@
-r"""The flat form: a fast front end, checker and printer for straight-line real code.
+r"""The flat form: a fast front end, checker and printer for straight-line code.
 
 ``linear_a.semantics.parser`` / ``typecheck`` / ``printer`` are the reference: an AST
 node per construct and a derivation per rule.  This module is a second path
-beside them for the programs that are nothing but a let-chain of scalar
-primitives -- the shape of unrolled numerical code, and of the benchmark
-chains -- where the reference's per-node objects dominate the cost.  It must
-agree with the reference exactly: :func:`parse` accepts only text the
-reference parser reads the same way, :func:`check` accepts only what the
-typing judgment accepts, and :func:`show` prints byte for byte what
-``linear_a.semantics.show`` prints for the equivalent Program.  Anything else is
-"not in the fragment" (:class:`NotFlat`): the caller then uses the reference.
+beside them for straight-line programs -- let-chains of primitives,
+literals, tuples, unpacks, calls and nested right-hand sides, the shape of
+unrolled numerical code and of the benchmark chains -- where the
+reference's per-node objects dominate the cost.  It must agree with the
+reference exactly: :func:`parse` accepts only text the reference parser
+reads the same way, :func:`check` accepts only what the typing judgment
+accepts, and :func:`show` prints byte for byte what
+``linear_a.semantics.show`` prints for the equivalent Program.  Anything else
+is "not in the fragment" (:class:`NotFlat`): the caller then uses the
+reference, whose located error is the one users see.
 
-**The flat fragment (input).**  A program every definition of which
+**The fragment (input).**  Every purely non-linear program: definitions
+whose parameters and results are non-linear (of any type: ``real`` and
+tuples), whose bodies are let-chains of ``let (z̄ [: τ̄] ;) = rhs in``
+(rhs a primitive of the table, infix or not, ``ln`` = ``log``; a literal;
+a tuple of variables; a return ``(x̄ ;)``; a call ``g(x̄)`` of an earlier
+definition; a nested let-chain), unpacks ``let (ȳ) = x in`` and drops,
+ending in a return or any of those leaves.  Linear code in the input is
+outside (the reference transforms refuse it anyway), and so is a body
+nested deeper than the reference parser's limit.  Of ``examples/*.la``
+only ``linear`` is outside.
 
-* has real non-linear parameters only (``x: real, …``, no ``;``) and real
-  non-linear results only (``-> (real, … ;)``), its head on one line;
-* has a body that is a let-chain, one ``let`` per line, of
-  ``let (z ;) = rhs in`` (no type annotation on z) where rhs is
-  a primitive of the table on variables (``sin(x)``, ``pow(x, y)``, infix
-  ``x * y``; ``ln`` = ``log``) or a literal, and of ``let (;) = drop(x) in``;
-* ends with a tail line that is a return of variables ``(x, y ;)`` or a
-  primitive or literal;
-* binds each name once, after reading only names bound before it.
-
-Blank lines and ``#`` comments may stand anywhere.  Calls, tuples, unpacks,
-nested right-hand sides, linear code, type annotations on lets and any other
-layout are outside (the reference handles them).  Of ``examples/*.la``,
-``chain``, ``pottier``, ``pythagoras``, ``seed``, ``sin`` and ``square`` are
-inside; ``linear`` (linear code) and ``matvec`` (tuples, calls) are outside.
-Lines are recognised by one compiled regular expression, anchored on both
-ends, with possessive names and numbers and keywords excluded from names, so
-a match is exactly the reference tokenizer's reading; every line of the text
-must match, or the text is not in the fragment.  (One pass of a simpler
-expression first reads the lets laid out as the printer lays them out, the
-bulk of a long chain, with the same names and groups; it hands every other
-line to the full one.)
+**One front end for every layout.**  ``_TOKEN`` is the reference
+tokenizer's token pattern run once over the whole text (newlines are white
+space), with two alternatives tried first that read a whole common let
+(``let (z [: real] ;) = x op y | f(x[, y]) | number in``, ``let (;) = drop(x)
+in``) in one match, with any spacing and line breaks inside; such a match
+reads exactly the tokens the reference reads there.  ``_Reader`` is a
+recursive-descent parser mirroring ``parser.Parser`` rule for rule over
+these tokens.  So comments, blank lines, CRLF, tabs, annotations, ``;)``
+parameter lists, trailing commas and expression tails all take the same
+path, at about the same speed (``benchmarks/bench_pipeline.py --layouts``).
 
 **Variables are integers.**  A definition's variables are numbered 0, 1, 2,
 … in binding order and its ``names`` table maps a number to its name (the
@@ -53,40 +52,46 @@ A definition is a :class:`FlatDef`: its name, its ``names`` table,
 parameters as ``(variable, type)`` pairs, result types, a list ``lets`` with
 one tuple per ``let`` and a ``tail``.  The first item of a tuple is its kind:
 
-====================================  ======================================
-``(PRIM, z, op, args)``               ``let (z ;) = op(args) in`` (infix for + - * /)
-``(LIT, z, text)``                    ``let (z ;) = text in``
-``(NDROP, v)`` / ``(LDROP, v)``       ``let (;) = drop(v) in`` (v non-linear / linear)
-``(NTUP, z, vars)``                   ``let (z ;) = (vars) in``
-``(NUNPACK, vars, src)``              ``let (vars) = src in``
-``(ZERO, z)``                         ``let (; z) = zero : real in``
-``(SCALE, z, x, l)``                  ``let (; z) = x *. l in``
-``(LADD, z, a, b)``                   ``let (; z) = a +. b in``
-``(DUP, a, b, l)``                    ``let (; a, b) = dup(l) in``
-====================================  ======================================
+========================================  ======================================
+``(PRIM, z, op, args)``                   ``let (z ;) = op(args) in`` (infix for + - * /)
+``(LIT, z, text)``                        ``let (z ;) = text in``
+``(NDROP, v)`` / ``(LDROP, v)``           ``let (;) = drop(v) in`` (v non-linear / linear)
+``(NTUP, z, vars)`` / ``(LTUP, z, vars)`` ``let (z ;) = (vars) in`` / ``let (; z) = (vars) in``
+``(NUNPACK, vars, src)`` / ``LUNPACK``    ``let (vars) = src in``
+``(ZERO, z[, type])``                     ``let (; z) = zero : type in`` (real if absent)
+``(SCALE, z, x, l)``                      ``let (; z) = x *. l in``
+``(LADD, z, a, b)``                       ``let (; z) = a +. b in``
+``(DUP, a, b, l)``                        ``let (; a, b) = dup(l) in``
+``(CALL, z̄, l̄, g, x̄, ȳ)``                 ``let (z̄ ; l̄) = g(x̄ ; ȳ) in``
+``(RETLET, z̄, l̄, x̄, ȳ)``                  ``let (z̄ ; l̄) = (x̄ ; ȳ) in``
+``(BLOCK, z̄, lets, tail)``                ``let (z̄ ;) =`` a nested let-chain ``in`` (input only)
+========================================  ======================================
 
-and the tail is ``(RET, nl_vars, lin_vars)`` or, in the input fragment, a
-leaf ``(PRIM, None, op, args)`` / ``(LIT, None, text)``.  Every variable is a
-real except the residual tuple (NTUP's binder, NUNPACK's source), a
-non-linear tuple of reals.  :func:`flat_def` builds a definition from names
-(for tests and hand-made examples).  :func:`show` writes the frequent lines
-as literal f-strings (``LITERAL_LINES``) and the rest with the reference
-printer's own functions (``_group``, ``show_leaf``, ``show_def_head``); a
-test checks the literals against the pieces the reference printer makes
+and the tail is ``(RET, nl_vars, lin_vars)`` or, in the input, a leaf
+``(PRIM, None, op, args)``, ``(LIT, None, text)``, ``(NTUP, None, vars)``,
+``(CALL, None, (), g, args, ())`` or ``(NDROP, v)``.  ``FlatDef.ann`` keeps
+the input's annotations (printed; checked), ``FlatDef.nested`` whether it
+has a BLOCK.  :func:`flat_def` builds a definition from names (for tests and
+hand-made examples).  :func:`show` writes the frequent lines as literal
+f-strings (``LITERAL_LINES``) and the rest with the reference printer's own
+functions (``_group``, ``show_leaf``, ``show_bind_head``, ``show_def_head``);
+a test checks the literals against the pieces the reference printer makes
 (``_KIND_TEXT``, ``_PRIM_TEXT``), so the two printers cannot drift apart.
 
 :func:`check` is the typing judgment (SPEC §3) on this form: every read of a
-variable bound earlier, of the right class and type, each variable bound
-once, the names of a definition's variables distinct, primitive arities,
-finite literals, non-linear variables read at least once and linear ones
-exactly once, results matching the declared types; for a program, distinct
-definition names that are not primitives.  It reports no positions: on any
-failure the caller runs the reference, whose error is the one users see.  It
-is one loop over the lets with a branch per kind, a list of codes indexed by
-variable (a non-linear real's read count; unbound is ``None``) and a small
-set of the linear variables not yet read (a linear variable lives for a few
-lets, so linear code mostly touches that set).  Distinct names are one
-``set`` of the bound names at the end, built in C.
+variable bound earlier and in scope, of the right class and type, each
+variable bound once, the names of a definition's variables distinct,
+primitive arities, finite literals, calls matching the callee's signature
+(an earlier definition), non-linear variables read at least once and linear
+ones exactly once, results and annotations matching the declared types; for
+a program, distinct definition names that are not primitives.  It reports
+no positions: on any failure the caller runs the reference.  Two checkers:
+``_check_def``, one loop with a branch per kind for real code and tuples of
+reals, a list of codes indexed by variable (a non-linear real's read count)
+and a small set of the linear variables not yet read (the hot path of long
+chains and of the transforms' output); and :func:`check_typed`, which keeps
+every variable's type and scope, for everything else (it decides wherever
+the first declines).
 """
 from __future__ import annotations
 

@@ -2,10 +2,11 @@ r"""Reverse mode on the flat form: JVP, unzip (save-all) and transpose, fast.
 
 ``linear_a.transforms.compose.vjp_program`` is the reference: JVP, unzip and
 transposition as rules building a derivation per node.  This module is a
-second path beside it for the flat fragment (``linear_a.semantics.flat``: definitions
-of real parameters and results whose bodies are let-chains of primitives,
-literals and drops), the way ``linear_a.transforms.compile`` is a fast float path
-beside the interpreter.  Its contract is **exact agreement**::
+second path beside it for straight-line non-linear programs
+(``linear_a.semantics.flat``: primitives, literals, drops, tuples,
+unpacks, calls, returns and nested right-hand sides), under the save-all
+policy, the way ``linear_a.transforms.compile`` is a fast float path beside
+the interpreter.  Its contract is **exact agreement**::
 
     vjp_text(text, fn) == show(vjp_program(parse_program(text), fn))
 
@@ -18,6 +19,27 @@ tested against the reference's: :func:`jvp` against ``jvp_program(p, [fn])``,
 are integers indexing the definition's ``names`` table (``linear_a.semantics.flat``);
 each stage copies the table and appends the names it makes, so its input is
 left as it was.
+
+**Reference rule ↔ fast case.**  Each branch of the stages below carries,
+as a comment, the name of the reference rule it implements; in one table:
+
+=============  ==============================  ==============================  =====================
+input let      JVP (``transforms.jvp``)        unzip, save-all                 transpose of its lets
+=============  ==============================  ==============================  =====================
+PRIM           JPrim (partials: the table)     ULeaf                           TScale, TDup, TLinAdd
+LIT            JLit (*the literal rule*)       ULeaf                           TZero
+NDROP          JDrop                           ULeaf                           TDropLin (typed zero)
+NTUP           JTup → LTUP                     ULeaf                           TLinTup → LUNPACK
+NUNPACK        JUnpack → LUNPACK               UNUnpack                        TLUnpack → LTUP
+CALL           JCall (callee's ``_jvp``)        UCall (``w_g``, trivial g)      TCall (``g_lin_T``)
+RETLET         JRet with a destination         URet (split in two)             TRet (ct aliases)
+BLOCK          JLet, block case (splits)       splice, then URet               —
+leaf tail      JLet's ``dest`` (r, r_1, …)     URet                            TDef's ``ct_out``
+=============  ==============================  ==============================  =====================
+
+The fused pass (``transforms.fused``) does the first three rows in one
+pass.  The literal rule is marked off in each pass (``---- JLit ----``): a
+change to it there is the whole change on the fast side.
 
 How the stages mirror the reference (read those modules for the rules).
 
@@ -67,10 +89,23 @@ The stages, each usable alone: ``linear_a.semantics.flat.parse`` (text → FlatP
 in one pass by ``linear_a.transforms.fused.vjp_defs`` wherever it answers (it is
 tested against these three stages, as they are against the reference).
 
+Calls (:func:`vjp_with_calls`): fn and every definition it calls are each
+transformed once, callees first (program order), as ``vjp_program`` does:
+JVP (a call becomes ``g_jvp``), unzip (``g_jvp_nl`` / ``g_jvp_lin`` around
+a residual tuple ``w_g``; dropped at once when ``g_jvp_lin`` does nothing),
+then the transposition of fn's linear half and of each linear half a
+transposed one calls; the output is the ``_jvp_nl`` halves, then the
+``_jvp_lin_T`` ones, in program order.  Nested right-hand sides: JVP writes
+the nested chain flat, already spliced as unzip splices it (so the JVP
+stage's own text differs from the reference's there; unzip's and
+transposition's do not).
+
 Failure is never an answer: if the input is outside the fragment or any fast
 step fails, :func:`vjp_text` runs the reference pipeline, so errors are
 always the reference's located errors (``require_fast=True`` raises
-:class:`NotFast` instead, for benchmarks and tests).  The cyclic garbage
+:class:`NotFast` instead, for benchmarks and tests).  Policies other than
+save-all always take the reference pipeline (``linear-a vjp --explain``
+says so).  The cyclic garbage
 collector is paused during the pipeline (``linear_a.semantics.gcpause``).
 """
 from __future__ import annotations
@@ -313,7 +348,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
             t = (CALL, tuple(rs), (), leaf[3], leaf[4], ()) if leaf[0] is CALL else \
                 leaf if leaf[0] is NDROP else (leaf[0], rs[0]) + leaf[2:]
             k = t[0]
-        if k is PRIM:
+        if k is PRIM:                   # JPrim: primal, partials (the table's rule), scaled tangents summed
             append(t)
             _, z, op, args = t
             acc = None
@@ -371,11 +406,13 @@ def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
                 name(dname(z))
                 append((ZERO, acc))
             theta[z] = acc
-        elif k is LIT:
+        # ---- JLit, the literal rule (the one place it is in this stage) ----
+        elif k is LIT:                  # JLit: the literal, then a zero tangent
             append(t)
             s = theta[t[1]] = len(names)
             name(dname(t[1]))
             append((ZERO, s))
+        # ---- end of the literal rule ----
         elif k is NDROP:                # JDrop
             append(t)
             append((LDROP, tangent(t[1])))
@@ -482,25 +519,25 @@ def unzip(d: FlatDef, sigs: dict | None = None) -> tuple[FlatDef, FlatDef]:
     nl_keep, lin_append = nl_lets.append, lin_out.append
     for t in d.lets:                   # split the lets, and collect the reads
         k = t[0]
-        if k is SCALE:
+        if k is SCALE:                 # ULinLeaf (x *. l reads the non-linear x there)
             lin_append(t)
             lin_reads[t[2]] = 1
-        elif k is PRIM:
+        elif k is PRIM:                # ULeaf
             nl_keep(t)
             for x in t[3]:
                 nl_reads[x] = 1
         elif k is LADD or k is DUP or k is ZERO or k is LDROP or k is LTUP or k is LUNPACK:
-            lin_append(t)
-        elif k is LIT:
+            lin_append(t)              # ULinLeaf, ULUnpack
+        elif k is LIT:                 # ULeaf (the literal rule)
             nl_keep(t)
-        elif k is NDROP:
+        elif k is NDROP:               # ULeaf
             nl_keep(t)
             nl_reads[t[1]] = 1
-        elif k is NTUP:
+        elif k is NTUP:                # ULeaf
             nl_keep(t)
             for x in t[2]:
                 nl_reads[x] = 1
-        elif k is NUNPACK:
+        elif k is NUNPACK:             # UNUnpack
             nl_keep(t)
             nl_reads[t[2]] = 1
         elif k is CALL:                # UCall: g_nl in the known half, g_lin on its residuals w_g
@@ -630,7 +667,7 @@ def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | N
     types = None                        # the linear variables' types, where a dropped one needs its zero's
     for t in reversed(d.lets):
         k = t[0]
-        if k is SCALE or k is DUP:      # the most frequent lets: give(l) inlined
+        if k is SCALE or k is DUP:      # TScale, TDup (the most frequent lets: give(l) inlined)
             _, a, b, l = t              # (*., z, x, l) or (dup, a, b, l)
             c = len(names)
             cl = "ct_" + names[l]
@@ -640,11 +677,11 @@ def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | N
             else:
                 give(l)
             append((SCALE, c, b, ct[a]) if k is SCALE else (LADD, c, ct[a], ct[b]))
-        elif k is LADD:
+        elif k is LADD:                 # TLinAdd
             c = ct[t[1]]
             a = give(t[2])
             append((DUP, a, give(t[3]), c))
-        elif k is ZERO:
+        elif k is ZERO:                 # TZero
             append((LDROP, ct[t[1]]))
         elif k is LDROP:                # TDropLin: a zero of the dropped value's type
             if types is None:
@@ -667,7 +704,7 @@ def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | N
             cs = tuple([ct[x] for x in louts])
             append((CALL, (), tuple([give(y) for y in largs]), g + T_SUFFIX, wargs, cs))
         elif k is PRIM or k is LIT or k is NTUP or k is NUNPACK or k is NDROP:
-            front.append(t)
+            front.append(t)             # TLetNonLin, TNUnpack
         else:
             raise NotFlat(f"transpose of kind {k!r}")
     front.reverse()

@@ -31,14 +31,22 @@ ever written.  The variables JVP returns become the ``ct_out`` parameters;
 the tangents of the parameters are what f_T returns.  The residuals are the
 non-linear variables a ``*.`` reads, in binding order (parameters first).
 
-**When it answers** (else None).  Names are Fresh's without a set of names
-handed out when no name JVP could meet (those beginning with c, d, m or r)
-holds ``_``, no name is another plus ``_k``, and no ``d``\ x is already a
-name; then each base's names are the base, then base_1, base_2, … in order
-(``c``, ``m`` and ``r`` start at base_1 when the base itself is taken).  It
-also declines where a rule binds a non-linear variable that neither half
-reads (unzip would drop it; the primitive table's rules bind none).  Chains, the seed
-example and the benchmarks are all answered here.
+**When it answers** (else None): every definition of real parameters whose
+lets are primitives, literals and drops and whose tail is a return, a
+primitive or a literal -- except where a rule binds a non-linear variable
+that neither half reads (unzip would drop it; the primitive table's rules
+bind none).  Tuples, unpacks, calls and nested right-hand sides are left
+to the staged stages (``transforms.flat``).
+
+**Names.**  The quick formulas above (``ct_`` + the tangent's name, base,
+base_1, base_2, … per base) are Fresh's names when no name JVP could meet
+(those beginning with c, d, m or r) holds ``_``, no name is another plus
+``_k`` and no ``d``\ x is already a name (:func:`quick_names_hold`).  Where
+that fails (``x`` beside ``x_1`` or ``dx``, a name ``c_1`` …), the pass runs
+over ids instead of names -- user variable v is named ``#v``, which no base
+can meet, so the formulas hold -- and :func:`name_as_the_reference` then
+asks the reference's own ``Fresh`` for every name the pass made, in the
+reference's order of requests.  So no user name makes the pass decline.
 
 Its speed is its reason to exist (SPEC §15, ``benchmarks/bench_pipeline.py``):
 one forward pass over the input writes f_nl's lets and f_T's lets; there is
@@ -239,7 +247,7 @@ def _vjp_defs(d: FlatDef, table: list, counts: list):
         k = t[0]
         if t is last:
             r_pos = len(names)          # where the leaf tail's names begin
-        if k is PRIM:
+        if k is PRIM:                   # JPrim; ULeaf; TScale / TDup / TLinAdd of what it makes
             nl_append(t)
             _, z, op, args = t
             cz, jz = ct[z], 0           # z's tangent names: cz, then cz + _1, _2, …
@@ -292,11 +300,13 @@ def _vjp_defs(d: FlatDef, table: list, counts: list):
                 t_append((LDROP, acc))
             theta[z] = acc
             dk[z] = jz
-        elif k is LIT:
+        # ---- JLit, the literal rule (the one place it is in this pass) ----
+        elif k is LIT:                  # JLit; ULeaf; TZero of its zero tangent
             nl_append(t)
             s = theta[t[1]] = new_tangent(t[1])
             t_append((LDROP, s))
-        elif k is NDROP:
+        # ---- end of the literal rule ----
+        elif k is NDROP:                # JDrop; ULeaf; TDropLin of its tangent's drop
             nl_append(t)
             t_append((ZERO, tangent(t[1])))
         else:
