@@ -263,6 +263,24 @@ def parse(text: str, file: str | None = None) -> FlatProgram:
         raise NotFlat(f"`{e.args[0]}` is read before it is bound") from None
 
 
+def _token(g):
+    """The token of one ``_TOKEN`` match (see ``_Reader``); None for a comment."""
+    if g[0]:
+        return ("let1", g)
+    if g[9]:
+        return ("drop1", g)
+    if g[12]:
+        n = g[12]
+        return (n if n in KEYWORDS else "name", n)
+    if g[13]:
+        return (g[13], g[13])
+    if g[11]:
+        return ("num", g[11])
+    if g[14]:
+        return ("bad", g[14])
+    return None
+
+
 class _Reader:
     """``parser.Parser``'s grammar over ``_TOKEN``'s matches, building flat
     definitions.  ``tok`` is the current token ``(kind, text)`` as the
@@ -278,22 +296,10 @@ class _Reader:
     def advance(self):
         prev = self.tok
         for g in self._items:
-            if g[0]:
-                self.tok = ("let1", g)
-            elif g[9]:
-                self.tok = ("drop1", g)
-            elif g[12]:
-                n = g[12]
-                self.tok = (n if n in KEYWORDS else "name", n)
-            elif g[13]:
-                self.tok = (g[13], g[13])
-            elif g[11]:
-                self.tok = ("num", g[11])
-            elif g[14]:
-                self.tok = ("bad", g[14])
-            else:
-                continue                # a comment
-            return prev
+            tok = _token(g)
+            if tok is not None:         # (None: a comment)
+                self.tok = tok
+                return prev
         self.tok = _EOF
         return prev
 
@@ -408,9 +414,10 @@ class _Reader:
         lets: list = []
         append, name = lets.append, names.append
         prims, infix, kw = _PRIM_OF, INFIX, KEYWORDS
+        items = self._items
         while True:
             kind, g = self.tok
-            if kind == "let1":
+            while kind == "let1":       # a run of whole lets, read straight off the matches
                 z, real, a, sym, b, fn, x, y, num = g[:9]
                 if z in kw:
                     raise NotFlat(f"the keyword `{z}` bound")
@@ -432,8 +439,19 @@ class _Reader:
                 ids[z] = len(names)     # a name bound twice leaves ids shorter than names
                 name(z)
                 append(t)
-                self.advance()
-            elif kind == "drop1":
+                kind = None
+                for g in items:         # the next token (inlined advance)
+                    if g[0]:
+                        kind = "let1"
+                        break
+                    tok = _token(g)
+                    if tok is not None:
+                        self.tok = tok
+                        break
+                else:
+                    self.tok = _EOF
+            kind, g = self.tok
+            if kind == "drop1":
                 append((NDROP, ids[g[9]]))
                 self.advance()
             elif kind == "let":
