@@ -596,29 +596,30 @@ class _Reader:
 # Checking (the typing judgment on the flat form).
 
 
-def check(prog: FlatProgram) -> dict:
-    """Check every definition; returns {name: codes}, the list ``_check_def``
-    returns (a non-linear real's code is its read count).  Raises
+def check(prog: FlatProgram, counts: bool = True) -> dict:
+    """Check every definition; returns {name: codes}, the list ``check_def``
+    returns (a non-linear variable's read count, where ``counts``; else the
+    codes of the fast checker may stand for tuples' reads).  Raises
     :class:`NotFlat` wherever the typing judgment would fail (or where this
     checker cannot tell)."""
     sigs: dict = {}                 # the definitions before this one: a call reads its signature
-    counts = {}
+    out = {}
     for d in prog.defs:
         if d.name in sigs or d.name in PRIMITIVES:
             raise NotFlat(f"definition `{d.name}` is a duplicate or a primitive's name")
-        counts[d.name] = check_def(d, sigs)
+        out[d.name] = check_def(d, sigs, counts)
         sigs[d.name] = ([ty for _, ty in d.nl_params], [ty for _, ty in d.lin_params],
                         list(d.nl_out), list(d.lin_out))
-    return counts
+    return out
 
 
-def check_def(d: FlatDef, sigs: dict | None = None) -> list:
+def check_def(d: FlatDef, sigs: dict | None = None, counts: bool = True) -> list:
     """The typing judgment for one flat definition; returns a code per
     variable of its table (see ``_check_def``; for a definition with tuples
     other than tuples of reals, the read counts of :func:`check_typed`).
     Raises :class:`NotFlat` (with no position) on failure."""
     try:
-        return _check_def(d)
+        return _check_def(d, counts)
     except NotFlat:
         pass
     except (KeyError, TypeError, ValueError, IndexError):
@@ -807,7 +808,7 @@ _LIN = -1
 _TUP = -3
 
 
-def _check_def(d: FlatDef) -> list:
+def _check_def(d: FlatDef, counts: bool = True) -> list:
     """One list ``codes`` indexed by variable (a read of an unbound variable
     meets None: TypeError or KeyError), and the set ``live`` of the linear
     variables bound and not yet read: a linear read is ``live.remove``
@@ -944,7 +945,7 @@ def _check_def(d: FlatDef) -> list:
         raise NotFlat("a linear variable is never used")
     if 0 in codes or TUP in codes:
         raise NotFlat("a variable is never used")
-    if tuples:                      # a tuple's code is not its read count: check_typed counts
+    if tuples and counts:           # a tuple's code is not its read count: check_typed counts
         raise NotFlat("tuples")
     if d.ann and any(t is not REAL or codes[v] is None or codes[v] < 0 for v, t in d.ann.items()):
         raise NotFlat("an annotation other than `real` on a real")
