@@ -764,9 +764,8 @@ def test_flat_programs_in_any_layout_take_the_fast_path(data, text):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), nonlinear_programs(max_defs=2, max_lets=6))
 def test_generated_programs_in_any_layout_agree_with_the_reference(data, prog):
-    """A program of the generators, re-laid out: vjp_text (fast path or
-    fallback) prints the reference's text, and the fast path answers the
-    re-laid text exactly where it answers the printed one."""
+    """A program of the generators, re-laid out: the fast path answers, in
+    both layouts, with the reference's text."""
     text = show(prog)
     laid = data.draw(relaid(text))
     fn = prog.defs[-1].name
@@ -778,7 +777,7 @@ def test_generated_programs_in_any_layout_agree_with_the_reference(data, prog):
             return True
         except tf.NotFast:
             return False
-    assert fast(laid) == fast(text)
+    assert fast(text) and fast(laid)       # the whole straight-line language takes the fast path
 
 
 # ----------------------------------------------------------------------------
