@@ -130,16 +130,22 @@ def name_as_the_reference(user: list, f_nl: FlatDef, f_t: FlatDef, r, r_pos: int
         order.remove(r)
         order.insert(r_pos - n0 - 1, r)
     jname = list(user) + [None] * (w + 1 - n0)
-    tangent = [False] * (w + 1)
+    tangent = bytearray(w + 1)
     fresh = Fresh(user)
+    stems: dict = {}                    # a made name less its suffix -> (JVP's base, a tangent?)
     for v in order:
         s = names[v]
         b, _, k = s.rpartition("_")
-        base = b if b and k.isdigit() else s
-        if base.startswith("ct_d"):
-            tangent[v] = True
-            x = base[4:]
-            base = "d" + (user[int(x[1:])] if x[0] == "#" else jname[r])
+        stem = b if b and k.isdigit() else s
+        e = stems.get(stem)
+        if e is None:
+            if stem.startswith("ct_d"):     # the tangent of user variable #x, or of r
+                x = stem[4:]
+                e = ("d" + (user[int(x[1:])] if x[0] == "#" else jname[r]), 1)
+            else:                           # c, m or r
+                e = (stem, 0)
+            stems[stem] = e
+        base, tangent[v] = e
         jname[v] = fresh(base)
     jname[w] = first_fresh(jname[:w], "w")
     fresh_t = Fresh([jname[v] for v in residuals] + [jname[w]]
