@@ -186,7 +186,7 @@ class _Emitter:
             append((PRIM, v, op, args))
             return v
 
-        def lit(text: str) -> int:
+        def lit(text: str) -> int:     # a rule's literal (see the literal rule, JLit)
             v = len(names)
             name(fresh("c"))
             append((LIT, v, text))
@@ -380,7 +380,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
                     append((SCALE, s, c, tx))
                 elif c is ONE or c == ONE:
                     s = tx
-                elif c is MINUS_ONE or c == MINUS_ONE:
+                elif c is MINUS_ONE or c == MINUS_ONE:     # JPrim's literal -1 (see the literal rule)
                     m = len(names)
                     name(fresh("m"))
                     append((LIT, m, "-1"))

@@ -222,7 +222,7 @@ def _vjp_defs(d: FlatDef, table: list, counts: list):
         nl_append((PRIM, v, op, args))
         return v
 
-    def lit(text: str) -> int:
+    def lit(text: str) -> int:         # a rule's literal (see the literal rule, JLit)
         nonlocal c_next
         v = len(names)
         name("c" + suffix(c_next) if c_next else "c")
@@ -280,7 +280,7 @@ def _vjp_defs(d: FlatDef, table: list, counts: list):
                     read_add(c)
                 elif c is ONE or c == ONE:
                     s = tx
-                elif c is MINUS_ONE or c == MINUS_ONE:
+                elif c is MINUS_ONE or c == MINUS_ONE:     # JPrim's literal -1 (see the literal rule)
                     m = len(names)
                     name(fresh("m"))
                     nl_append((LIT, m, "-1"))
