@@ -364,6 +364,49 @@ NESTED = {
         "  let (;) =\n    let (t ;) = u * x in\n    drop(t)\n  in\n  v * x\n"),
 }
 
+CONSTANTS = {  # SPEC §17 in every case of the fast path: constants carry no tangent
+    'a tuple of constants and its unpack':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (t ;) = (c, x, c) in\n  let (a, b, e) = t in\n  let (y ;) = a * b in\n  let (z ;) = y + e in\n  (z ;)\n',
+    'a callee called on a constant, and on constants only':
+        'def g(a: real, b: real) -> (real ;) =\n  let (y ;) = a * b in\n  (y ;)\ndef f(x: real) -> (real ;) =\n  let (c ;) = 2.5 in\n  let (u ;) = g(c, x) in\n  let (v ;) = g(c, c) in\n  let (w ;) = u + v in\n  (w ;)\n',
+    'a callee returning a constant':
+        'def g(a: real) -> (real ;) =\n  let (;) = drop(a) in\n  let (k ;) = 3 in\n  (k ;)\ndef f(x: real) -> (real ;) =\n  let (u ;) = g(x) in\n  let (w ;) = u * x in\n  (w ;)\n',
+    'a constant returned twice beside a scaled result':
+        'def f(x: real) -> (real, real, real ;) =\n  let (c ;) = 3 in\n  let (y ;) = x * c in\n  (c, y, c ;)\n',
+    'a literal tail':
+        'def f(x: real) -> (real ;) =\n  let (y ;) = x * x in\n  let (;) = drop(y) in\n  4\n',
+    'a constant primitive tail (no dead partials)':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (;) = drop(x) in\n  log(c)\n',
+    'a nested right-hand side with its own literal, returning an outer constant':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (y, y2 ;) =\n    let (k ;) = 3 in\n    let (z ;) = k * x in\n    let (q ;) = z * c in\n    (q, c ;)\n  in\n  let (;) = drop(y2) in\n  let (s ;) = y * x in\n  (s ;)\n',
+    'a block returning an outer constant, read twice outside (no dup of its zero)':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (y, e ;) =\n    let (z ;) = c * x in\n    (z, c ;)\n  in\n  let (s ;) = y * c in\n  let (s2 ;) = s + e in\n  (s2 ;)\n',
+    'a block whose leaf tail is a constant primitive':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (y ;) =\n    let (z ;) = c * x in\n    let (;) = drop(z) in\n    sin(c)\n  in\n  let (s ;) = y * x in\n  (s ;)\n',
+    'a literal read five times: coefficient, argument, exponent, dropped (no dup)':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (a ;) = c * x in\n  let (b ;) = c * a in\n  let (e ;) = c - b in\n  let (g ;) = pow(a, c) in\n  let (h ;) = g + e in\n  let (;) = drop(c) in\n  (h ;)\n',
+    'names the fresh names meet (x_1, dx, c_1, c, m, r) with literals':
+        'def f(x: real, x_1: real, dx: real) -> (real ;) =\n  let (c_1 ;) = 2 in\n  let (c ;) = c_1 * x in\n  let (m ;) = c - x_1 in\n  let (r ;) = m * dx in\n  let (d ;) = 1.5 in\n  r * d\n',
+    'r and dx taken, a returned constant':
+        'def f(x: real, dx: real) -> (real, real ;) =\n  let (;) = drop(dx) in\n  let (c ;) = 2 in\n  let (r ;) = c - x in\n  (r, c ;)\n',
+    'a literal only dropped':
+        'def f(x: real) -> (real ;) =\n  let (c ;) = 2 in\n  let (k ;) = 7 in\n  let (;) = drop(k) in\n  let (y ;) = x * c in\n  (y ;)\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANTS))
+def test_constants_carry_no_tangent_in_every_case_of_the_fast_path(name, monkeypatch):
+    """The literal rule (JLit's symbolic zero, JPrim's left-out terms, JZero
+    only in a tuple, call or return slot, no dup of a constant's tangent,
+    ULit) in tuples, calls, returns, nested right-hand sides and leaf tails:
+    the fast path answers with the reference's text, fused and staged."""
+    text = CONSTANTS[name]
+    ref = tf.reference_vjp_text(text, "f")
+    assert tf.vjp_text(text, "f", require_fast=True) == ref
+    monkeypatch.setattr(tf, "vjp_defs", lambda d, counts: None)     # the staged stages alone
+    assert tf.vjp_text(text, "f", require_fast=True) == ref
+
+
 
 @pytest.mark.parametrize("name", sorted(NESTED))
 def test_nested_right_hand_sides_take_the_fast_path(name):
