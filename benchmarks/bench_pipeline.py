@@ -4,6 +4,7 @@
     python3 benchmarks/bench_pipeline.py --big      # … and the reference at 10^6 (needs ~10 GB)
     python3 benchmarks/bench_pipeline.py --sizes 20000 --fast-sizes 20000,200000 --json out.json
     python3 benchmarks/bench_pipeline.py --no-reference --gc off       # the fast path only
+    python3 benchmarks/bench_pipeline.py --layouts [--layout-size 100000] [--rounds 5]   # 8 layouts
 
 The program is ``linear_a.proofs.generators.chain_text(n)``: ``f(x, w)``, n lets
 alternating ``sin`` and ``* w``.  Each (path, size, gc setting) runs in a
@@ -94,6 +95,114 @@ def straight_line_python(n: int, chunk: int = 2000):
             x = f(x, w)
         return x
     return run, t_compile
+
+
+# ----------------------------------------------------------------------------
+# One chain in several layouts (``--layouts``): the same program, so the same
+# vjp text; the fast path must take every one at about the same speed.
+
+
+def _chain_lines(n: int, let, head: str, tail) -> str:
+    lines = [head]
+    prev = "x"
+    for i in range(1, n + 1):
+        lines.append(let(i, prev, i % 2 == 1))
+        prev = f"v{i}"
+    lines.append(tail(prev))
+    return "\n".join(lines) + "\n"
+
+
+_STD_HEAD = "def f(x: real, w: real) -> (real ;) ="
+
+
+def _met_names(n: int) -> str:
+    """The chain with binders x_1, dx_2, c_3, m_4, r_5, x_6, …: beside x, names
+    the fresh names of JVP (dx, c, m, r, each plus _k) can meet, so the fused
+    pass names over ids and then asks Fresh (``name_as_the_reference``)."""
+    lines, prev = [_STD_HEAD], "x"
+    for i in range(1, n + 1):
+        z = ["x_", "dx_", "c_", "m_", "r_"][i % 5] + str(i)
+        lines.append(f"  let ({z} ;) = {f'sin({prev})' if i % 2 else f'{prev} * w'} in")
+        prev = z
+    lines.append(f"  ({prev} ;)")
+    return "\n".join(lines) + "\n"
+LAYOUTS = {
+    "printer (chain_text)": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in", _STD_HEAD,
+        lambda p: f"  ({p} ;)"),
+    "`;)` parameter list": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in",
+        "def f(x: real, w: real ;) -> (real ;) =", lambda p: f"  ({p} ;)"),
+    "annotated binders `(v1: real ;)`": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i}: real ;) = {f'sin({p})' if s else f'{p} * w'} in",
+        "def f(x: real, w: real ;) -> (real ;) =", lambda p: f"  ({p} ;)"),
+    "a comment per let, blank lines": lambda n: _chain_lines(
+        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in  # step {i}"
+        + ("\n" if i % 10 == 0 else ""), "# a chain\n" + _STD_HEAD, lambda p: f"  ({p} ;)  # done"),
+    "CRLF, tabs, no spaces": lambda n: _chain_lines(
+        n, lambda i, p, s: f"\tlet\t(v{i};)\t=\t{f'sin({p})' if s else f'{p}*w'}\tin\r",
+        "def f(x:real,w:real)->(real;)=\r", lambda p: f"\t({p};)\r"),
+    "compact, `in` glued": lambda n: _chain_lines(
+        n, lambda i, p, s: f"let(v{i};)={f'sin({p})in' if s else f'{p}*w in'}",
+        "def f(x:real,w:real)->(real;)=", lambda p: f"({p};)"),
+    "spread over lines": lambda n: _chain_lines(
+        n, lambda i, p, s: "  let\n    (v%d ;)\n    = %s\n  in" % (i, f"sin( {p} )" if s else p + "\n      * w"),
+        "def f(\n    x: real,\n    w: real\n) -> (\n    real ;\n) =", lambda p: f"  ({p} ;)"),
+    "names the fresh names meet (x_1, dx_2, c_3 …)": lambda n: _met_names(n),
+    "expression tail": lambda n: _chain_lines(
+        n - 1, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in", _STD_HEAD,
+        lambda p: f"  sin({p})" if n % 2 else f"  {p} * w"),
+}
+
+
+SAME_PROGRAM = [k for k in LAYOUTS if k != "expression tail" and not k.startswith("names")]
+
+
+def all_layouts(n: int, rounds: int) -> list[dict]:
+    """The fast path end to end on the chain in every layout, in one process,
+    the layouts interleaved round by round (so a busy host slows them all
+    alike), keeping each layout's best round.  Times are the process's CPU
+    time (``time.process_time``: on a shared host, wall time also counts the
+    other jobs' turns on the cores)."""
+    sys.path.insert(0, ROOT)
+    import hashlib
+    from linear_a.semantics import flat as sf
+    from linear_a.transforms import flat as tf
+    texts = {name: make(n) for name, make in LAYOUTS.items()}
+    best = {name: {"parse": 1e9, "e2e": 1e9} for name in LAYOUTS}
+    sha = {}
+    for _ in range(rounds):
+        for name, text in texts.items():
+            gc.collect()
+            t0 = time.process_time()
+            out = tf.vjp_text(text, "f", require_fast=True)
+            t1 = time.process_time()
+            sf.parse(text)
+            t2 = time.process_time()
+            b = best[name]
+            b["e2e"], b["parse"] = min(b["e2e"], t1 - t0), min(b["parse"], t2 - t1)
+            sha[name] = hashlib.sha1(out.encode()).hexdigest()
+            del out
+    return [dict(n=n, layout=name, bytes=len(texts[name]), sha=sha[name], **best[name])
+            for name in LAYOUTS]
+
+
+def layout_table(rows: list[dict]) -> str:
+    laid = [r for r in rows if not r["layout"].startswith("names")]     # layouts proper
+    fastest = min(r["e2e"] for r in laid)
+    out = [f"| layout (n = {rows[0]['n']:,} lets) | bytes/let | parse µs/let (CPU) | vjp_text µs/let (CPU) | ÷ fastest |",
+           "|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['layout']} | {r['bytes'] / r['n']:.1f} | {r['parse'] / r['n'] * 1e6:.2f} | "
+                   f"{r['e2e'] / r['n'] * 1e6:.2f} | {r['e2e'] / fastest:.2f} |")
+    same = {r["sha"] for r in rows if r["layout"] in SAME_PROGRAM}
+    met = [r for r in rows if r["layout"].startswith("names")]
+    out.append(f"\nslowest ÷ fastest layout: **{max(r['e2e'] for r in laid) / fastest:.2f}**"
+               + "".join(f" (the met names, another program: {r['e2e'] / fastest:.2f})" for r in met)
+               + "; "
+               + ("the same vjp text in every layout of the same program (the expression tail "
+                  "and the met names are other programs)" if len(same) == 1 else "TEXTS DIFFER"))
+    return "\n".join(out)
 
 
 def one(n: int, gc_on: bool) -> dict:
@@ -357,7 +466,18 @@ def main(argv=None):
     ap.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--ratio", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the raw measurements here")
+    ap.add_argument("--layouts", action="store_true",
+                    help="only the fast path on one chain in each of the LAYOUTS (a child each)")
+    ap.add_argument("--layout-size", type=int, default=100000, help="lets of that chain (default: %(default)s)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of --layouts (default: %(default)s)")
     a = ap.parse_args(argv)
+    if a.layouts:
+        rows = all_layouts(a.layout_size, a.rounds)
+        print(layout_table(rows))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"layouts": rows}, f, indent=1)
+        return
     if a.one:
         res = one_fast(a.one, a.gc != "off", a.ratio) if a.fast else one(a.one, a.gc != "off")
         print(json.dumps(res))

@@ -10,6 +10,7 @@ work and peak memory of the two runs (``--json``: ``{"primal", "gradient",
 when the program is in its fragment and the policy is save-all: the same text
 as the reference pipeline, ~8x sooner on long chains.  ``--reference``
 forces the rule-based pipeline; bad input always gets the reference's errors.
+``--explain`` says on stderr which path answered and why.
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ def register(sub):
     p.add_argument("--reference", action="store_true",
                    help="print through the reference pipeline (rules and derivations) even where "
                         "the fast flat path applies; the text is the same")
+    p.add_argument("--explain", action="store_true",
+                   help="say on stderr which path (fast or reference) printed the program, and why")
     p.set_defaults(func=run_vjp)
 
     p = sub.add_parser("grad", help="the gradient of a function with one real result")
@@ -136,19 +139,45 @@ def _has_point(ns) -> bool:
     return ns.args is not None or ns.at is not None
 
 
+def _not_fast(ns) -> str | None:
+    """Why the fast path is not tried (None: it is)."""
+    if ns.reference:
+        return "--reference"
+    if not ns.file.endswith(".la"):
+        return "a surface (.py) file is traced into a program, not read as text"
+    if ns.policy not in (None, "save-all"):
+        return f"policy `{ns.policy}`: only save-all has a fast path"
+    return None
+
+
+def _explain(ns, what: str) -> None:
+    if getattr(ns, "explain", False):
+        import sys
+        print(f"vjp: {what}", file=sys.stderr)
+
+
 def _fast_vjp_text(ns):
     """The printed vjp program from the fast flat path (``linear_a.transforms.flat``), or
     None where it does not apply: a policy other than save-all, a surface
     file, a program outside the flat fragment, bad input (whose error the
     reference path then reports)."""
-    if ns.reference or not ns.file.endswith(".la") or ns.policy not in (None, "save-all"):
+    why = _not_fast(ns)
+    if why is not None:
+        _explain(ns, f"printed by the reference pipeline: {why}")
         return None
-    from linear_a.transforms.flat import NotFast, vjp_text
+    from linear_a.transforms.flat import PASSES, NotFast, fast_vjp_text
     from .common import read_text
+    text = read_text(ns.file)
+    how: list = []
     try:
-        return vjp_text(read_text(ns.file), ns.fn, ns.file, require_fast=True)
-    except NotFast:
+        out = fast_vjp_text(text, ns.fn, how)
+    except MemoryError:
+        raise
+    except Exception as e:      # outside the fragment, or bad input: the reference decides
+        _explain(ns, f"printed by the reference pipeline: the fast path declined ({e or type(e).__name__})")
         return None
+    _explain(ns, f"printed by {PASSES[how[-1]]}: the program is in the flat fragment")
+    return out
 
 
 def run_vjp(ns):
@@ -158,6 +187,9 @@ def run_vjp(ns):
         if text is not None:
             print(text, end="")
             return 0
+    elif getattr(ns, "explain", False):
+        _explain(ns, "values at a point, by the reference pipeline (the fast path only prints "
+                     "programs)")
     prog = load_program(ns.file, ns.fn)
     policy = _get_policy(ns)
     if not _has_point(ns):

@@ -2,10 +2,11 @@ r"""Reverse mode on the flat form: JVP, unzip (save-all) and transpose, fast.
 
 ``linear_a.transforms.compose.vjp_program`` is the reference: JVP, unzip and
 transposition as rules building a derivation per node.  This module is a
-second path beside it for the flat fragment (``linear_a.semantics.flat``: definitions
-of real parameters and results whose bodies are let-chains of primitives,
-literals and drops), the way ``linear_a.transforms.compile`` is a fast float path
-beside the interpreter.  Its contract is **exact agreement**::
+second path beside it for straight-line non-linear programs
+(``linear_a.semantics.flat``: primitives, literals, drops, tuples,
+unpacks, calls, returns and nested right-hand sides), under the save-all
+policy, the way ``linear_a.transforms.compile`` is a fast float path beside
+the interpreter.  Its contract is **exact agreement**::
 
     vjp_text(text, fn) == show(vjp_program(parse_program(text), fn))
 
@@ -18,6 +19,31 @@ tested against the reference's: :func:`jvp` against ``jvp_program(p, [fn])``,
 are integers indexing the definition's ``names`` table (``linear_a.semantics.flat``);
 each stage copies the table and appends the names it makes, so its input is
 left as it was.
+
+**Reference rule ↔ fast case.**  Each branch of the stages below carries,
+as a comment, the name of the reference rule it implements; in one table:
+
+=============  ==============================  ==============================  =====================
+input let      JVP (``transforms.jvp``)        unzip, save-all                 transpose of its lets
+=============  ==============================  ==============================  =====================
+PRIM           JPrim (partials: the table)     ULeaf                           TScale, TDup, TLinAdd
+LIT            JLit (*the literal rule*)       ULit                            TLetNonLin (in front)
+NDROP          JDrop                           ULeaf                           TDropLin (typed zero)
+NTUP           JTup → LTUP                     ULeaf                           TLinTup → LUNPACK
+NUNPACK        JUnpack → LUNPACK               UNUnpack                        TLUnpack → LTUP
+CALL           JCall (callee's ``_jvp``)        UCall (``w_g``, trivial g)      TCall (``g_lin_T``)
+RETLET         JRet with a destination         URet (split in two)             TRet (ct aliases)
+BLOCK          JLet, block case (splits)       splice, then URet               —
+leaf tail      JLet's ``dest`` (r, r_1, …)     URet                            TDef's ``ct_out``
+=============  ==============================  ==============================  =====================
+
+The fused pass (``transforms.fused``) does the first three rows in one
+pass.  The literal rule (SPEC §17: constants carry no tangent) is marked
+off in each pass (``---- JLit ----``): θ of a literal is the symbolic zero
+``SZ``, read by JPrim (a constant's term and the partials only it needed
+left out, a literal coefficient written again), JDrop (nothing to drop),
+the block case (no split) and ``linear`` (JZero: a ``zero`` only in a
+tuple, call or return slot).
 
 How the stages mirror the reference (read those modules for the rules).
 
@@ -67,16 +93,30 @@ The stages, each usable alone: ``linear_a.semantics.flat.parse`` (text → FlatP
 in one pass by ``linear_a.transforms.fused.vjp_defs`` wherever it answers (it is
 tested against these three stages, as they are against the reference).
 
+Calls (:func:`vjp_with_calls`): fn and every definition it calls are each
+transformed once, callees first (program order), as ``vjp_program`` does:
+JVP (a call becomes ``g_jvp``), unzip (``g_jvp_nl`` / ``g_jvp_lin`` around
+a residual tuple ``w_g``; dropped at once when ``g_jvp_lin`` does nothing),
+then the transposition of fn's linear half and of each linear half a
+transposed one calls; the output is the ``_jvp_nl`` halves, then the
+``_jvp_lin_T`` ones, in program order.  Nested right-hand sides: JVP writes
+the nested chain flat, already spliced as unzip splices it (so the JVP
+stage's own text differs from the reference's there; unzip's and
+transposition's do not).
+
 Failure is never an answer: if the input is outside the fragment or any fast
 step fails, :func:`vjp_text` runs the reference pipeline, so errors are
 always the reference's located errors (``require_fast=True`` raises
-:class:`NotFast` instead, for benchmarks and tests).  The cyclic garbage
+:class:`NotFast` instead, for benchmarks and tests).  Policies other than
+save-all always take the reference pipeline (``linear-a vjp --explain``
+says so).  The cyclic garbage
 collector is paused during the pipeline (``linear_a.semantics.gcpause``).
 """
 from __future__ import annotations
 
-from linear_a.semantics.flat import (DUP, LADD, LDROP, LIT, NDROP, NTUP, NUNPACK, PRIM, RET, SCALE, ZERO,
-                            FlatDef, FlatProgram, NotFlat, check, check_def, parse, show)
+from linear_a.semantics.flat import (BLOCK, CALL, RETLET, DUP, LADD, LDROP, LIT, LTUP, LUNPACK, NDROP, NTUP, NUNPACK, PRIM,
+                                     RET, SCALE, ZERO, FlatDef, FlatProgram, NotFlat, check, check_def,
+                                     check_typed, parse, show)
 from linear_a.semantics.gcpause import paused_gc
 from linear_a.semantics.parser import KEYWORDS, parse_program
 from linear_a.semantics.printer import show as show_ref
@@ -85,7 +125,7 @@ from linear_a.semantics.syntax import REAL, TupleType
 from linear_a.semantics.typecheck import typecheck
 
 from .compose import vjp_program
-from .fresh import SUFFIXES, bases_may_meet, first_fresh, suffix
+from .fresh import SUFFIXES, Fresh, bases_may_meet, first_fresh, suffix
 from .fused import vjp_defs
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
@@ -150,7 +190,7 @@ class _Emitter:
             append((PRIM, v, op, args))
             return v
 
-        def lit(text: str) -> int:
+        def lit(text: str) -> int:     # a rule's literal (see the literal rule, JLit)
             v = len(names)
             name(fresh("c"))
             append((LIT, v, text))
@@ -178,36 +218,73 @@ def _live(binds: list, keep) -> list:
     return live
 
 
+def reads(lets, tail):
+    """The variables read by ``lets`` and ``tail``, in evaluation order, with
+    repetition, nested right-hand sides included (an explicit stack): the
+    order of ``linear_a.semantics.syntax.iter_nodes``."""
+    stack = [(iter(lets), tail)]
+    while stack:
+        it, tl = stack[-1]
+        for t in it:
+            k = t[0]
+            if k is PRIM:
+                yield from t[3]
+            elif k is NDROP:
+                yield t[1]
+            elif k is NTUP:
+                yield from t[2]
+            elif k is NUNPACK:
+                yield t[2]
+            elif k is CALL:
+                yield from t[4]
+            elif k is RETLET:
+                yield from t[3]
+            elif k is BLOCK:
+                stack.append((iter(t[2]), t[3]))
+                break
+        else:
+            stack.pop()
+            k = tl[0]
+            yield from (tl[1] if k is RET else tl[3] if k is PRIM else tl[2] if k is NTUP
+                        else tl[4] if k is CALL else (tl[1],) if k is NDROP else ())
+
+
 def read_counts(d: FlatDef) -> list:
     """How many times each variable of a flat input definition is read."""
     left = [0] * len(d.names)
-    for t in d.lets:
-        k = t[0]
-        if k is PRIM:
-            for x in t[3]:
-                left[x] += 1
-        elif k is NDROP:
-            left[t[1]] += 1
-    tail = d.tail
-    for x in (tail[1] if tail[0] is RET else tail[3] if tail[0] is PRIM else ()):
+    for x in reads(d.lets, d.tail):
         left[x] += 1
     return left
 
 
-def jvp(d: FlatDef, counts: list | None = None) -> FlatDef:
+def block_reads(t) -> dict:
+    """``use_counts`` of a nested right-hand side ``(BLOCK, outs, lets, tail)``:
+    variable -> reads, in first-read order."""
+    n: dict = {}
+    for x in reads(t[2], t[3]):
+        n[x] = n.get(x, 0) + 1
+    return n
+
+
+_TAIL = -1      # (_TAIL, leaf): a leaf tail, read as a let of fresh r, r_1, … (JVP's ``dest``)
+
+
+def jvp(d: FlatDef, counts: list | None = None, arity: dict | None = None) -> FlatDef:
     """``f_jvp`` of a checked flat definition, exactly as ``linear_a.transforms.jvp``.
     ``counts``: the list :func:`linear_a.semantics.flat.check_def` returned for d (read,
     not changed), else the reads are counted here.  d's table must be d's
-    names (as the parser makes it)."""
+    names (as the parser makes it).  ``arity``: the number of non-linear
+    results of each definition d calls (whose JVP is callee + ``_jvp``)."""
     if counts is None:
         counts = read_counts(d)
-    out = _jvp(d, counts, exact=False)
-    return out if out is not None else _jvp(d, counts, exact=True)
+    arity = arity or {}
+    out = _jvp(d, counts, exact=False, arity=arity)
+    return out if out is not None else _jvp(d, counts, exact=True, arity=arity)
 
 
-def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
+def _jvp(d: FlatDef, counts: list, exact: bool, arity: dict) -> FlatDef | None:
     """JLet over d's lets: each let, then (JPrim) its partials and the tangent
-    of its result, or (JLit) a zero tangent, or (JDrop) the drop of a tangent.
+    of its result, or (JLit) the symbolic zero, or (JDrop) the drop of a tangent.
     None if the names it made may not be Fresh's (then run it ``exact``)."""
     names = list(d.names)               # the output's table: d's names, then the new ones
     n0 = len(names)
@@ -256,6 +333,16 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
         left[x] = n - 1
         return a
 
+    def linear(x: int) -> int:
+        """The tangent for one read of x where a linear variable must exist (a
+        tuple, call or return slot): a symbolic zero is made a ``zero`` (JZero)."""
+        if theta[x] != SZ:
+            return tangent(x)
+        v = len(names)
+        name(dname(x))
+        append((ZERO, v))
+        return v
+
     dparams = []
     for p, ty in d.nl_params:
         theta[p] = len(names)
@@ -264,23 +351,36 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
     scratch: list = []                  # a primitive's partials, before the dead ones go
     emitter = _Emitter(fresh, names, scratch)
     partials = {n: p.partials for n, p in PRIMITIVES.items()}
-    lits: dict = {}                     # variables bound to a literal -> its text
-    lets = d.lets
+    lits: dict = {}                     # variables bound to a literal -> its text (θ: SZ)
     tail = d.tail
-    r = None
-    if tail[0] is not RET:              # a leaf tail: bound to a fresh r, returned
-        lets = lets + [None]
-    for t in lets:
-        if t is None:                   # the leaf tail, last: r gets a variable of its own
-            r = len(names)
-            name(fresh("r"))
+    all_rs: list = []                   # the variables r, r_1, … made for leaf tails
+    # A stack of iterators over let lists: the body's, then one per nested
+    # right-hand side being read (JLet with a block: its lets, then its tail);
+    # ``blocks`` holds, per open block, its let, its splits to restore, and
+    # the variables its leaf tail is bound to.
+    stack = [iter(d.lets if tail[0] is RET else d.lets + [(_TAIL, tail)])]
+    blocks: list = []
+    rs = None
+    while stack:
+      for t in stack[-1]:
+        k = t[0]
+        if k is _TAIL:                  # a leaf tail: its results get variables of their own (r, r_1, …)
+            leaf = t[1]
+            rs = []
+            for _ in range(arity[leaf[3]] if leaf[0] is CALL else 0 if leaf[0] is NDROP else 1):
+                rs.append(len(names))
+                name(fresh("r"))
+            all_rs += rs
             grow = len(names) - len(left)
             left += [1] * grow
             theta += [None] * grow
             dk += [0] * grow
-            t = (tail[0], r) + tail[2:]
-        k = t[0]
-        if k is PRIM:
+            if blocks:
+                blocks[-1][2] = rs
+            t = (CALL, tuple(rs), (), leaf[3], leaf[4], ()) if leaf[0] is CALL else \
+                leaf if leaf[0] is NDROP else (leaf[0], rs[0]) + leaf[2:]
+            k = t[0]
+        if k is PRIM:                   # JPrim: primal, partials (the table's rule), scaled tangents summed
             append(t)
             _, z, op, args = t
             acc = None
@@ -324,7 +424,7 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                     append((SCALE, s, c, tx))
                 elif c is ONE or c == ONE:
                     s = tx
-                elif c is MINUS_ONE or c == MINUS_ONE:
+                elif c is MINUS_ONE or c == MINUS_ONE:     # JPrim's literal -1 (see the literal rule)
                     m = len(names)
                     name(fresh("m"))
                     append((LIT, m, "-1"))
@@ -346,30 +446,92 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
                     append((LADD, s2, acc, s))
                     acc = s2
             theta[z] = SZ if acc is None else acc      # every argument constant: symbolic zero
-        elif k is LIT:
+        # ---- JLit, the literal rule: θ := SZ here; SZ is read by JPrim above (terms and
+        # partials left out, a literal coefficient written again), JDrop, the block case's
+        # splits and ``linear`` (JZero) ----
+        elif k is LIT:                  # JLit: the literal; its tangent is the symbolic zero
             append(t)
             theta[t[1]] = SZ
             lits[t[1]] = t[2]
-        elif k is NDROP:
+        # ---- end of the literal rule ----
+        elif k is NDROP:                # JDrop (a constant's symbolic zero needs nothing)
             append(t)
             if theta[t[1]] != SZ:
                 append((LDROP, tangent(t[1])))
+        elif k is NTUP:                 # JTup: the tangent of a tuple is the linear tuple of tangents
+            append(t)
+            ts = tuple([linear(x) for x in t[2]])
+            s = theta[t[1]] = len(names)
+            name(dname(t[1]))
+            append((LTUP, s, ts))
+        elif k is NUNPACK:              # JUnpack: unpacking a tuple also unpacks its tangent
+            append(t)
+            src = linear(t[2])
+            vs = []
+            for y in t[1]:
+                theta[y] = len(names)
+                name(dname(y))
+                vs.append(theta[y])
+            append((LUNPACK, tuple(vs), src))
+        elif k is CALL:                 # JCall: the callee's JVP, on the arguments' tangents
+            _, outs, _, fn, args, _ = t
+            ts = tuple([linear(x) for x in args])
+            dz = []
+            for z in outs:
+                theta[z] = len(names)
+                name(dname(z))
+                dz.append(theta[z])
+            append((CALL, outs, tuple(dz), fn + JVP_SUFFIX, args, ts))
+        elif k is RETLET:               # JRet as a right-hand side: (z̄ ; dz̄) = (x̄ ; θ(x̄))
+            ts = tuple([linear(x) for x in t[3]])
+            dz = []
+            for z in t[1]:
+                theta[z] = len(names)
+                name(dname(z))
+                dz.append(theta[z])
+            append((RETLET, t[1], tuple(dz), t[3], ts))
+        elif k is BLOCK:                # JLet with a nested right-hand side: split off the outer
+            restore = []                # tangents it reads (in first-read order), then read it
+            for x, kk in block_reads(t).items():
+                if x < len(theta) and theta[x] is not None and theta[x] != SZ:
+                    n = left[x]
+                    if n > kk:
+                        a = len(names)
+                        name(dname(x))
+                        name(dname(x))
+                        append((DUP, a, a + 1, theta[x]))
+                        theta[x] = a
+                        left[x] = kk
+                        restore.append((x, a + 1, n - kk))
+            blocks.append([t, restore, None])
+            stack.append(iter(t[2] if t[3][0] is RET else t[2] + [(_TAIL, t[3])]))
+            break
         else:
             raise NotFlat(f"JVP of kind {k!r}")
-    def linear(x: int) -> int:
-        """tangent(x), a symbolic zero made a ``zero`` (JZero)."""
-        if theta[x] != SZ:
-            return tangent(x)
-        v = len(names)
-        name(dname(x))
-        append((ZERO, v))
-        return v
-
-    if r is None:
+      else:                             # a let list read to its end
+        stack.pop()
+        if not blocks or len(stack) > len(blocks):
+            continue                    # the body's (its tail comes after the loop)
+        t, restore, brs = blocks.pop()  # a nested right-hand side's: its return, then the let
+        itail = t[3]
+        if itail[0] is RET:
+            ret = (itail[1], tuple([linear(x) for x in itail[1]]))
+        else:
+            ret = (tuple(brs), tuple([linear(z) for z in brs]))
+        for x, c, n in restore:
+            theta[x] = c
+            left[x] = n
+        dz = []
+        for z in t[1]:
+            theta[z] = len(names)
+            name(dname(z))
+            dz.append(theta[z])
+        append((RETLET, t[1], tuple(dz)) + ret)
+    if rs is None or tail[0] is RET:
         new_tail = (RET, tail[1], tuple([linear(x) for x in tail[1]]))
     else:
-        new_tail = (RET, (r,), (theta[r] if theta[r] != SZ else linear(r),))
-    if not exact and bases_may_meet(names[:n0] + names[r:r + 1] if r is not None else names[:n0]) \
+        new_tail = (RET, tuple(rs), tuple([linear(z) for z in rs]))
+    if not exact and bases_may_meet(names[:n0] + [names[z] for z in all_rs]) \
             and not _distinct(names[n0:]):
         return None
     return FlatDef(d.name + JVP_SUFFIX, names, list(d.nl_params), dparams, list(d.nl_out),
@@ -380,11 +542,16 @@ def _jvp(d: FlatDef, counts: list, exact: bool) -> FlatDef | None:
 # Unzip (save-all).
 
 
-def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
+def unzip(d: FlatDef, sigs: dict | None = None) -> tuple[FlatDef, FlatDef]:
     """``(f_nl, f_lin)`` of a JVP output, exactly as ``linear_a.transforms.unzip`` under
     save-all.  The two halves share one table: d's, and the residual tuple's
-    name.  d's table must be d's names (as :func:`jvp` makes it)."""
+    name.  d's table must be d's names (as :func:`jvp` makes it).  ``sigs``:
+    for each callee g (already unzipped), ``(R, trivial)``: its residual
+    type and whether g_lin does nothing (:func:`unzip_sig`)."""
     names = list(d.names)
+    fresh = Fresh(d.names) if sigs else None    # UCall's w_g, then w: Fresh over f's names
+    rtype: dict = {}                   # a callee's residual tuple variable -> its type
+    trivial_w: set = set()
     nl_reads = bytearray(len(names))   # read by the non-linear half
     lin_reads = bytearray(len(names))  # non-linear variables read by the linear half
     for x in d.tail[1]:
@@ -394,24 +561,54 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     nl_keep, lin_append = nl_lets.append, lin_out.append
     for t in d.lets:                   # split the lets, and collect the reads
         k = t[0]
-        if k is SCALE:
+        if k is SCALE:                 # ULinLeaf (x *. l reads the non-linear x there)
             lin_append(t)
             lin_reads[t[2]] = 1
-        elif k is PRIM:
+        elif k is PRIM:                # ULeaf
             nl_keep(t)
             for x in t[3]:
                 nl_reads[x] = 1
-        elif k is LADD or k is DUP or k is ZERO or k is LDROP:
-            lin_append(t)
-        elif k is LIT:                 # ULit: to the half (or halves) reading it
+        elif k is LADD or k is DUP or k is ZERO or k is LDROP or k is LTUP or k is LUNPACK:
+            lin_append(t)              # ULinLeaf, ULUnpack
+        elif k is LIT:                 # ULit: to the half (or halves) reading it (the literal rule)
             nl_keep(t)
             lin_append(t)
-        elif k is NDROP:
+        elif k is NDROP:               # ULeaf
             nl_keep(t)
             nl_reads[t[1]] = 1
-        elif k is NTUP:
+        elif k is NTUP:                # ULeaf
             nl_keep(t)
             for x in t[2]:
+                nl_reads[x] = 1
+        elif k is NUNPACK:             # UNUnpack
+            nl_keep(t)
+            nl_reads[t[2]] = 1
+        elif k is CALL:                # UCall: g_nl in the known half, g_lin on its residuals w_g
+            _, outs, douts, g, args, ts = t
+            R, trivial = sigs[g]
+            wv = len(names)
+            names.append(fresh("w_" + g))
+            nl_reads.append(0)
+            lin_reads.append(0)
+            rtype[wv] = R
+            nl_keep((CALL, outs + (wv,), (), g + NL_SUFFIX, args, ()))
+            for x in args:
+                nl_reads[x] = 1
+            if trivial:                # g_lin does nothing: w_g is dropped at once
+                trivial_w.add(wv)
+            else:
+                lin_append((CALL, (), douts, g + LIN_SUFFIX, (wv,), ts))
+                lin_reads[wv] = 1
+        elif k is RETLET:              # URet: a return splits into its known and its linear half
+            _, outs, douts, src, lsrc = t
+            if not lsrc:
+                nl_keep(t)
+            elif not src:
+                lin_append(t)
+            else:
+                nl_keep((RETLET, outs, (), src, ()))
+                lin_append((RETLET, (), douts, (), lsrc))
+            for x in src:
                 nl_reads[x] = 1
         else:
             raise NotFlat(f"unzip of kind {k!r}")
@@ -424,7 +621,14 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
         if t[0] is LIT and not nl_reads[t[1]]:
             continue                   # (in f_lin, or read by neither half)
         nl_append(t)
-        if t[0] is not NDROP:
+        if t[0] is NUNPACK or t[0] is CALL or t[0] is RETLET:  # the unread dropped, then the residuals
+            outs = t[1]
+            if t[0] is CALL and outs and outs[-1] in trivial_w:
+                nl_append((NDROP, outs[-1]))
+                outs = outs[:-1]
+            nl_out += [(NDROP, z) for z in outs if not nl_reads[z] and not lin_reads[z]]
+            residuals += [z for z in outs if lin_reads[z]]
+        elif t[0] is not NDROP:
             z = t[1]
             if lin_reads[z]:
                 res_append(z)
@@ -432,8 +636,8 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
                 nl_append((NDROP, z))
     del nl_lets
     w = len(names)
-    names.append(first_fresh(d.names, "w"))     # the reference's Fresh(f's names)("w")
-    R = TupleType([REAL] * len(residuals))
+    names.append(fresh("w") if fresh else first_fresh(d.names, "w"))  # the reference's Fresh(f's names)("w")
+    R = TupleType([rtype.get(v, REAL) for v in residuals])
     known = d.tail[1]
     nl_out.append((NTUP, w, tuple(residuals)))
     f_nl = FlatDef(d.name + NL_SUFFIX, names, list(d.nl_params), [], list(d.nl_out) + [R], [],
@@ -444,20 +648,32 @@ def unzip(d: FlatDef) -> tuple[FlatDef, FlatDef]:
     return f_nl, f_lin
 
 
+def unzip_sig(f_nl: FlatDef, f_lin: FlatDef) -> tuple:
+    """``(R, trivial)`` of an unzipped definition, what a caller's UCall reads:
+    its residual type, and whether f_lin does nothing (no linear lets,
+    parameters or results, no residuals: the reference's ``lin_trivial``)."""
+    R = f_nl.nl_out[-1]
+    trivial = (not f_lin.lin_params and not f_lin.lin_out and not R.items
+               and len(f_lin.lets) == 1)
+    return R, trivial
+
+
 # ----------------------------------------------------------------------------
 # Transpose.
 
 
-def transpose(d: FlatDef) -> FlatDef:
+def transpose(d: FlatDef, sigs: dict | None = None) -> FlatDef:
     """``f_T`` of a flat definition with no non-linear results, exactly as
-    ``linear_a.transforms.transpose``.  d's variables must have distinct names."""
+    ``linear_a.transforms.transpose``.  d's variables must have distinct names.
+    ``sigs``: the signatures of the definitions d calls (for the types of
+    dropped linear values, see ``check_typed``)."""
     if d.nl_out or d.tail[1]:
         raise NotFlat("transpose of a definition with non-linear results")
-    out = _transpose(d, exact=False)
-    return out if out is not None else _transpose(d, exact=True)
+    out = _transpose(d, exact=False, sigs=sigs)
+    return out if out is not None else _transpose(d, exact=True, sigs=sigs)
 
 
-def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
+def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | None:
     """The rules, last let first; None if the names it made may not be Fresh's."""
     names = list(d.names)
     n0 = len(names)
@@ -495,9 +711,10 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
     append = out.append
     front: list = []
     name = names.append
+    types = None                        # the linear variables' types, where a dropped one needs its zero's
     for t in reversed(d.lets):
         k = t[0]
-        if k is SCALE or k is DUP:      # the most frequent lets: give(l) inlined
+        if k is SCALE or k is DUP:      # TScale, TDup (the most frequent lets: give(l) inlined)
             _, a, b, l = t              # (*., z, x, l) or (dup, a, b, l)
             c = len(names)
             cl = "ct_" + names[l]
@@ -507,16 +724,34 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
             else:
                 give(l)
             append((SCALE, c, b, ct[a]) if k is SCALE else (LADD, c, ct[a], ct[b]))
-        elif k is LADD:
+        elif k is LADD:                 # TLinAdd
             c = ct[t[1]]
             a = give(t[2])
             append((DUP, a, give(t[3]), c))
-        elif k is ZERO:
+        elif k is ZERO:                 # TZero
             append((LDROP, ct[t[1]]))
-        elif k is LDROP:
-            append((ZERO, give(t[1])))
+        elif k is LDROP:                # TDropLin: a zero of the dropped value's type
+            if types is None:
+                simple = all(ty is REAL for _, ty in d.lin_params) and not any(
+                    u[0] is LTUP or u[0] is LUNPACK or u[0] is CALL for u in d.lets)
+                types = False if simple else check_typed(d, sigs)[1]
+            ty = types[t[1]] if types else REAL
+            append((ZERO, give(t[1])) if ty is REAL else (ZERO, give(t[1]), ty))
+        elif k is LTUP:                 # TLinTup: building a tuple transposes to unpacking its cotangent
+            c = ct[t[1]]
+            append((LUNPACK, tuple([give(x) for x in t[2]]), c))
+        elif k is LUNPACK:              # TLUnpack: unpacking transposes to building the tuple of cotangents
+            cs = tuple([ct[x] for x in t[1]])
+            append((LTUP, give(t[2]), cs))
+        elif k is RETLET:               # TRet: each returned variable takes its binder's cotangent
+            for y, z in zip(t[4], t[2]):
+                ct[y] = ct[z]
+        elif k is CALL:                 # TCall: a call of g_lin transposes to a call of g_lin_T
+            _, _, louts, g, wargs, largs = t
+            cs = tuple([ct[x] for x in louts])
+            append((CALL, (), tuple([give(y) for y in largs]), g + T_SUFFIX, wargs, cs))
         elif k is PRIM or k is LIT or k is NTUP or k is NUNPACK or k is NDROP:
-            front.append(t)
+            front.append(t)             # TLetNonLin, TNUnpack
         else:
             raise NotFlat(f"transpose of kind {k!r}")
     front.reverse()
@@ -533,22 +768,31 @@ def _transpose(d: FlatDef, exact: bool) -> FlatDef | None:
 
 def check_output(defs: list[FlatDef]) -> None:
     """The typing judgment on the vjp program (as the reference pipeline checks it)."""
-    check(FlatProgram(defs))
+    check(FlatProgram(defs), counts=False)
 
 
-def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
+def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
     """The fast path up to printing: text → the checked vjp program
     ``[f_jvp_nl, f_jvp_lin_T]`` in flat form (what ``jax.make_jaxpr`` returns
     is the like of this: a program in memory).  :class:`NotFlat` (or another
-    exception) when it cannot answer."""
+    exception) when it cannot answer.  ``how``: a list, to which the pass
+    that answered is appended (``"fused"`` or ``"staged"``)."""
     with paused_gc():
         prog = parse(text)
         counts = check(prog)
         d = prog.get(fn)
         if d is None or prog.get(fn + JVP_SUFFIX) is not None:
             raise NotFlat(f"no function `{fn}`, or `{fn}{JVP_SUFFIX}` is taken")
+        if _callees(d):
+            if how is not None:
+                how.append("calls")
+            defs = vjp_with_calls(prog, fn, counts)
+            check_output(defs)
+            return defs
         del prog                        # each stage's input is freed as soon as it is used
         defs = vjp_defs(d, counts[fn])  # the three stages in one pass (transforms.fused) …
+        if how is not None:
+            how.append("fused" if defs is not None else "staged")
         if defs is None:                # … or, where it declines, one by one
             jd = jvp(d, counts[fn])
             del d, counts
@@ -562,11 +806,85 @@ def fast_vjp_defs(text: str, fn: str) -> list[FlatDef]:
         return defs
 
 
-def fast_vjp_text(text: str, fn: str) -> str:
+def _callees(d: FlatDef) -> list:
+    """The definitions d calls, nested right-hand sides included."""
+    out, stack = [], [(d.lets, d.tail)]
+    while stack:
+        lets, tail = stack.pop()
+        out += [t[3] for t in lets if t[0] is CALL]
+        stack += [(t[2], t[3]) for t in lets if t[0] is BLOCK]
+        if tail[0] is CALL:
+            out.append(tail[3])
+    return out
+
+
+def vjp_with_calls(prog: FlatProgram, fn: str, counts: dict) -> list[FlatDef]:
+    """``vjp_program`` of a checked flat program whose ``fn`` calls other
+    definitions: as the reference, JVP then save-all unzip of fn and every
+    definition it calls (each once, callees first: program order, callees
+    being defined before their callers), then the transposition of fn's
+    linear half and of every g_jvp_lin a transposed half calls.  The result
+    is the g_jvp_nl in program order, then the g_jvp_lin_T in program order."""
+    defs = {d.name: d for d in prog.defs}
+    chosen, todo = set(), [fn]
+    while todo:                         # fn and its callees, transitively
+        g = todo.pop()
+        if g not in chosen:
+            chosen.add(g)
+            todo += _callees(defs[g])
+    order = [d for d in prog.defs if d.name in chosen]
+    made = {d.name + s for d in order for s in (JVP_SUFFIX, JVP_SUFFIX + NL_SUFFIX,
+                                               JVP_SUFFIX + LIN_SUFFIX, JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX)}
+    if made & set(defs):
+        raise NotFlat("a name the transformations make is taken")
+    arity = {d.name: len(d.nl_out) for d in order}
+    usigs: dict = {}                    # g_jvp -> (R, trivial)
+    lin_sigs: dict = {}                 # g_jvp_lin -> its signature (for check_typed)
+    nl_defs, lin_defs = [], {}
+    for d in order:
+        jd = jvp(d, counts[d.name], arity)
+        f_nl, f_lin = unzip(jd, usigs)
+        usigs[jd.name] = unzip_sig(f_nl, f_lin)
+        lin_sigs[f_lin.name] = ([ty for _, ty in f_lin.nl_params], [ty for _, ty in f_lin.lin_params],
+                                [], list(f_lin.lin_out))
+        nl_defs.append(f_nl)
+        lin_defs[f_lin.name] = f_lin
+    done: dict = {}
+    todo = [fn + JVP_SUFFIX + LIN_SUFFIX]
+    while todo:                         # TCall's need(g): each linear half called, transposed once
+        g = todo.pop()
+        if g in done:
+            continue
+        done[g] = f_t = transpose(lin_defs[g], lin_sigs)
+        todo += [t[3][:-len(T_SUFFIX)] for t in f_t.lets if t[0] is CALL]
+    return nl_defs + [done[n] for n in lin_defs if n in done]
+
+
+def fast_vjp_text(text: str, fn: str, how: list | None = None) -> str:
     """The fast path alone, text to text: :class:`NotFlat` (or another
     exception) when it cannot answer."""
     with paused_gc():
-        return show(fast_vjp_defs(text, fn))
+        return show(fast_vjp_defs(text, fn, how))
+
+
+PASSES = {"fused": "the fast path (semantics.flat, then JVP, unzip and transposition in one pass: "
+                   "transforms.fused)",
+          "staged": "the fast path (semantics.flat, then transforms.flat's JVP, unzip and transpose "
+                    "one by one: the fused pass declined)",
+          "calls": "the fast path (semantics.flat, then transforms.flat's JVP, unzip and transpose "
+                   "of the function and each definition it calls, callees first)"}
+
+
+def explain_vjp_text(text: str, fn: str, file: str = "<text>") -> tuple[str, str]:
+    """``vjp_text`` and one sentence saying which path printed it and why."""
+    how: list = []
+    try:
+        return fast_vjp_text(text, fn, how), f"{PASSES[how[-1]]}: the program is in the flat fragment"
+    except MemoryError:
+        raise
+    except Exception as e:
+        why = str(e) or type(e).__name__
+    return reference_vjp_text(text, fn, file), f"the reference pipeline: the fast path declined ({why})"
 
 
 def reference_vjp_text(text: str, fn: str, file: str = "<text>") -> str:
@@ -594,4 +912,4 @@ def vjp_text(text: str, fn: str, file: str = "<text>", require_fast: bool = Fals
 
 
 __all__ = ["NotFast", "NotFlat", "jvp", "unzip", "transpose", "check_output",
-           "fast_vjp_defs", "fast_vjp_text", "reference_vjp_text", "vjp_text", "parse", "check", "check_def", "show"]
+           "fast_vjp_defs", "fast_vjp_text", "reference_vjp_text", "vjp_text", "explain_vjp_text", "parse", "check", "check_def", "show"]

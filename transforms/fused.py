@@ -31,14 +31,22 @@ ever written.  The variables JVP returns become the ``ct_out`` parameters;
 the tangents of the parameters are what f_T returns.  The residuals are the
 non-linear variables a ``*.`` reads, in binding order (parameters first).
 
-**When it answers** (else None).  Names are Fresh's without a set of names
-handed out when no name JVP could meet (those beginning with c, d, m or r)
-holds ``_``, no name is another plus ``_k``, and no ``d``\ x is already a
-name; then each base's names are the base, then base_1, base_2, … in order
-(``c``, ``m`` and ``r`` start at base_1 when the base itself is taken).  It
-also declines where a rule binds a non-linear variable that neither half
-reads (unzip would drop it; the primitive table's rules bind none).  Chains, the seed
-example and the benchmarks are all answered here.
+**When it answers** (else None): every definition of real parameters whose
+lets are primitives, literals and drops and whose tail is a return, a
+primitive or a literal -- except where a rule binds a non-linear variable
+that neither half reads (unzip would drop it; the primitive table's rules
+bind none).  Tuples, unpacks, calls and nested right-hand sides are left
+to the staged stages (``transforms.flat``).
+
+**Names.**  The quick formulas above (``ct_`` + the tangent's name, base,
+base_1, base_2, … per base) are Fresh's names when no name JVP could meet
+(those beginning with c, d, m or r) holds ``_``, no name is another plus
+``_k`` and no ``d``\ x is already a name (:func:`quick_names_hold`).  Where
+that fails (``x`` beside ``x_1`` or ``dx``, a name ``c_1`` …), the pass runs
+over ids instead of names -- user variable v is named ``#v``, which no base
+can meet, so the formulas hold -- and :func:`name_as_the_reference` then
+asks the reference's own ``Fresh`` for every name the pass made, in the
+reference's order of requests.  So no user name makes the pass decline.
 
 Its speed is its reason to exist (SPEC §15, ``benchmarks/bench_pipeline.py``):
 one forward pass over the input writes f_nl's lets and f_T's lets; there is
@@ -54,13 +62,14 @@ from linear_a.semantics.parser import KEYWORDS
 from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from linear_a.semantics.syntax import REAL, TupleType
 
-from .fresh import bases_may_meet, first_fresh, suffix, suffixes
+from .fresh import Fresh, bases_may_meet, first_fresh, suffix, suffixes
 from .jvp import SUFFIX as JVP_SUFFIX
 from .transpose import SUFFIX as T_SUFFIX
-SZ = -1      # θ(x) of a constant x: the symbolic zero (as in transforms.flat)
 from .unzip import LIN_SUFFIX, NL_SUFFIX
 
+SZ = -1      # θ(x) of a constant x: the symbolic zero (as in transforms.flat)
 _JVP_KEYWORDS = {k for k in KEYWORDS if k[0] in "cdmr"}
+_TAILS = (RET, PRIM, LIT)
 _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
 
 
@@ -68,17 +77,102 @@ _MAX_ARITY = max(p.arity for p in PRIMITIVES.values())
 def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     """``[f_jvp_nl, f_jvp_lin_T]`` of a checked flat definition (``counts``:
     what ``linear_a.semantics.flat.check_def`` returned for it), or None where the
-    fused pass does not answer (see the module docstring)."""
-    from .flat import _live as live_partials
-    names = list(d.names)           # one table for both results: d's names, then the new ones
-    n0 = len(names)
+    fused pass does not answer (a rule binding a variable no one reads; see
+    the module docstring).  Names: :func:`quick_names_hold` says whether the
+    quick formulas give Fresh's names over d's own names; if not, the pass
+    runs over ids (each user variable named ``#v``, which no base can meet)
+    and :func:`name_as_the_reference` names the result at the end."""
+    if any(ty is not REAL for _, ty in d.nl_params) or d.tail[0] not in _TAILS:
+        return None                     # tuples: the staged path
+    if quick_names_hold(d):
+        out = _vjp_defs(d, d.names, counts)
+        return None if out is None else out[:2]
+    out = _vjp_defs(d, [f"#{v}" for v in range(len(d.names))], counts)
+    if out is None:
+        return None
+    name_as_the_reference(d.names, *out)
+    for f in out[:2]:
+        f.names = out[0].names
+    return out[:2]
+
+
+def quick_names_hold(d: FlatDef) -> bool:
+    """Whether the pass's quick name formulas are Fresh's over d's names: no
+    name JVP's bases could meet (those beginning with c, d, m or r) holds
+    ``_``, no name is another plus ``_k``, no ``d``\\ x is already a name (nor
+    a keyword), and ``r`` is free where a leaf tail needs it."""
+    names = d.names
     taken = {s for s in names if s[0] in "cdmr"}
     taken |= _JVP_KEYWORDS
     if any("_" in s for s in taken) or bases_may_meet(names):
-        return None
+        return False
     dx = [s[1:] for s in taken if s[0] == "d"]     # some d+x taken: x's first tangent is dx_1
     if dx and (set(dx) & set(names) or "r" in dx):
-        return None
+        return False
+    return d.tail[0] is RET or "r" not in taken
+
+
+def name_as_the_reference(user: list, f_nl: FlatDef, f_t: FlatDef, r, r_pos: int, outs: list,
+                          residuals: list) -> None:
+    """Name the variables the pass made over ids exactly as the reference
+    does, by asking ``Fresh`` (``linear_a.transforms.fresh``) for them in the
+    reference's order of requests: JVP's (one ``Fresh`` over d's names; the
+    made variables in order, but ``r`` just before the leaf tail's own),
+    unzip's ``w`` (``Fresh`` over f_jvp's names), then transposition's (one
+    ``Fresh`` over f_jvp_lin's names: the ``ct_out`` parameters, then each
+    binder of f_T in order).  Over ids each made name is base + suffix with
+    base ``c``, ``m``, ``r``, ``w`` or ``ct_d#v`` / ``ct_dr`` (the tangents of
+    user variable v / of r), so the base is read back from the name."""
+    names = f_nl.names
+    n0 = len(user)
+    w = len(names) - 1
+    order = list(range(n0, w))
+    if r is not None:                   # the reference asks for r after the lets, before the tail's names
+        order.remove(r)
+        order.insert(r_pos - n0 - 1, r)
+    jname = list(user) + [None] * (w + 1 - n0)
+    tangent = bytearray(w + 1)
+    fresh = Fresh(user)
+    stems: dict = {}                    # a made name less its suffix -> (JVP's base, a tangent?)
+    for v in order:
+        s = names[v]
+        b, _, k = s.rpartition("_")
+        stem = b if b and k.isdigit() else s
+        e = stems.get(stem)
+        if e is None:
+            if stem.startswith("ct_d"):     # the tangent of user variable #x, or of r
+                x = stem[4:]
+                e = ("d" + (user[int(x[1:])] if x[0] == "#" else jname[r]), 1)
+            else:                           # c, m or r
+                e = (stem, 0)
+            stems[stem] = e
+        base, tangent[v] = e
+        jname[v] = fresh(base)
+    jname[w] = first_fresh(jname[:w], "w")
+    fresh_t = Fresh([jname[v] for v in residuals] + [jname[w]]
+                    + [jname[v] for v in range(n0, w) if tangent[v]])
+    final = list(jname)
+    many = len(outs) > 1
+    for i, y in enumerate(outs):
+        final[y] = fresh_t(f"ct_out{i + 1}" if many else "ct_out")
+    for t in f_t.lets:
+        k = t[0]
+        if k is SCALE or k is LADD or k is ZERO:
+            final[t[1]] = fresh_t("ct_" + jname[t[1]])
+        elif k is DUP:
+            final[t[1]] = fresh_t("ct_" + jname[t[1]])
+            final[t[2]] = fresh_t("ct_" + jname[t[2]])
+    f_nl.names = final
+
+
+def _vjp_defs(d: FlatDef, table: list, counts: list):
+    """The pass, over d with the names ``table`` (d's names, or ids): None
+    where it does not answer, else ``(f_nl, f_t, r, r_pos, outs, residuals)``."""
+    from .flat import _live as live_partials
+    names = list(table)             # one table for both results: d's names, then the new ones
+    n0 = len(names)
+    taken = {s for s in names if s[0] in "cdmr"}
+    taken |= _JVP_KEYWORDS
     lets, tail = d.lets, d.tail
     # the most requests of one base: two per read past the first, two per argument, one m
     suf = suffixes(2 * max(counts, default=0) + 2 * _MAX_ARITY + 4)
@@ -130,7 +224,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         nl_append((PRIM, v, op, args))
         return v
 
-    def lit(text: str) -> int:
+    def lit(text: str) -> int:         # a rule's literal (see the literal rule, JLit)
         nonlocal c_next
         v = len(names)
         name("c" + suffix(c_next) if c_next else "c")
@@ -147,21 +241,23 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
         theta[p] = new_tangent(p)
         dparams.append(theta[p])
     partials = {n: p.partials for n, p in PRIMITIVES.items()}   # the table's rules, as they are now
-    r = None
+    r = last = None
     if tail[0] is not RET:              # a leaf tail: bound to a fresh r, returned
         r = len(names)
         name(fresh("r"))
-        if "_" in names[r]:             # r_1: its tangents' names could meet another's
-            return None
         pad = [None] * (r - n0)         # the tangents made so far are not primal variables
         ct += pad + ["ct_d" + names[r]]
         dk += pad + [0]
         left += pad + [1]
         theta += pad + [None]
-        lets = lets + [(tail[0], r) + tail[2:]]
+        last = (tail[0], r) + tail[2:]
+        lets = lets + [last]
+    r_pos = None
     for t in lets:
         k = t[0]
-        if k is PRIM:
+        if t is last:
+            r_pos = len(names)          # where the leaf tail's names begin
+        if k is PRIM:                   # JPrim; ULeaf; TScale / TDup / TLinAdd of what it makes
             nl_append(t)
             _, z, op, args = t
             cz, jz = ct[z], 0           # z's tangent names: cz, then cz + _1, _2, …
@@ -204,7 +300,7 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                     read_add(c)
                 elif c is ONE or c == ONE:
                     s = tx
-                elif c is MINUS_ONE or c == MINUS_ONE:
+                elif c is MINUS_ONE or c == MINUS_ONE:     # JPrim's literal -1 (see the literal rule)
                     m = len(names)
                     name(fresh("m"))
                     front.append((LIT, m, "-1"))
@@ -224,16 +320,20 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
                     acc = s2
             theta[z] = SZ if acc is None else acc    # every argument constant: symbolic zero
             dk[z] = jz
-        elif k is LIT:
+        # ---- JLit, the literal rule: θ := SZ here; SZ is read by JPrim above (terms and
+        # partials left out, a literal coefficient written again in f_T's front), JDrop
+        # and ``linear`` (JZero) below ----
+        elif k is LIT:                  # JLit; ULit (in f_nl if read there); no tangent
             nl_append(t)
             theta[t[1]] = SZ
             lits[t[1]] = t[2]
-        elif k is NDROP:
+        # ---- end of the literal rule ----
+        elif k is NDROP:                # JDrop; ULeaf; TDropLin of its tangent's drop (none for SZ)
             nl_append(t)
             if theta[t[1]] != SZ:
                 t_append((ZERO, tangent(t[1])))
         else:
-            raise NotFlat(f"JVP of kind {k!r}")
+            return None                 # tuples and unpacks: the staged path
     known = tail[1] if r is None else (r,)
 
     def linear(x: int) -> int:
@@ -255,21 +355,22 @@ def vjp_defs(d: FlatDef, counts: list) -> list[FlatDef] | None:
     residuals = [p for p, _ in d.nl_params if p in read]
     residuals += [t[1] for t in nl if t[1] in read and t[0] is not NDROP]
     w = len(names)
-    name(first_fresh(d.names, "w"))
+    name(first_fresh(table, "w"))
     R = TupleType([REAL] * len(residuals))
     nl_append((NTUP, w, tuple(residuals)))
     f_nl = FlatDef(d.name + JVP_SUFFIX + NL_SUFFIX, names, list(d.nl_params), [],
                    list(d.nl_out) + [R], [], nl, (RET, known + (w,), ()))
     many = len(outs) > 1
-    for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
-        names[y] = f"ct_out{i + 1}" if many else "ct_out"
-    tl.extend(reversed(front))
+    if table is d.names:
+        for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
+            names[y] = f"ct_out{i + 1}" if many else "ct_out"
+    tl.extend(reversed(front))          # the literals f_T writes again, in front
     tl.append((NUNPACK, tuple(residuals), w) if residuals else (NDROP, w))
     tl.reverse()
     f_t = FlatDef(d.name + JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX, names, [(w, R)],
                   [(y, ty) for y, ty in zip(outs, d.nl_out)], [],
                   [ty for _, ty in d.nl_params], tl, (RET, (), tuple(dparams)))
-    return [f_nl, f_t]
+    return f_nl, f_t, r, r_pos, outs, residuals
 
 
 __all__ = ["vjp_defs"]
