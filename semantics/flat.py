@@ -102,6 +102,7 @@ from itertools import compress
 from .parser import KEYWORDS, MAX_NESTING
 from .primitives import INFIX, PRIMITIVES, SYNONYMS
 from .printer import _group, show_bind_head, show_def_head, show_leaf
+from .typecheck import MAX_TYPE_DEPTH, type_depth
 from .syntax import (REAL, Call, Drop, Dup, LAdd, Lit, LTup, LUnpack, NTup, NUnpack, Param, Prim, Scale, TupleType,
                      Zero)
 
@@ -674,6 +675,14 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
         if t is not REAL:
             raise NotFlat(f"{what} must be real")
 
+    def tup(items):
+        """A tuple type, within the typing judgment's depth limit (deeper: the
+        reference reports the located NTup/LTup error)."""
+        t = TupleType(items)
+        if type_depth(t) > MAX_TYPE_DEPTH:
+            raise NotFlat("a tuple type nested deeper than the typing judgment allows")
+        return t
+
     for v, t in d.nl_params:
         bind(v, t, 0)
     for v, t in d.lin_params:
@@ -701,7 +710,7 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
             elif k is LDROP:
                 ln(t[1])
             elif k is NTUP:
-                bind(t[1], TupleType([nl(x) for x in t[2]]), 0)
+                bind(t[1], tup([nl(x) for x in t[2]]), 0)
             elif k is NUNPACK:
                 s = nl(t[2])
                 if type(s) is not TupleType or len(s.items) != len(t[1]):
@@ -723,7 +732,7 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
                 bind(t[1], s, 1)
                 bind(t[2], s, 1)
             elif k is LTUP:
-                bind(t[1], TupleType([ln(x) for x in t[2]]), 1)
+                bind(t[1], tup([ln(x) for x in t[2]]), 1)
             elif k is LUNPACK:
                 s = ln(t[2])
                 if type(s) is not TupleType or len(s.items) != len(t[1]):
@@ -769,7 +778,7 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
                 raise NotFlat("a literal that is not a finite real")
             nl_t, lin_t = [REAL], []
         elif tail[0] is NTUP:
-            nl_t, lin_t = [TupleType([nl(x) for x in tail[2]])], []
+            nl_t, lin_t = [tup([nl(x) for x in tail[2]])], []
         elif tail[0] is NDROP:
             nl(tail[1])
             nl_t, lin_t = [], []
