@@ -362,9 +362,13 @@ class _DefUnzipper:
                 tainted.update(it.lin_defs)
         return points
 
-    def decide(self, items, points):
+    def decide(self, items, points, tail=None):
         pol = self.policy
         pol.plan(self.d.name, points)
+        flow = getattr(pol, "plan_flow", None)     # a schedule that reads the dataflow (every:K)
+        if flow is not None:
+            flow(self.d, [(it.point, it.ins, it.outs, it.lin_reads) for it in items],
+                 tail.nl if tail is not None else ())
         decide = pol.decide
         for it in items:
             if it.point is not None:
@@ -426,7 +430,7 @@ class _DefUnzipper:
         binds, tail = self.flatten(d.body)
         items = [self.classify(b) for b in binds]
         points = self.points = self.choice_points(items)
-        self.decide(items, points)
+        self.decide(items, points, tail)
         tainted = self.tainted
         known_ret = tuple(x for x in tail.nl if x not in tainted)
         unknown_ret = tuple(x for x in tail.nl if x in tainted)
