@@ -58,9 +58,10 @@ def register(sub):
 
 
 def _policy(p):
-    p.add_argument("--policy", default=None,
-                   help="checkpoint policy: save-all (default), recompute-all, recompute:a,b, "
-                        "call:g=recompute,h=save …")
+    from linear_a.transforms.checkpoint import policy_forms
+    p.add_argument("--policy", default=None, metavar="POLICY",
+                   help="checkpoint policy (default save-all): " + " | ".join(policy_forms())
+                        + "; see docs/unzip-and-checkpointing.md")
 
 
 def _values(p):
@@ -94,8 +95,9 @@ def run_jvp(ns):
 
 def run_unzip(ns):
     from linear_a.transforms.unzip import unzip_program
-    prog = load_program(ns.file)
-    out = unzip_program(prog, policy=_get_policy(ns), names=_names(ns))
+    from linear_a.transforms.compose import prepared
+    prog, policy = prepared(load_program(ns.file), _names(ns), _get_policy(ns))
+    out = unzip_program(prog, policy=policy, names=_names(ns))
     if ns.fn is not None:
         out = _select(out, [ns.fn + "_nl", ns.fn + "_lin"])
     print(show(out), end="")

@@ -41,6 +41,8 @@ from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
 class EveryK(Policy):
     """``every:K`` (K ≥ 1): a snapshot of the live non-linear state every K steps."""
 
+    whole_program = True      # usable without a single function (linearize, unzip of a file)
+
     def __init__(self, k: int):
         if not isinstance(k, int) or k < 1:
             raise TransformError(f"every:K needs a positive number of steps, got {k!r}",
