@@ -34,6 +34,7 @@ saved: a callee's work runs inside one step of its caller.
 from __future__ import annotations
 
 from linear_a.semantics.errors import TransformError
+from linear_a.semantics.syntax import size_of_type
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
 
@@ -50,7 +51,8 @@ class EveryK(Policy):
         self.k = k
         self.root: str | None = None        # the jvp'd definition the cuts apply to
         self.saved: dict[str, set] = {}     # def name -> indices of saved choice points
-        self.cuts: dict[str, list] = {}     # def name -> [(step count, state width in values)]
+        self.cuts: dict[str, list] = {}     # def name -> state width (values) at each cut
+        self.segment_reals: dict[str, int] = {}   # def name -> most reals one segment recomputes
 
     def prepare(self, prog, fn: str):
         """Cut only ``fn`` (and its JVP ``fn_jvp``); other definitions are saved."""
@@ -60,10 +62,11 @@ class EveryK(Policy):
     def _applies(self, name: str) -> bool:
         return self.root is None or name in (self.root, self.root + "_jvp")
 
-    def plan_flow(self, d, flow, returned) -> None:
+    def plan_flow(self, d, flow, returned, types=None) -> None:
         """``flow``: per flattened binding, ``(point, ins, outs, lin_reads)`` in
         order (``point`` None for a binding that is not a choice point);
-        ``returned``: the non-linear variables the definition returns."""
+        ``returned``: the non-linear variables the definition returns;
+        ``types``: the non-linear variables' types (for sizes in reals)."""
         name = d.name
         if not self._applies(name):
             return
@@ -101,10 +104,19 @@ class EveryK(Policy):
             live.update(ins)
             live.update(lin_reads)
         saved = set()
-        for point, _, outs, _ in flow:
-            if point is not None and any(o in keep for o in outs):
-                saved.add(point.index)
+        size = lambda o: size_of_type(types[o]) if types and types.get(o) is not None else 1
+        seg, most = 0, 0
+        for i, (point, _, outs, _) in enumerate(flow):
+            if point is not None:
+                if any(o in keep for o in outs):
+                    saved.add(point.index)
+                else:
+                    seg += sum(size(o) for o in outs)
+                    most = max(most, seg)
+            if i in cuts:
+                seg = 0
         self.saved[name] = saved
+        self.segment_reals[name] = most
         self.cuts[name] = list(reversed(widths))
 
     def decide(self, point: ChoicePoint) -> str:

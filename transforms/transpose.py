@@ -411,6 +411,7 @@ def TSched(front: list, out: list, subject=None) -> Derivation:
         binds.append(out[j])
     binds.extend(groups[m])
     moved = sum(1 for i in range(n) if slot[i] != 0)
+    subject = (front, out) if subject is None else subject
     return Derivation("transpose", "TSched", subject, binds, notes={"slots": slot, "moved": moved})
 
 
@@ -454,7 +455,7 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
     if cx.ct:
         raise TransformError(f"internal: cotangents left over in `{d.name}`: {', '.join(cx.ct)}",
                              d.pos, file=file, rule="TDef")
-    sched = TSched(cx.front, cx.out, d)
+    sched = TSched(cx.front, cx.out)
     body = Block(sched.result, ret, d.body.pos)
     out = Def(new_name, list(d.nl_params), cparams, [], [p.ty for p in d.lin_params], body, d.pos)
     if derive:

@@ -368,7 +368,7 @@ class _DefUnzipper:
         flow = getattr(pol, "plan_flow", None)     # a schedule that reads the dataflow (every:K)
         if flow is not None:
             flow(self.d, [(it.point, it.ins, it.outs, it.lin_reads) for it in items],
-                 tail.nl if tail is not None else ())
+                 tail.nl if tail is not None else (), self.nlty)
         decide = pol.decide
         for it in items:
             if it.point is not None:
