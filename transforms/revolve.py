@@ -269,13 +269,13 @@ def chain_steps(d: Def, env: dict) -> list[tuple[tuple, list, tuple]]:
 
     The *state* after a top-level binding is the tuple of non-linear values
     bound so far (parameters included) that are read later, in binding order.
-    A cut follows every binding (but the last) after which the state is
-    narrowest: its size in reals equals the least over all such points and the
-    start (the parameters).  So for ``xᵢ = sin(xᵢ₋₁) * w`` the state is
-    ``(xᵢ, w)``; a step's internal values (a layer's intermediates, a call's
-    results unpacked and recombined) never make a cut; trailing bindings such
-    as a ``drop`` after the last step, and a non-return tail, belong to the
-    last step.  ``env`` is the def's typing table (var -> (linear?, type))."""
+    A cut follows a binding (not the last) after which the state is no wider,
+    in reals, than at the previous cut (at first: the parameters).  So for
+    ``xᵢ = sin(xᵢ₋₁) * w`` every let is a step and the state is ``(xᵢ, w)``;
+    for an Euler step the state is ``(p, q, a, b, c, h)`` and the step's
+    intermediates (wider) never make a cut; as parameters stop being read,
+    the state narrows.  Trailing bindings such as a ``drop`` after the last
+    step, and a non-return tail, belong to the last step.  ``env`` is the def's typing table (var -> (linear?, type))."""
     if d.lin_params or d.lin_out:
         raise TransformError(f"binomial checkpointing needs a purely non-linear `{d.name}`",
                              d.pos, rule="Policy")
@@ -318,14 +318,14 @@ def chain_steps(d: Def, env: dict) -> list[tuple[tuple, list, tuple]]:
         raise TransformError(f"`{d.name}` reads {sorted(live - set(params))} before binding them",
                              d.pos, rule="Policy")
     width = lambda st: sum(sizes.get(v, 1) for v in st)
-    least = min([width(params)] + [width(s) for s in states if s is not None])
     steps, cur, start = [], [], params
+    last = width(params)
     for i, b in enumerate(binds):
         cur.append(b)
         st = states[i]
-        if st is not None and width(st) == least:
+        if st is not None and width(st) <= last:
             steps.append((start, cur, st))
-            cur, start = [], st
+            cur, start, last = [], st, width(st)
     steps.append((start, cur, tuple(tail.nl)))
     return steps
 
