@@ -10,6 +10,14 @@ from linear_a.semantics.surface import load_surface_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
+
+
+def _chain_xw(x, w, n):
+    for _ in range(n):
+        x = math.sin(x) * w
+    return x
+
+
 # file stem -> [(function, arguments, expected (nl ; lin) from Python math)]
 CASES = {
     "seed": [("f", {"x1": 2, "x2": 5}, ((math.log(2) + 2 * 5 - math.sin(5),), ())),
@@ -25,6 +33,7 @@ CASES = {
                ("g", {"x": -0.5, "dx": 4, "dy": 0.25}, ((), (-0.5 * 4.25, 0.25)))],
     "chain": [("f", {"x": 0.5, "w": 1.5},
                ((1.5 * math.sin(1.5 * math.sin(1.5 * math.sin(0.5))),), ()))],
+    "chain_xw": [("f", {"x": 0.5, "w": 1.5}, ((_chain_xw(0.5, 1.5, 20),), ()))],
 }
 
 
