@@ -14,6 +14,11 @@ gradient equals save-all's.  The script checks the issue's targets on the
 chain (every:32: M ≤ 0.15·M(save-all) and W ≤ 2.5·W(save-all); binomial:10:
 M ≤ 40 reals and W ≤ 6·W(save-all)) and exits 1 if one is missed.
 
+**The budget table** (``--table budget``): the gap between ``budget:M``'s
+heuristic (the best of save-all, recompute-all, every:K, binomial:S within M)
+and the exact optimum over every choice vector, on programs small enough for
+the exact search.
+
 **The binomial table** (``--table binomial``):
 
 The chain is ``linear_a.transforms.revolve.chain_source(l)``: x_i = sin(x_{i-1}).  For
@@ -123,9 +128,42 @@ def policy_table(policies=POLICIES, chain_l=1000, ode_n=200) -> bool:
     return ok
 
 
+def budget_gap() -> bool:
+    """``budget:M``'s heuristic (the schedule family) against the exact optimum
+    (every choice vector), on programs small enough for both: per budget on the
+    exact frontier, the least W each finds with M ≤ budget."""
+    from linear_a.semantics import parse_program
+    from linear_a.transforms.budget import Budget, choice_points, frontier
+    from linear_a.transforms.programs import chain_xw, ode
+    from linear_a.transforms.revolve import chain_source
+    progs = [("chain.la (3 steps, state (x, w))", open(os.path.join(ROOT, "examples", "chain.la")).read(), "f"),
+             ("chain_xw(3)", chain_xw(3), "f"), ("sin chain, 5 steps", chain_source(5), "f"),
+             ("Euler, 1 step", ode(1), "ode")]
+    print("| program | choice points | budget M | exact W | heuristic W (schedule) | gap |")
+    print("|---|---|---|---|---|---|")
+    for title, text, fn in progs:
+        prog = parse_program(text, fn + ".la")
+        n = len(choice_points(prog, fn))
+        if n > 14:
+            print(f"| {title} | {n} | — | — | — | too many points for the exact search |")
+            continue
+        _, _, pareto = frontier(prog, fn)
+        for w, m, _ in pareto:
+            pol = Budget(m)
+            try:
+                pol._heuristic(prog, fn, n)
+                hw, hm = pol.cost
+                gap = f"{(hw - w) / w:+.1%}"
+                how = pol.method.split(": ")[1]
+            except Exception as e:          # no schedule of the family fits
+                hw, how, gap = "—", type(e).__name__, "no fit"
+            print(f"| {title} | {n} | {m} | {w} | {hw} ({how}) | {gap} |", flush=True)
+    return True
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--table", choices=["policies", "binomial"], default="policies")
+    ap.add_argument("--table", choices=["policies", "binomial", "budget"], default="policies")
     ap.add_argument("--chain-l", type=int, default=1000, help="policy table: steps of the chain")
     ap.add_argument("--ls", default="100,1000,10000")
     ap.add_argument("--ss", default="2,3,5,10")
@@ -134,6 +172,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.table == "policies":
         return 0 if policy_table(chain_l=a.chain_l) else 1
+    if a.table == "budget":
+        return 0 if budget_gap() else 1
     from linear_a.transforms.revolve import optimal_forward_steps
     try:
         from checkpoint_schedules import optimal_steps_binomial
