@@ -9,7 +9,9 @@ segment's recomputation lands just before that segment's backward part.
 bindings (``plan_flow``).  A *step* of the non-linear dataflow is a choice
 point one of whose results is read by a later non-linear binding or returned
 (a binding read only by linear code -- a JVP partial such as ``cos x`` -- is
-not a step: it hangs off the dataflow).  A *cut* follows every K-th step.
+not a step: it hangs off the dataflow).  A *cut* follows every K-th step,
+just before the next step (the tangent code reading the step is left of it;
+no cut after the last step).
 The *state* at a cut is the set of non-linear values bound before it and read
 (by either half) after it; for a chain ``xᵢ = sin(xᵢ₋₁) * w`` it is
 ``(xᵢ, w)``.
@@ -79,12 +81,10 @@ class EveryK(Policy):
             if point is not None and any(o in read_nl for o in outs):
                 is_step[i] = True
             read_nl.update(ins)
-        cut_after, count = [], 0
-        for i in range(n):
-            if is_step[i]:
-                count += 1
-                if count % self.k == 0:
-                    cut_after.append(i)
+        # a cut after every K-th step, placed just before the next step (so the
+        # linear code that reads the step's values is on the cut's left)
+        steps = [i for i in range(n) if is_step[i]]
+        cut_after = [steps[j + 1] - 1 for j in range(self.k - 1, len(steps) - 1, self.k)]
         # the state at each cut: bound at or before it, read (by either half) after it
         bound_at: dict[str, int] = {p.name: -1 for p in d.nl_params}
         for i, (_, _, outs, _) in enumerate(flow):

@@ -7,7 +7,7 @@ tests use (``benchmarks/bench_checkpoint.py``, ``tests/test_sched.py``).
   unrolled n steps: state ``(p, q)``, parameters ``a, b, c, h``.
 * :func:`mlp` -- ``depth`` dense ``tanh`` layers of ``width`` units with scalar
   weight parameters, and the sum of squares of the outputs.
-* :func:`rotating` -- ``vₖ = vₖ₋ₖ * vₖ₋₁`` for a state of k reals (one ``*`` per
+* :func:`rotating` -- ``vᵢ₊ₖ = vᵢ * vᵢ₊ₖ₋₁`` for a state of k reals (one ``*`` per
   step, so W under ``revolve.step_costs(["*"])`` counts steps).
 """
 from __future__ import annotations
@@ -79,15 +79,10 @@ def mlp(width: int = 4, depth: int = 6, name: str = "mlp") -> str:
 
 def rotating(l: int, k: int, name: str = "f") -> str:
     """k inputs v1…vk; step i binds v(k+i) = v(i) * v(k+i−1): the state is always
-    the last k values (k reals), every step one ``*``."""
-    lines = [f"def {name}({', '.join(f'v{j}: real' for j in range(1, k + 1))}) -> (real ;) ="]
+    the last k values (k reals), every step one ``*``; returns the last state."""
+    lines = [f"def {name}({', '.join(f'v{j}: real' for j in range(1, k + 1))}) -> "
+             f"({', '.join(['real'] * k)} ;) ="]
     for i in range(1, l + 1):
         lines.append(f"  let (v{k + i} ;) = v{i} * v{k + i - 1} in")
-    # the state's other values are still live at the end: sum them into the result
-    acc = f"v{l + 1}" if l + 1 > k else "v1"
-    rest = [f"v{j}" for j in range(l + 2, l + k + 1)]
-    for n, v in enumerate(rest):
-        lines.append(f"  let (r{n} ;) = {acc} + {v} in")
-        acc = f"r{n}"
-    lines.append(f"  ({acc} ;)")
+    lines.append(f"  ({', '.join(f'v{j}' for j in range(l + 1, l + k + 1))} ;)")
     return "\n".join(lines) + "\n"
