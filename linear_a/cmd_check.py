@@ -31,6 +31,10 @@ def register(sub):
     p.add_argument("--verbose", "-v", action="store_true", help="list every result, not only failures")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: CPUs, at most 2)")
+    from linear_a.transforms.checkpoint import policy_forms
+    p.add_argument("--policy", action="append", metavar="POLICY",
+                   help="also check checkpoint-invariance under this policy (repeatable): "
+                        + " | ".join(policy_forms()))
     p.set_defaults(func=run_check)
 
 
@@ -46,6 +50,9 @@ def run_check(ns):
         unknown = [t for t in ns.theorem if t not in IDS]
         if unknown:
             raise UsageError(f"unknown theorem `{unknown[0]}` (known: {', '.join(IDS)})")
+    if ns.policy:            # extra policies for checkpoint-invariance (issue 13)
+        from linear_a.proofs.checkpoint_checks import set_extra_policies
+        set_extra_policies(ns.policy)
     rules = (not ns.files or ns.rules) and not ns.no_rules
     files = list(ns.files)
     for f in files:          # fail early, with a located error, before any work

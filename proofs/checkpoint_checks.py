@@ -171,11 +171,23 @@ def check_checkpoint_memory(s, v) -> None:
     v.add("measurement", "proved", "; ".join(notes))
 
 
+EXTRA_POLICIES: list = []      # `linear-a check --policy P`: also checked by checkpoint-invariance
+
+
+def set_extra_policies(policies) -> None:
+    """Validate the policy strings (a TransformError names a bad one) and add them."""
+    from linear_a.transforms.checkpoint import policy_from_string
+    for p in policies:
+        policy_from_string(p)
+    EXTRA_POLICIES[:] = list(policies)
+
+
 def schedule_invariance(s, v) -> str | None:
     """``checkpoint-invariance`` for the schedules that restructure the source
-    (``binomial:S``, S = 1, 2): the vjp program's primal results and gradient,
-    for all inputs and every cotangent (normal form), equal save-all's.  Returns
-    the note to add, or None after a refutation/undecided verdict."""
+    (``binomial:S``, S = 1, 2) and the policies given to ``check --policy``: the
+    vjp program's primal results and gradient, for all inputs and every
+    cotangent (normal form), equal save-all's.  Returns the note to add, or
+    None after an undecided verdict."""
     from linear_a.transforms.compose import names_for, vjp_program
     d = s.entry
     nl, tn = names_for(d.name)
@@ -194,11 +206,11 @@ def schedule_invariance(s, v) -> str | None:
         return tuple(r1.nl[:len(d.nl_out)]), tuple(r2.lin)
     try:
         base = nf("save-all")
-        for snaps in (1, 2):
-            if nf(f"binomial:{snaps}") != base:
-                v.add("normal form", "unknown", f"binomial:{snaps}: normal form differs from save-all's")
+        for policy in ["binomial:1", "binomial:2"] + EXTRA_POLICIES:
+            if nf(policy) != base:
+                v.add("normal form", "unknown", f"{policy}: normal form differs from save-all's")
                 return None
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
         return None
-    return "binomial:1, binomial:2 (vjp)"
+    return ", ".join(["binomial:1", "binomial:2"] + EXTRA_POLICIES) + " (vjp)"

@@ -165,7 +165,7 @@ def test_policy_strings_reach_every_command(capsys, cmd, policy):
     assert out.strip()
 
 
-@pytest.mark.parametrize("cmd", ["grad", "vjp", "linearize", "unzip", "trace", "checkpoint"])
+@pytest.mark.parametrize("cmd", ["grad", "vjp", "linearize", "unzip", "trace", "checkpoint", "check"])
 def test_every_help_lists_the_policies(capsys, cmd):
     assert main([cmd, "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split()).replace("- ", "-")   # argparse wraps at hyphens
@@ -185,3 +185,24 @@ def test_checkpoint_command(capsys, tmp_path):
     assert rows["save-all"]["extra_work"] == 0 and rows["every:4"]["extra_work"] > 0
     assert "binomial:2" in data["frontier"]
     assert main(["checkpoint", "examples/chain_xw.la", "--fn", "f", "--policies", "nope"]) != 0
+
+
+def test_plot_without_matplotlib_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "matplotlib", None)     # import matplotlib → ImportError
+    out = tmp_path / "f.png"
+    assert main(["checkpoint", "examples/chain.la", "--fn", "f", "--plot", str(out)]) != 0
+    assert "matplotlib" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_check_takes_policies(capsys):
+    from linear_a.proofs import checkpoint_checks
+    try:
+        assert main(["check", "examples/chain.la", "--theorem", "checkpoint-invariance",
+                     "--policy", "every:5", "--policy", "binomial:3", "-v"]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "every:5" in out and "binomial:3" in out
+    finally:
+        checkpoint_checks.EXTRA_POLICIES.clear()
+    assert main(["check", "examples/chain.la", "--policy", "bogus"]) != 0
