@@ -16,22 +16,27 @@ t(1, s) = 0 and t(l, 1) = l(l−1)/2.  :func:`optimal_split` gives an optimal m 
 O(1) (the interval of optimal splits, verified against that recursion in the
 tests).
 
-**The contract.**  ``restructure(prog, fn, s)`` rewrites a chain definition
-``fn(x : real) -> (real ;)`` into nested calls realising that recursion; its
+**The contract.**  ``restructure(prog, fn, s)`` rewrites a straight-line,
+purely non-linear definition into nested calls realising that recursion; its
 result computes the same function (and is well typed).  Under the
 :class:`Binomial` policy, unzip saves everything except the one call inside
 each *head wrapper*, which it recomputes.  Then the transposed program
 (``fn_jvp_nl`` followed by ``fn_jvp_lin_T``, after the post-pass
 :func:`advance_calls`) evaluates exactly ``l + t(l, s)`` forward steps, holds
 at most s snapshots at any time, and its peak memory M (§4, both halves) is at
-most ``snaps + c ≤ s + c``: snaps = the most snapshots the schedule holds at
-once, c = one step's reversal working set plus the cotangent
-(:func:`memory_bound`; c = 4 for ``x' = sin x``), independent of l.
+most ``snaps·k + c`` reals (:func:`peak_bound`): snaps = the most snapshots
+the schedule holds at once, k the widest state, c = one step's reversal
+working set plus the state's cotangent (:func:`memory_bound`; c = 4 for
+``x' = sin x``, 6 for ``xᵢ = sin(xᵢ₋₁)·w``), independent of l.
 
-**The shape.**  A chain is cut into *steps*: maximal segments after which
-exactly one real variable is live (for a chain of ``sin``'s every ``let`` is a
-step).  Each step becomes a definition ``step(x) -> (y;)`` (identical steps
-share one).  A segment of length n ≥ 2 with s snapshots, split at m, becomes
+**The shape.**  The definition is cut into *steps* (:func:`chain_steps`): the
+*state* after a binding is the tuple of non-linear values live across it
+(several reals, tuples, parameters still to be read), and a cut follows a
+binding after which the state is no wider than at the previous cut (for a
+chain of ``sin``'s every ``let`` is a step).  Each step becomes a definition
+from its input state to its output state (identical steps share one).  A
+segment of length n ≥ 2 with s snapshots, split at m, becomes (shown for a
+one-real state)
 
     def G(x: real) -> (real ;) =           def W(x: real) -> (real ;) =
       let (y ;) = W(x) in                    let (y ;) = H(x) in      # recompute
@@ -40,11 +45,12 @@ share one).  A segment of length n ≥ 2 with s snapshots, split at m, becomes
 
 with ``H`` the head (m steps, s snapshots) and ``T`` the tail (n − m steps,
 s − 1 snapshots), both built the same way, and both calls of G saved.  Why the
-wrapper: unzip puts a recomputed call in front of the linear half and the
-transposer keeps non-linear bindings in front (TLetNonLin), so a recomputation
-written directly in G would run *before* the tail's adjoint and its residuals
-would be live during it.  Inside W's own transpose, "in front" is exactly when
-the head's adjoint starts -- after the tail's, as Revolve does it.  G_nl runs
+wrapper: it makes the head's recomputation a definition of its own, whose
+transpose runs when the head's adjoint starts -- after the tail's, as Revolve
+does it -- independently of how the caller's non-linear bindings are
+scheduled (TSched would also place a recomputation written directly in G
+just before its first reader; the wrapper keeps the schedule explicit in
+the printed program and lets :func:`advance_calls` find the advances).  G_nl runs
 W_nl (the m-step advance; W's residual is just x, the snapshot) then T_nl;
 G_lin_T runs T_lin_T, then W_lin_T = H_nl(x) (the head's forward again) and
 H_lin_T.  So with B(n) the forward steps of a lin_T part,

@@ -26,9 +26,9 @@ How it runs (one definition).
    a linear ``let`` whose right-hand side is a chain contributing that chain's
    bindings and then ``let (;k̄) = tail`` (binders are distinct within a
    definition, so this is only a change of scope).
-2. *Front.*  Non-linear bindings (TLetNonLin, TNUnpack) are kept, in order, in
-   front of the transposed code: they only read non-linear variables, which
-   are all bound by earlier non-linear bindings or parameters.
+2. *Front.*  Non-linear bindings (TLetNonLin, TNUnpack) are collected, in
+   order: they only read non-linear variables, which are all bound by earlier
+   non-linear bindings or parameters.
 3. *Backwards.*  The order bookkeeping is one map ``ct`` from a linear
    variable to the variable holding its cotangent.  The tail's outputs get the
    cotangent parameters; then the linear bindings are visited last to first:
@@ -39,6 +39,13 @@ How it runs (one definition).
    execution order for the transposed code.
 4. *Return.*  ``(; ct[y1], …, ct[ym])``: the cotangents in Δ's order, i.e. the
    order of f's linear parameters.
+5. *Schedule* (TSched).  The collected non-linear bindings are interleaved
+   with the transposed code: each value-binding let runs just before the
+   first transposed binding that reads it, unpacks and drops as early as
+   what they read allows.  So a binding unzip recomputes lives only as long
+   as its readers need it, and M of the result follows the unzip choice.
+   Under save-all only the residual unpack and drops are collected; they
+   stay first and the output is the one the fast path prints.
 
 Derivations: each rule below returns ``Derivation("transpose", rule, subject,
 result, premises)`` whose result is the list of output bindings it emitted
@@ -231,7 +238,7 @@ def TLetLin(cx: TContext, b: Let) -> Derivation:
 @rule("transpose", "TLetNonLin",
       r"\Delta \Leftarrow \ddot\Delta \vdash \mathsf{let}\ (\bar x;) = e_1\ \mathsf{in}\ e_2 \leadsto_T \mathsf{let}\ (\bar x;) = e_1\ \mathsf{in}\ t_2",
       [r"\Delta \Leftarrow \ddot\Delta \vdash e_2 \leadsto_T t_2"],
-      "a non-linear let stays in front, unchanged")
+      "a non-linear let is kept unchanged; TSched places it before its first reader")
 def TLetNonLin(cx: TContext, b: Let) -> Derivation:
     cx.front.append(b)
     return Derivation("transpose", "TLetNonLin", b, [b])
@@ -239,7 +246,8 @@ def TLetNonLin(cx: TContext, b: Let) -> Derivation:
 
 @rule("transpose", "TNUnpack",
       r"\Delta \Leftarrow \ddot\Delta \vdash \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ e \leadsto_T \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ t",
-      [r"\Delta \Leftarrow \ddot\Delta \vdash e \leadsto_T t"], "a non-linear unpack stays in front")
+      [r"\Delta \Leftarrow \ddot\Delta \vdash e \leadsto_T t"],
+      "a non-linear unpack is kept; TSched places it right after its source")
 def TNUnpack(cx: TContext, b: NUnpack) -> Derivation:
     cx.front.append(b)
     return Derivation("transpose", "TNUnpack", b, [b])

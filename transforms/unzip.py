@@ -48,8 +48,8 @@ there instead.  A final forward pass emits both halves.
 
 Checkpointing.  *save* (ULet/UCall): the binding runs once, in ``f_nl``.
 *recompute* (URecompute/UCallRecompute): it is emitted in ``f_lin`` in front
-of the linear code that reads it (a non-linear let inside linear code: the
-transposer keeps it in front, TLetNonLin); it stays in ``f_nl`` only if the
+of the linear code that reads it (a non-linear let inside linear code: after
+transposition it runs just before its first reader, TSched); it stays in ``f_nl`` only if the
 non-linear half needs its results too.  For a call, ``f_lin`` calls ``g_nl``
 again right before ``g_lin`` to rebuild g's residuals.
 
