@@ -1,7 +1,25 @@
-"""Binomial checkpointing measured with W and M (SPEC §4, §15).
+"""Checkpoint policies measured with W and M (SPEC §4, §15).
 
-    python3 benchmarks/bench_checkpoint.py                 # l ∈ {100, 1000, 10000}, s ∈ {2, 3, 5, 10}
-    python3 benchmarks/bench_checkpoint.py --ls 100,1000 --ss 2,3 --plot docs/checkpoint_frontier.png
+    python3 benchmarks/bench_checkpoint.py                 # the policy table (below)
+    python3 benchmarks/bench_checkpoint.py --table binomial  # l ∈ {100, 1000, 10000}, s ∈ {2, 3, 5, 10}
+    python3 benchmarks/bench_checkpoint.py --table binomial --ls 100,1000 --ss 2,3 --plot docs/checkpoint_frontier.png
+
+**The policy table** (default): three programs from ``linear_a.transforms.programs``
+-- a 1000-step chain ``xᵢ = sin(xᵢ₋₁)·w`` with state (x, w), a 200-step
+unrolled Euler integrator of a predator–prey system (state (p, q), parameters
+a, b, c, h), and an MLP (6 tanh layers of width 4, scalar weights) -- and per
+policy: W and M of the gradient program (``f_jvp_nl`` then ``f_jvp_lin_T``,
+default costs), W/W(save-all), M/M(save-all), residual reals, and whether the
+gradient equals save-all's.  The script checks the issue's targets on the
+chain (every:32: M ≤ 0.15·M(save-all) and W ≤ 2.5·W(save-all); binomial:10:
+M ≤ 40 reals and W ≤ 6·W(save-all)) and exits 1 if one is missed.
+
+**The budget table** (``--table budget``): the gap between ``budget:M``'s
+heuristic (the best of save-all, recompute-all, every:K, binomial:S within M)
+and the exact optimum over every choice vector, on programs small enough for
+the exact search.
+
+**The binomial table** (``--table binomial``):
 
 The chain is ``linear_a.transforms.revolve.chain_source(l)``: x_i = sin(x_{i-1}).  For
 each (l, s) the chain is restructured (``binomial:s``), its vjp built and run
@@ -69,13 +87,93 @@ def measure(l: int, s: int | None):
             time.perf_counter() - t0)
 
 
+POLICIES = ("save-all", "recompute-all", "every:8", "every:32", "binomial:4", "binomial:10")
+
+
+def policy_table(policies=POLICIES, chain_l=1000, ode_n=200) -> bool:
+    from linear_a.semantics import parse_program
+    from linear_a.transforms.programs import chain_xw, mlp, ode
+    from linear_a.transforms.tradeoff import tradeoff
+    progs = [(f"chain of {chain_l} steps, state (x, w)", chain_xw(chain_l), "f",
+              {"x": 0.5, "w": 1.1}),
+             (f"Euler integrator, {ode_n} steps, state (p, q), 4 parameters", ode(ode_n), "ode",
+              {"p0": 1.0, "q0": 0.5, "a": 1.1, "b": 0.4, "c": 0.3, "h": 0.01}),
+             ("MLP, 6 tanh layers × 4 units (96 weights)", mlp(4, 6), "mlp", None)]
+    ok = True
+    print("| program | policy | W | M | W/W(save-all) | M/M(save-all) | residual | gradient = save-all | seconds |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for title, text, fn, at in progs:
+        prog = parse_program(text, fn + ".la")
+        if at is None:
+            d = prog.get(fn)
+            at = {p.name: round(0.1 + 0.01 * i, 3) for i, p in enumerate(d.nl_params)}
+        t0 = time.perf_counter()
+        rows = tradeoff(prog, fn, at, policies)
+        sec = (time.perf_counter() - t0) / max(len(rows), 1)
+        base = rows[0]
+        for r in rows:
+            if r.error:
+                print(f"| {title} | {r.policy} | — | — | — | — | — | {r.error} | — |")
+                continue
+            wr, mr = r.work / base.work, r.memory / base.memory
+            print(f"| {title} | {r.policy} | {r.work} | {r.memory} | {wr:.2f} | {mr:.3f} | "
+                  f"{r.residual} | {'yes' if r.same_gradient else 'NO'} | {sec:.1f} |", flush=True)
+            ok = ok and r.same_gradient
+            if fn == "f" and r.policy == "every:32" and not (mr <= 0.15 and wr <= 2.5):
+                print(f"target missed: every:32 on the chain (M/Msave {mr:.3f}, W/Wsave {wr:.2f})")
+                ok = False
+            if fn == "f" and r.policy == "binomial:10" and not (r.memory <= 40 and wr <= 6):
+                print(f"target missed: binomial:10 on the chain (M {r.memory}, W/Wsave {wr:.2f})")
+                ok = False
+    return ok
+
+
+def budget_gap() -> bool:
+    """``budget:M``'s heuristic (the schedule family) against the exact optimum
+    (every choice vector), on programs small enough for both: per budget on the
+    exact frontier, the least W each finds with M ≤ budget."""
+    from linear_a.semantics import parse_program
+    from linear_a.transforms.budget import Budget, choice_points, frontier
+    from linear_a.transforms.programs import chain_xw, ode
+    from linear_a.transforms.revolve import chain_source
+    progs = [("chain.la (3 steps, state (x, w))", open(os.path.join(ROOT, "examples", "chain.la")).read(), "f"),
+             ("chain_xw(3)", chain_xw(3), "f"), ("sin chain, 5 steps", chain_source(5), "f"),
+             ("Euler, 1 step", ode(1), "ode")]
+    print("| program | choice points | budget M | exact W | heuristic W (schedule) | gap |")
+    print("|---|---|---|---|---|---|")
+    for title, text, fn in progs:
+        prog = parse_program(text, fn + ".la")
+        n = len(choice_points(prog, fn))
+        if n > 14:
+            print(f"| {title} | {n} | — | — | — | too many points for the exact search |")
+            continue
+        _, _, pareto = frontier(prog, fn)
+        for w, m, _ in pareto:
+            pol = Budget(m)
+            try:
+                pol._heuristic(prog, fn, n)
+                hw, hm = pol.cost
+                gap = f"{(hw - w) / w:+.1%}"
+                how = pol.method.split(": ")[1]
+            except Exception as e:          # no schedule of the family fits
+                hw, how, gap = "—", type(e).__name__, "no fit"
+            print(f"| {title} | {n} | {m} | {w} | {hw} ({how}) | {gap} |", flush=True)
+    return True
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table", choices=["policies", "binomial", "budget"], default="policies")
+    ap.add_argument("--chain-l", type=int, default=1000, help="policy table: steps of the chain")
     ap.add_argument("--ls", default="100,1000,10000")
     ap.add_argument("--ss", default="2,3,5,10")
     ap.add_argument("--plot", help="write the frontier plot here (matplotlib)")
     ap.add_argument("--frontier-l", type=int, default=100)
     a = ap.parse_args(argv)
+    if a.table == "policies":
+        return 0 if policy_table(chain_l=a.chain_l) else 1
+    if a.table == "budget":
+        return 0 if budget_gap() else 1
     from linear_a.transforms.revolve import optimal_forward_steps
     try:
         from checkpoint_schedules import optimal_steps_binomial

@@ -38,6 +38,10 @@ def register(sub):
     p.add_argument("--verbose", "-v", action="store_true", help="list every result, not only failures")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: CPUs, at most 2)")
+    from linear_a.transforms.checkpoint import policy_forms
+    p.add_argument("--policy", action="append", metavar="POLICY",
+                   help="also check checkpoint-invariance under this policy (repeatable): "
+                        + " | ".join(policy_forms()))
     p.set_defaults(func=run_check)
 
 
@@ -63,6 +67,9 @@ def run_check(ns):
         raise UsageError("--budget must be a positive number of seconds")
     if ns.fn and not ns.files:
         raise UsageError("--fn needs FILES (it names definitions of those files)")
+    if ns.policy:            # extra policies for checkpoint-invariance (issue 13)
+        from linear_a.proofs.checkpoint_checks import set_extra_policies
+        set_extra_policies(ns.policy)
     rules = (not ns.files or ns.rules) and not ns.no_rules
     files = list(ns.files)
     defined = set()

@@ -46,7 +46,9 @@ def register(sub):
                                      "transpose, evaluation), as text or LaTeX/PDF")
     add_program_args(p, point=True)
     p.add_argument("--stage", default="all", choices=STAGES, help="which derivation (default: all)")
-    p.add_argument("--policy", default=None, help="checkpoint policy for the unzip stage")
+    from linear_a.transforms.checkpoint import policy_forms
+    p.add_argument("--policy", default=None, metavar="POLICY",
+                   help="checkpoint policy for the unzip stage: " + " | ".join(policy_forms()))
     p.add_argument("--latex", metavar="OUT.tex", help="write a standalone LaTeX document")
     p.add_argument("--pdf", action="store_true", help="also build OUT.pdf with latexmk")
     p.add_argument("--compact", action="store_true",

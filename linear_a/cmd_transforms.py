@@ -61,10 +61,26 @@ def register(sub):
     p.set_defaults(func=run_grad)
 
 
+    p = sub.add_parser("checkpoint", help="the memory/work trade-off of checkpoint policies: per "
+                                          "policy W, M, residual size, extra work, same gradient")
+    add_program_args(p, point=True)
+    p.add_argument("--policies", default=None, metavar="P,Q,…",
+                   help="the policies to compare (default: save-all, recompute-all, every:4, every:16, "
+                        "every:64, binomial:2, binomial:4, binomial:8, binomial:16); forms: "
+                        "POLICY_FORMS")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="OUT.png", default=None,
+                   help="draw the memory/work frontier to OUT.png (needs matplotlib)")
+    p.set_defaults(func=run_checkpoint)
+    from linear_a.transforms.checkpoint import policy_forms
+    p._actions[-3].help = p._actions[-3].help.replace("POLICY_FORMS", " | ".join(policy_forms()))
+
+
 def _policy(p):
-    p.add_argument("--policy", default=None,
-                   help="checkpoint policy: save-all (default), recompute-all, recompute:a,b, "
-                        "call:g=recompute,h=save …")
+    from linear_a.transforms.checkpoint import policy_forms
+    p.add_argument("--policy", default=None, metavar="POLICY",
+                   help="checkpoint policy (default save-all): " + " | ".join(policy_forms())
+                        + "; see docs/unzip-and-checkpointing.md")
 
 
 def _values(p):
@@ -98,8 +114,9 @@ def run_jvp(ns):
 
 def run_unzip(ns):
     from linear_a.transforms.unzip import unzip_program
-    prog = load_program(ns.file, ns.fn)
-    out = unzip_program(prog, policy=_get_policy(ns), names=_names(ns))
+    from linear_a.transforms.compose import prepared
+    prog, policy = prepared(load_program(ns.file, ns.fn), _names(ns), _get_policy(ns))
+    out = unzip_program(prog, policy=policy, names=_names(ns))
     if ns.fn is not None:
         out = _select(out, [ns.fn + "_nl", ns.fn + "_lin"])
     print(show(out), end="")
@@ -208,3 +225,61 @@ def run_grad(ns):
     prog = load_program(ns.file, ns.fn)
     _report(ns, grad(prog, ns.fn, get_args(ns), _get_policy(ns), ns.domain))
     return 0
+
+
+def run_checkpoint(ns):
+    from linear_a.transforms.checkpoint import policy_from_string
+    from linear_a.transforms.tradeoff import DEFAULT_POLICIES, pareto, plot, tradeoff
+    prog = load_program(ns.file)
+    d = prog.get(ns.fn)
+    args = get_args(ns)
+    if d is not None and not args:     # no point given: every real parameter at 0.5
+        from linear_a.transforms.tradeoff import default_point
+        args = default_point(d)
+    policies = DEFAULT_POLICIES if ns.policies is None else \
+        [q.strip() for q in _split_policies(ns.policies)]
+    for q in policies:                 # a malformed policy string is the user's error: fail early
+        policy_from_string(q)
+    rows = tradeoff(prog, ns.fn, args, policies)
+    if ns.plot:
+        plot(rows, ns.plot, f"{ns.fn}: checkpoint policies")
+    if ns.json:
+        print_json({"function": ns.fn, "point": {k: to_json(v) for k, v in args.items()},
+                    "rows": [r.as_json() for r in rows],
+                    "frontier": [r.policy for r in pareto(rows)]})
+        return 0
+    base = rows[0] if rows and rows[0].policy == "save-all" else None
+    print(f"{'policy':<16} {'W':>9} {'M':>7} {'residual':>9} {'extra W':>9} {'W/Wsave':>8} "
+          f"{'M/Msave':>8}  gradient")
+    from linear_a.transforms.tradeoff import measure_policy
+    ref = base or measure_policy(prog, ns.fn, args, "save-all")
+    front = {r.policy for r in pareto(rows)}
+    for r in rows:
+        if r.error is not None:
+            print(f"{r.policy:<16} not applicable: {r.error}")
+            continue
+        same = "= save-all" if r.same_gradient else "DIFFERS from save-all"
+        mark = " *" if r.policy in front else ""
+        print(f"{r.policy:<16} {r.work:>9} {r.memory:>7} {r.residual:>9} {r.extra_work:>9} "
+              f"{r.work / ref.work:>8.2f} {r.memory / ref.memory:>8.2f}  {same}{mark}")
+    print("* on the memory/work frontier (no other policy has both less W and less M)")
+    if ns.plot:
+        print(f"plot written to {ns.plot}")
+    return 0
+
+
+def _split_policies(text: str) -> list:
+    """Split ``P,Q,…`` at commas that start a new policy (``recompute:a,b`` and
+    ``call:g=save,h=recompute`` keep their own commas)."""
+    from linear_a.transforms.checkpoint import policy_forms
+    heads = {f.split(":")[0] for f in policy_forms()}
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if out and part.split(":")[0] not in heads:
+            out[-1] += "," + part
+        else:
+            out.append(part)
+    return out

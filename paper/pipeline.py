@@ -41,6 +41,10 @@ def run_stages(prog: Program, fn: str, policy=None, upto: str = "transpose") -> 
     d = prog.get(fn)
     if d is None:
         raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    if policy is not None and d.is_nonlinear:    # a schedule (binomial:S …) prepares the source
+        from linear_a.transforms.compose import prepared
+        prog, policy = prepared(prog, [fn], policy)
+        d = prog.get(fn)
     order = ["jvp", "unzip", "transpose"]
     want = order[:order.index(upto) + 1] if upto in order else order
     out: dict[str, Stage] = {}

@@ -55,8 +55,8 @@ EXAMPLES = {
                        "Pottier: f(x0, x1) = x0·cos(x1) + x0 at (3, 0.5) — x0 is used twice"),
     "matvec": Example("matvec", "matvec.la", "specific", {"v": [2, 3]},
                       "The authors' matvec2x2: specific(v) = a1·a2, (a1, a2) = M·v, at v = (2, 3)"),
-    "checkpoint": Example("checkpoint", "chain.la", "f", {"x": 0.5, "w": 1.5},
-                          "Checkpointing: f(x, w) = w·sin(w·sin(w·sin x)) at (0.5, 1.5)",
+    "checkpoint": Example("checkpoint", "chain_xw.la", "f", {"x": 0.5, "w": 1.1},
+                          "Checkpointing: a chain of 20 steps xᵢ = w·sin(xᵢ₋₁) at (0.5, 1.1)",
                           checkpoint=True),
 }
 ALIASES = {"matvec2x2": "matvec", "chain": "checkpoint", "x0*cos(x1)+x0": "pottier"}
@@ -294,7 +294,11 @@ def _jacobian(console, t: Tape, n: int, m: int):
                   f"   Choose reverse mode when m < n (a gradient: m = 1), forward mode when n < m.")
 
 
-def checkpoint_rows(prog: Program, fn: str, args) -> list[tuple[str, int, int, str, str]]:
+CHECKPOINT_POLICIES = ("save-all", "recompute-all", "every:4", "binomial:2")
+
+
+def checkpoint_rows(prog: Program, fn: str, args,
+                    policies=CHECKPOINT_POLICIES) -> list[tuple[str, int, int, str, str]]:
     """(policy, W, M, gradient, |w|) of the composed gradient program per policy;
     |w| is the number of reals stored between the two halves (the residuals)."""
     from linear_a.semantics.evaluate import evaluate
@@ -302,7 +306,7 @@ def checkpoint_rows(prog: Program, fn: str, args) -> list[tuple[str, int, int, s
     from linear_a.transforms.compose import grad, names_for, vjp_program
     base = evaluate(prog, fn, args)
     rows = [("f itself (no derivative)", base.work, base.memory, "—", "—")]
-    for pol in ("save-all", "recompute-all"):
+    for pol in policies:
         vp = vjp_program(prog, fn, pol)
         r = grad(prog, fn, args, policy=pol, program=vp)
         g = ", ".join(f"{k} = {fmt(v)}" for k, v in r.gradient.items())
@@ -318,11 +322,21 @@ def _checkpointing(console, ex: Example, prog: Program):
                          ["unzip policy", "W", "M", "|w|", "gradient"],
                          [(a, str(b), str(c), w, d) for a, b, c, d, w in rows],
                          {1: "right", 2: "right", 3: "right"}))
-    console.print("   save-all stores every intermediate the linear half needs (largest |w|);\n"
-                  "   recompute-all stores only what recomputation starts from and recomputes\n"
-                  "   the rest in the linear half: more work, a smaller |w|.  M is the peak of\n"
-                  "   the whole run, so it falls only where the stored values were the peak.\n"
-                  "   The gradient is the same under every policy.")
+    console.print(
+        "   save-all stores every intermediate the linear half needs (largest |w|).\n"
+        "   recompute-all stores only the inputs and recomputes the rest in the\n"
+        "   linear half, each binding just before the first transposed binding\n"
+        "   that reads it (the rule TSched).  Yet on a chain its M does not fall:\n"
+        "   the adjoint needs the chain's values in reverse order, the first one\n"
+        "   needed (the last step's) is reached only by recomputing the whole\n"
+        "   chain, and every value on the way is read again later by its own\n"
+        "   step's adjoint -- so all of them are live together, as many as\n"
+        "   save-all stores.  every:K saves the state (x, w) every K steps and\n"
+        "   recomputes each segment just before its own adjoint: one segment is\n"
+        "   live besides the saved states.  binomial:S (Revolve) recomputes\n"
+        "   segments more than once from at most S snapshots: the least memory,\n"
+        "   paid for in work.  The gradient is the same under every policy;\n"
+        "   `linear-a checkpoint FILE --fn F` prints such a table for any program.")
 
 
 def render_text(name: str = "seed", width: int = 140) -> str:

@@ -41,6 +41,7 @@ from . import measure
 from .normalform import (NormalForm, atom_id, NotLinear, TooBig, as_linform, basis_value, flatten, matrix,
                          mentions_linear, symbolic_value, tangent, transpose_rows)
 from .loops import unrolled_size as loop_aware_size, unsupported as loop_unsupported
+from .checkpoint_checks import check_checkpoint_memory, check_sched_invariance
 from .theorems import FOR_LINEAR, FOR_MIXED, FOR_NONLINEAR, constants
 
 SMALL = 120          # programs up to this size also get sympy / z3 cross-checks
@@ -842,6 +843,8 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
     policies = [(RecomputeAll(), "recompute-all")]
     if subset:
         policies.append((RecomputeNamed(set(subset)), "recompute:" + ",".join(subset)))
+    from linear_a.transforms.every import EveryK
+    policies += [(EveryK(2), "every:2"), (EveryK(3), "every:3")]
     from linear_a.transforms.unzip import run_split
     try:
         base = None
@@ -864,7 +867,14 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
                 _points_split(s, v, policy, key)
                 v.add("normal form", "unknown", f"{key}: normal form differs from save-all's")
                 return
-        v.add("normal form", "proved", f"save-all = {', '.join(k for _, k in policies)}, for all inputs")
+        names = ", ".join(k for _, k in policies)
+        if s.kind == "nonlinear":           # the schedules that restructure the source
+            from .checkpoint_checks import schedule_invariance
+            more = schedule_invariance(s, v)
+            if more is None:
+                return
+            names += ", " + more
+        v.add("normal form", "proved", f"save-all = {names}, for all inputs")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
 
@@ -886,6 +896,8 @@ CHECKS = {
     "vjp-correct": check_vjp_correct,
     "vjp-cost": check_vjp_cost,
     "checkpoint-invariance": check_checkpoint_invariance,
+    "sched-invariance": check_sched_invariance,
+    "checkpoint-memory": check_checkpoint_memory,
 }
 
 

@@ -144,6 +144,18 @@ theorem("checkpoint-invariance", "Checkpointing does not change the derivative",
         r"\forall \pi.\ \mathit{linearize}_\pi(f) \equiv \mathit{linearize}_{\mathrm{save}}(f)",
         per_program=("normal form of every policy's split run",))
 
+theorem("sched-invariance", "Scheduling the transposed code changes no value and no work",
+        "TSched (a non-linear binding of f_T runs just before the first binding that reads it) "
+        "gives the same outputs for all inputs and the same W as the unscheduled f_T "
+        "(checked: save-all, recompute-all, every:2).",
+        r"\mathsf{sched}(F; L) \equiv F\,L \ \wedge\ W(\mathsf{sched}(F;L)) = W(F\,L)",
+        per_program=("normal form of both", "measured W"))
+theorem("checkpoint-memory", "A schedule's peak memory is within the bound it states",
+        "M(vjp) under binomial:S is at most snaps·k + c (snapshots held, state width, one step's "
+        "reversal working set); under every:K at most max(M_nl(save-all), R + S + Λ).",
+        r"M(\mathit{vjp}_\pi f) \le B_\pi(f)",
+        per_program=("measured M (input-independent) against the bound",))
+
 IDS = tuple(THEOREMS)
 
 # Which theorems apply to which kind of program (SPEC §11).

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IDS = {"typing-sound", "jvp-typed", "jvp-correct", "jvp-cost", "jvp-size", "unzip-typed",
        "unzip-correct", "unzip-cost", "transpose-typed", "transpose-adjoint", "transpose-cost",
        "transpose-size", "transpose-involution", "vjp-correct", "vjp-cost",
-       "checkpoint-invariance"}
+       "checkpoint-invariance", "sched-invariance", "checkpoint-memory"}
 
 
 def run(capsys, *argv):

@@ -10,6 +10,14 @@ from linear_a.semantics.surface import load_surface_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
+
+
+def _chain_xw(x, w, n):
+    for _ in range(n):
+        x = math.sin(x) * w
+    return x
+
+
 # file stem -> [(function, arguments, expected (nl ; lin) from Python math)]
 CASES = {
     "seed": [("f", {"x1": 2, "x2": 5}, ((math.log(2) + 2 * 5 - math.sin(5),), ())),
@@ -29,6 +37,7 @@ CASES = {
                ((1.5 * math.sin(1.5 * math.sin(1.5 * math.sin(0.5))),), ()))],
     "euler": [("euler", {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1},
                ((None,), ()))],      # filled in below: Python's own Euler loop
+    "chain_xw": [("f", {"x": 0.5, "w": 1.5}, ((_chain_xw(0.5, 1.5, 20),), ()))],
 }
 
 

@@ -30,7 +30,8 @@ from linear_a.transforms.unzip import unzip_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.la"))
-FLAT_EXAMPLES = ["chain.la", "net.la", "pottier.la", "pythagoras.la", "seed.la", "sin.la", "square.la"]
+FLAT_EXAMPLES = ["chain.la", "chain_xw.la", "net.la", "pottier.la", "pythagoras.la", "seed.la", "sin.la",
+                 "square.la"]
 OPS = sorted(PRIMITIVES)
 
 

@@ -20,7 +20,9 @@ from linear_a.semantics.primitives import PRIMITIVES
 SPEC_IDS = ["typing-sound", "jvp-typed", "jvp-correct", "jvp-cost", "jvp-size", "unzip-typed",
             "unzip-correct", "unzip-cost", "transpose-typed", "transpose-adjoint", "transpose-cost",
             "transpose-size", "transpose-involution", "vjp-correct", "vjp-cost",
-            "checkpoint-invariance"]
+            "checkpoint-invariance",
+            # issue 13: the scheduling rule and the schedules' memory bounds
+            "sched-invariance", "checkpoint-memory"]
 
 
 def test_registry_has_exactly_the_spec_theorems():

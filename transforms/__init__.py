@@ -16,7 +16,7 @@ Public API (SPEC §14)::
 The judgment-level functions return :class:`semantics.Derivation` objects whose
 ``result`` is the output program; the ``*_program`` forms return the program.
 """
-from . import budget, revolve  # noqa: F401  (register the `budget:M` and `binomial:S` policies)
+from . import budget, every, revolve  # noqa: F401  (register `budget:M`, `every:K`, `binomial:S`)
 from .compose import VJPResult, grad, linearize, vjp, vjp_program
 from .jvp import jvp, jvp_program
 from .oracle import oracle_grad

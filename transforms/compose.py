@@ -47,8 +47,27 @@ def names_for(fn: str) -> tuple[str, str]:
 
 
 def linearize(prog: Program, policy=None, names=None) -> Program:
-    """``unzip ∘ jvp``: ``f_jvp_nl`` and ``f_jvp_lin`` for each (requested) f."""
+    """``unzip ∘ jvp``: ``f_jvp_nl`` and ``f_jvp_lin`` for each (requested) f.  A
+    schedule (a policy with ``prepare``: ``binomial:S``, ``budget:M``, ``every:K``)
+    is prepared for the one requested function."""
+    prog, policy = prepared(prog, names, policy)
     return _unzip_program(jvp_program(prog, names), policy)
+
+
+def prepared(prog: Program, names, policy):
+    """``(program, policy)`` with a schedule policy prepared for the single
+    function in ``names``; a schedule with no single function is a UsageError."""
+    policy = as_policy(policy)
+    if getattr(policy, "prepare", None) is None:
+        return prog, policy
+    if not names or len(names) != 1:
+        if getattr(policy, "whole_program", False):     # every:K cuts every definition
+            return prog, policy
+        raise UsageError(f"policy `{policy.describe()}` schedules one function: name it with --fn")
+    if prog.get(names[0]) is None:
+        raise UsageError(f"no function `{names[0]}` in the program "
+                         f"(defined: {', '.join(prog.names) or 'none'})")
+    return _prepared(prog, names[0], policy)
 
 
 def _prepared(prog: Program, fn: str, policy):

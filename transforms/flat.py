@@ -759,7 +759,76 @@ def _transpose(d: FlatDef, exact: bool, sigs: dict | None = None) -> FlatDef | N
     if not exact and not plain and not _distinct(names[n0:]):
         return None
     return FlatDef(d.name + T_SUFFIX, names, list(d.nl_params), cparams, [],
-                   [ty for _, ty in d.lin_params], front + out, (RET, (), ret))
+                   [ty for _, ty in d.lin_params], schedule(front, out), (RET, (), ret))
+
+
+def _front_binds(t) -> tuple:
+    k = t[0]
+    return t[1] if k is NUNPACK else () if k is NDROP else (t[1],)
+
+
+def _front_reads(t) -> tuple:
+    k = t[0]
+    return (t[3] if k is PRIM else t[2] if k is NTUP else (t[2],) if k is NUNPACK
+            else (t[1],) if k is NDROP else ())
+
+
+def _out_reads(t) -> tuple:
+    """The non-linear variables a transposed linear let reads (``x *. l``'s x, a
+    call's non-linear arguments); its linear reads are never bound in front."""
+    k = t[0]
+    return (t[2],) if k is SCALE else t[4] if k is CALL else ()
+
+
+def schedule(front: list, out: list) -> list:
+    """Rule TSched (``linear_a.transforms.transpose.TSched``) on flat lets: each
+    value-binding let of ``front`` runs just before the first let of ``out``
+    that reads it (directly or through front lets placed there), ties in
+    front's order; unpacks and drops as early as what they read allows.  The
+    same slots as the reference, so the same text."""
+    n, m = len(front), len(out)
+    if n <= 1:
+        return front + out
+    bound_by: dict = {}
+    for i, t in enumerate(front):
+        for v in _front_binds(t):
+            bound_by[v] = i
+    demand: list = [None] * n
+    for j, t in enumerate(out):
+        for v in _out_reads(t):
+            i = bound_by.get(v)
+            if i is not None and demand[i] is None:
+                demand[i] = j
+    for i in range(n - 1, -1, -1):
+        d = demand[i]
+        if d is None or front[i][0] is NDROP:
+            continue
+        for v in _front_reads(front[i]):
+            k = bound_by.get(v)
+            if k is not None and (demand[k] is None or d < demand[k]):
+                demand[k] = d
+    slot = [0] * n
+    for i, t in enumerate(front):
+        if demand[i] is not None and t[0] is not NDROP and t[0] is not NUNPACK:
+            slot[i] = demand[i]
+            continue
+        s = 0
+        for v in _front_reads(t):
+            k = bound_by.get(v)
+            if k is not None and slot[k] > s:
+                s = slot[k]
+        slot[i] = s
+    if not any(slot):
+        return front + out
+    groups: list = [[] for _ in range(m + 1)]
+    for i, t in enumerate(front):
+        groups[slot[i]].append(t)
+    lets: list = []
+    for j in range(m):
+        lets.extend(groups[j])
+        lets.append(out[j])
+    lets.extend(groups[m])
+    return lets
 
 
 # ----------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def name_as_the_reference(user: list, f_nl: FlatDef, f_t: FlatDef, r, r_pos: int
 def _vjp_defs(d: FlatDef, table: list, counts: list):
     """The pass, over d with the names ``table`` (d's names, or ids): None
     where it does not answer, else ``(f_nl, f_t, r, r_pos, outs, residuals)``."""
-    from .flat import _live as live_partials
+    from .flat import _live as live_partials, schedule
     names = list(table)             # one table for both results: d's names, then the new ones
     n0 = len(names)
     taken = {s for s in names if s[0] in "cdmr"}
@@ -364,9 +364,9 @@ def _vjp_defs(d: FlatDef, table: list, counts: list):
     if table is d.names:
         for i, y in enumerate(outs):    # what JVP returns is f_T's parameter: ct_out, or ct_out1, …
             names[y] = f"ct_out{i + 1}" if many else "ct_out"
-    tl.extend(reversed(front))          # the literals f_T writes again, in front
-    tl.append((NUNPACK, tuple(residuals), w) if residuals else (NDROP, w))
-    tl.reverse()
+    tl.reverse()                        # f_T's linear lets, in execution order
+    head = (NUNPACK, tuple(residuals), w) if residuals else (NDROP, w)
+    tl = schedule([head] + front, tl)   # TSched: each literal written again just before its reader
     f_t = FlatDef(d.name + JVP_SUFFIX + LIN_SUFFIX + T_SUFFIX, names, [(w, R)],
                   [(y, ty) for y, ty in zip(outs, d.nl_out)], [],
                   [ty for _, ty in d.nl_params], tl, (RET, (), tuple(dparams)))

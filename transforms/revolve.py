@@ -16,22 +16,27 @@ t(1, s) = 0 and t(l, 1) = l(l−1)/2.  :func:`optimal_split` gives an optimal m 
 O(1) (the interval of optimal splits, verified against that recursion in the
 tests).
 
-**The contract.**  ``restructure(prog, fn, s)`` rewrites a chain definition
-``fn(x : real) -> (real ;)`` into nested calls realising that recursion; its
+**The contract.**  ``restructure(prog, fn, s)`` rewrites a straight-line,
+purely non-linear definition into nested calls realising that recursion; its
 result computes the same function (and is well typed).  Under the
 :class:`Binomial` policy, unzip saves everything except the one call inside
 each *head wrapper*, which it recomputes.  Then the transposed program
 (``fn_jvp_nl`` followed by ``fn_jvp_lin_T``, after the post-pass
 :func:`advance_calls`) evaluates exactly ``l + t(l, s)`` forward steps, holds
 at most s snapshots at any time, and its peak memory M (§4, both halves) is at
-most ``snaps + c ≤ s + c``: snaps = the most snapshots the schedule holds at
-once, c = one step's reversal working set plus the cotangent
-(:func:`memory_bound`; c = 4 for ``x' = sin x``), independent of l.
+most ``snaps·k + c`` reals (:func:`peak_bound`): snaps = the most snapshots
+the schedule holds at once, k the widest state, c = one step's reversal
+working set plus the state's cotangent (:func:`memory_bound`; c = 4 for
+``x' = sin x``, 6 for ``xᵢ = sin(xᵢ₋₁)·w``), independent of l.
 
-**The shape.**  A chain is cut into *steps*: maximal segments after which
-exactly one real variable is live (for a chain of ``sin``'s every ``let`` is a
-step).  Each step becomes a definition ``step(x) -> (y;)`` (identical steps
-share one).  A segment of length n ≥ 2 with s snapshots, split at m, becomes
+**The shape.**  The definition is cut into *steps* (:func:`chain_steps`): the
+*state* after a binding is the tuple of non-linear values live across it
+(several reals, tuples, parameters still to be read), and a cut follows a
+binding after which the state is no wider than at the previous cut (for a
+chain of ``sin``'s every ``let`` is a step).  Each step becomes a definition
+from its input state to its output state (identical steps share one).  A
+segment of length n ≥ 2 with s snapshots, split at m, becomes (shown for a
+one-real state)
 
     def G(x: real) -> (real ;) =           def W(x: real) -> (real ;) =
       let (y ;) = W(x) in                    let (y ;) = H(x) in      # recompute
@@ -40,11 +45,12 @@ share one).  A segment of length n ≥ 2 with s snapshots, split at m, becomes
 
 with ``H`` the head (m steps, s snapshots) and ``T`` the tail (n − m steps,
 s − 1 snapshots), both built the same way, and both calls of G saved.  Why the
-wrapper: unzip puts a recomputed call in front of the linear half and the
-transposer keeps non-linear bindings in front (TLetNonLin), so a recomputation
-written directly in G would run *before* the tail's adjoint and its residuals
-would be live during it.  Inside W's own transpose, "in front" is exactly when
-the head's adjoint starts -- after the tail's, as Revolve does it.  G_nl runs
+wrapper: it makes the head's recomputation a definition of its own, whose
+transpose runs when the head's adjoint starts -- after the tail's, as Revolve
+does it -- independently of how the caller's non-linear bindings are
+scheduled (TSched would also place a recomputation written directly in G
+just before its first reader; the wrapper keeps the schedule explicit in
+the printed program and lets :func:`advance_calls` find the advances).  G_nl runs
 W_nl (the m-step advance; W's residual is just x, the snapshot) then T_nl;
 G_lin_T runs T_lin_T, then W_lin_T = H_nl(x) (the head's forward again) and
 H_lin_T.  So with B(n) the forward steps of a lin_T part,
@@ -86,7 +92,8 @@ from linear_a.semantics.errors import LinearAError, TransformError
 from linear_a.semantics.evaluate import Costs, _typing_info
 from linear_a.semantics.printer import show_expr
 from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, NTup,
-                              Param, Prim, Program, Ret, Scale, Zero, bind_uses, leaf_uses)
+                              Param, Prim, Program, Ret, Scale, TupleType, Zero, bind_uses,
+                              leaf_uses, size_of_type)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
 
@@ -263,87 +270,108 @@ def _uses(b) -> set[str]:
 # Chain → nested calls.
 
 
-def chain_steps(d: Def, env: dict) -> list[tuple[str, list, str]]:
-    """Cut ``d``'s body into steps ``(input, bindings, output)``: a cut follows a
-    binding after which exactly one variable, a non-linear real it binds, is live.
-    ``env`` is the def's typing table (var -> (linear?, type))."""
+def chain_steps(d: Def, env: dict) -> list[tuple[tuple, list, tuple]]:
+    """Cut ``d``'s body into steps ``(inputs, bindings, outputs)``.
+
+    The *state* after a top-level binding is the tuple of non-linear values
+    bound so far (parameters included) that are read later, in binding order.
+    A cut follows a binding (not the last) after which the state is no wider,
+    in reals, than at the previous cut (at first: the parameters).  So for
+    ``xᵢ = sin(xᵢ₋₁) * w`` every let is a step and the state is ``(xᵢ, w)``;
+    for an Euler step the state is ``(p, q, a, b, c, h)`` and the step's
+    intermediates (wider) never make a cut; as parameters stop being read,
+    the state narrows.  Trailing bindings such as a ``drop`` after the last
+    step, and a non-return tail, belong to the last step.  ``env`` is the def's typing table (var -> (linear?, type))."""
+    if d.lin_params or d.lin_out:
+        raise TransformError(f"binomial checkpointing needs a purely non-linear `{d.name}`",
+                             d.pos, rule="Policy")
     body = d.body if type(d.body) is Block else Block([], d.body)
     binds = list(body.binds)
     tail = body.tail
     if type(tail) is not Ret:
-        out = "out"
         taken = set(_binders(body)) | {p.name for p in d.params}
-        k = 0
-        while out in taken:
-            k += 1
-            out = f"out_{k}"
-        binds.append(Let((out,), (), tail))
-        env = dict(env)
-        env[out] = (False, REAL)
-        tail = Ret((out,), ())
-    if len(tail.nl) != 1 or tail.lin:
-        raise TransformError(f"`{d.name}`: a chain must return one real", d.pos, rule="Policy")
-    x = d.nl_params[0].name
-    # backwards liveness, one pass
-    live = {tail.nl[0]}
-    cut_after = [False] * len(binds)
+        outs = []
+        for t in d.nl_out:
+            k, out = 0, "out"
+            while out in taken:
+                k += 1
+                out = f"out_{k}"
+            taken.add(out)
+            outs.append(out)
+            env[out] = (False, t)
+        binds.append(Let(tuple(outs), (), tail))
+        tail = Ret(tuple(outs), ())
+    if tail.lin:
+        raise TransformError(f"`{d.name}`: a chain has no linear results", d.pos, rule="Policy")
+    if not binds:
+        raise TransformError(f"`{d.name}` has no binding to checkpoint", d.pos, rule="Policy")
+    order = {p.name: i - len(d.nl_params) for i, p in enumerate(d.nl_params)}
+    for i, b in enumerate(binds):
+        for v in (b.nl + b.lin if type(b) is Let else b.names):
+            order[v] = i
+    sizes = {v: (size_of_type(t) if t is not None else 1) for v, (_, t) in env.items()}
+    # backwards liveness, one pass; the state after binding i for i < n - 1
+    live = set(tail.nl)
+    states: list = [None] * len(binds)
     for i in range(len(binds) - 1, -1, -1):
         b = binds[i]
-        bs = b.nl + b.lin if type(b) is Let else b.names
-        if type(b) is Let and len(live) == 1 and len(b.nl) == 1 and not b.lin:
-            (v,) = live
-            lin, ty = env.get(v, (True, None))
-            if v == b.nl[0] and not lin and ty == REAL:
-                cut_after[i] = True
-        live.difference_update(bs)
+        if i < len(binds) - 1:
+            states[i] = tuple(sorted(live, key=order.__getitem__))
+        live.difference_update(b.nl + b.lin if type(b) is Let else b.names)
         live.update(_uses(b))
-    if live != {x}:
-        raise TransformError(f"`{d.name}` is not a chain: its start reads {sorted(live)}",
+    params = tuple(p.name for p in d.nl_params)
+    if not live <= set(params):
+        raise TransformError(f"`{d.name}` reads {sorted(live - set(params))} before binding them",
                              d.pos, rule="Policy")
-    steps, cur, start = [], [], x
+    width = lambda st: sum(sizes.get(v, 1) for v in st)
+    steps, cur, start = [], [], params
+    last = width(params)
     for i, b in enumerate(binds):
         cur.append(b)
-        if cut_after[i]:
-            out = b.nl[0]
-            steps.append((start, cur, out))
-            cur, start = [], out
-    if cur or not steps:
-        raise TransformError(f"`{d.name}` does not end in a step", d.pos, rule="Policy")
+        st = states[i]
+        if st is not None and width(st) <= last:
+            steps.append((start, cur, st))
+            cur, start, last = [], st, width(st)
+    steps.append((start, cur, tuple(tail.nl)))
     return steps
 
 
 class Restructured:
     """The result of :func:`restructure`: the program, the names of the head
     wrappers (whose inner call the Binomial policy recomputes), the schedule
-    tree and the number of steps."""
+    tree, the number of steps, the step definitions and the widest state (in
+    reals)."""
 
-    def __init__(self, program, wrappers, tree, steps, step_defs):
+    def __init__(self, program, wrappers, tree, steps, step_defs, width=1):
         self.program = program
         self.wrappers = wrappers
         self.tree = tree
         self.steps = steps
         self.step_defs = step_defs
+        self.width = width
 
 
 def restructure(prog: Program, fn: str, s: int) -> Restructured:
-    """Rewrite the chain ``fn`` into the binomial schedule's nested calls.
+    """Rewrite the straight-line definition ``fn`` into the binomial schedule's
+    nested calls.
 
-    ``fn`` must be ``fn(x : real) -> (real ;)`` whose body is a chain of steps
-    (see :func:`chain_steps`).  Other definitions are kept; the new ones are
-    inserted before ``fn``, whose body becomes a call of the schedule's root."""
+    ``fn`` is cut into steps (:func:`chain_steps`); each step becomes a
+    definition from its input state to its output state (identical steps
+    share one), and each node of the schedule tree a definition over states.
+    Other definitions are kept; the new ones are inserted before ``fn``, whose
+    body becomes a call of the schedule's root."""
     d = prog.get(fn)
     if d is None:
         raise TransformError(f"no function `{fn}` to restructure", rule="Policy")
-    if len(d.nl_params) != 1 or d.nl_params[0].ty != REAL or d.lin_params \
-            or list(d.nl_out) != [REAL] or d.lin_out:
-        raise TransformError(f"binomial checkpointing needs a chain `{fn}(x: real) -> (real ;)`",
-                             d.pos, rule="Policy")
     try:
         _, envs = _typing_info(prog)
     except LinearAError as e:
         raise e.located(prog.file)
-    steps = chain_steps(d, envs[fn])
+    env = dict(envs[fn])
+    steps = chain_steps(d, env)
     tree = schedule(len(steps), s)
+    ty = lambda v: env[v][1]
+    sizes = lambda st: sum(size_of_type(ty(v)) for v in st)
 
     taken = set(prog.names)
     counter = [0]
@@ -352,34 +380,38 @@ def restructure(prog: Program, fn: str, s: int) -> Restructured:
         while True:
             counter[0] += 1
             name = f"{fn}_{kind}{counter[0]}"
-            if name not in taken and not any(name + sfx in taken for sfx in ("_jvp",)):
+            if name not in taken and name + "_jvp" not in taken:
                 taken.add(name)
                 return name
 
     new_defs: list[Def] = []
     memo: dict = {}
+    sig: dict[str, tuple] = {}           # new def -> (input types, output types)
 
-    def make(key, kind, body_fn):
+    def make(key, kind, ins, outs, body_fn):
         name = memo.get(key)
         if name is None:
             name = memo[key] = new_name(kind)
-            new_defs.append(Def(name, [Param("x", REAL)], [], [REAL], [], body_fn()))
+            new_defs.append(Def(name, [Param(f"x{j + 1}", t) for j, t in enumerate(ins)], [],
+                                list(outs), [], body_fn()))
+            sig[name] = (tuple(ins), tuple(outs))
         return name
 
-    # one definition per distinct step (canonical renaming: input x, binders v1, v2 …)
+    # one definition per distinct step (canonical renaming: inputs x1…, binders v1 …)
     step_names = []
     for (inp, binds, out) in steps:
-        blk = Block(binds, Ret((out,), ()))
+        blk = Block(binds, Ret(tuple(out), ()))
         names = _binders(blk)
-        m = {inp: "x"}
+        m = {v: f"x{j + 1}" for j, v in enumerate(inp)}
         m.update({n: f"v{i + 1}" for i, n in enumerate(names)})
         canon = _rename(blk, m)
-        step_names.append(make(("step", show_expr(canon)), "step", lambda c=canon: c))
+        ins, outs = [ty(v) for v in inp], [ty(v) for v in out]
+        key = ("step", tuple(map(str, ins)), show_expr(canon))
+        step_names.append(make(key, "step", ins, outs, lambda c=canon: c))
 
-    def call_let(y, callee, x):
-        return Let((y,), (), Call(callee, (x,), ()))
+    def call_let(ys, callee, xs):
+        return Let(tuple(ys), (), Call(callee, tuple(xs), ()))
 
-    # post-order over the tree, without recursion
     name_of: dict[int, str] = {}
     wrappers = set()
     post, stack = [], [tree]
@@ -393,14 +425,23 @@ def restructure(prog: Program, fn: str, s: int) -> Restructured:
             name_of[id(n)] = step_names[n.start]
             continue
         h, t = name_of[id(n.head)], name_of[id(n.tail)]
-        w = make(("wrap", h), "wrap", lambda h=h: Block([call_let("y", h, "x")], Ret(("y",), ())))
+        ins, mid = sig[h]
+        outs = sig[t][1]
+        xs = [f"x{j + 1}" for j in range(len(ins))]
+        ys = [f"y{j + 1}" for j in range(len(mid))]
+        zs = [f"z{j + 1}" for j in range(len(outs))]
+        w = make(("wrap", h), "wrap", ins, mid,
+                 lambda h=h, xs=xs, ys=ys: Block([call_let(ys, h, xs)], Ret(tuple(ys), ())))
         wrappers.add(w)
-        name_of[id(n)] = make(("node", w, t), "node", lambda w=w, t=t: Block(
-            [call_let("y", w, "x"), call_let("z", t, "y")], Ret(("z",), ())))
+        name_of[id(n)] = make(("node", w, t), "node", ins, outs, lambda w=w, t=t, xs=xs, ys=ys, zs=zs:
+                              Block([call_let(ys, w, xs), call_let(zs, t, ys)], Ret(tuple(zs), ())))
     root = name_of[id(tree)]
-    x = d.nl_params[0].name
-    new_fn = Def(fn, d.nl_params, [], [REAL], [], Block([call_let("y", root, x)], Ret(("y",), ())),
-                 d.pos)
+    params = [p.name for p in d.nl_params]
+    rs = [f"r{j + 1}" for j in range(len(d.nl_out))]
+    taken_local = set(params)
+    rs = [r if r not in taken_local else f"{r}_out" for r in rs]
+    new_fn = Def(fn, d.nl_params, [], list(d.nl_out), [],
+                 Block([call_let(rs, root, params)], Ret(tuple(rs), ())), d.pos)
     defs = []
     for old in prog.defs:
         if old.name == fn:
@@ -408,8 +449,9 @@ def restructure(prog: Program, fn: str, s: int) -> Restructured:
             defs.append(new_fn)
         else:
             defs.append(old)
+    width = max(sizes(st) for st in [steps[0][0]] + [o for _, _, o in steps[:-1]]) if steps else 1
     return Restructured(Program(defs, prog.file), frozenset(wrappers), tree, len(steps),
-                        frozenset(step_names))
+                        frozenset(step_names), max(width, 1))
 
 
 # ----------------------------------------------------------------------------
@@ -580,19 +622,28 @@ def step_working_set(r: Restructured) -> int:
     input, results and partials, while the wrapper above holds the cotangent)
     and ``M(step_jvp_lin_T)`` (the step's adjoint: its tape, the incoming and
     the outgoing cotangent), each measured by the §4 evaluator on the step alone.
-    For ``x' = sin x`` that is max(3 + 1, 3) = 4.  (M does not depend on the
+    For ``x' = sin x`` that is max(3 + 1, 3) = 4.  A step over a state of k
+    reals adds its k cotangents instead of 1.  (M does not depend on the
     values, so z3 symbols stand in for them: no step can hit a domain error.)"""
     from linear_a.semantics.domains import get_domain
     from linear_a.semantics.evaluate import evaluate
+    from .budget import _symbolic
     from .compose import names_for, vjp_program
     dom = get_domain("z3")
+    one = lambda t: dom.const("1") if type(t) is not TupleType else tuple(one(u) for u in t.items)
     c = 0
+    defs = {d.name: d for d in r.program.defs}
     for step in sorted(r.step_defs):
+        d = defs[step]
         vp = vjp_program(r.program, step)
         nl, tn = names_for(step)
-        r1 = evaluate(vp, nl, ([dom.symbol("x")], []), dom)
-        r2 = evaluate(vp, tn, (list(r1.nl[1:]), [dom.const("1")]), dom)
-        c = max(c, r1.memory + 1, r2.memory)
+        args = [_symbolic(p.ty, dom, p.name) for p in d.nl_params]
+        r1 = evaluate(vp, nl, (args, []), dom)
+        k = len(d.nl_out)
+        cts = [one(t) for t in d.nl_out]
+        r2 = evaluate(vp, tn, (list(r1.nl[k:]), cts), dom)
+        out_size = sum(size_of_type(t) for t in d.nl_out)
+        c = max(c, r1.memory + out_size, r2.memory)
     return c
 
 
@@ -607,6 +658,14 @@ def memory_bound(r: Restructured) -> tuple[int, int]:
     a wrapper's advance is untaped (:func:`advance_calls`) and every other
     value is passed on at its last use."""
     return schedule_cost(r.tree)[1], step_working_set(r)
+
+
+def peak_bound(r: Restructured) -> int:
+    """The bound on M (in reals) the schedule states: ``snaps·k + c`` with k the
+    widest state (reals) and c = :func:`step_working_set`; i.e. at most
+    ``(S + ⌈c/k⌉)`` states.  For a one-real chain this is ``snaps + c``."""
+    snaps, c = memory_bound(r)
+    return snaps * r.width + c
 
 
 def step_costs(ops) -> Costs:

@@ -26,9 +26,9 @@ How it runs (one definition).
    a linear ``let`` whose right-hand side is a chain contributing that chain's
    bindings and then ``let (;k̄) = tail`` (binders are distinct within a
    definition, so this is only a change of scope).
-2. *Front.*  Non-linear bindings (TLetNonLin, TNUnpack) are kept, in order, in
-   front of the transposed code: they only read non-linear variables, which
-   are all bound by earlier non-linear bindings or parameters.
+2. *Front.*  Non-linear bindings (TLetNonLin, TNUnpack) are collected, in
+   order: they only read non-linear variables, which are all bound by earlier
+   non-linear bindings or parameters.
 3. *Backwards.*  The order bookkeeping is one map ``ct`` from a linear
    variable to the variable holding its cotangent.  The tail's outputs get the
    cotangent parameters; then the linear bindings are visited last to first:
@@ -39,6 +39,13 @@ How it runs (one definition).
    execution order for the transposed code.
 4. *Return.*  ``(; ct[y1], …, ct[ym])``: the cotangents in Δ's order, i.e. the
    order of f's linear parameters.
+5. *Schedule* (TSched).  The collected non-linear bindings are interleaved
+   with the transposed code: each value-binding let runs just before the
+   first transposed binding that reads it, unpacks and drops as early as
+   what they read allows.  So a binding unzip recomputes lives only as long
+   as its readers need it, and M of the result follows the unzip choice.
+   Under save-all only the residual unpack and drops are collected; they
+   stay first and the output is the one the fast path prints.
 
 Derivations: each rule below returns ``Derivation("transpose", rule, subject,
 result, premises)`` whose result is the list of output bindings it emitted
@@ -54,7 +61,7 @@ from linear_a.semantics.evaluate import _typing_info
 from linear_a.semantics.rules import rule
 from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Zero,
-                              iter_nodes, leaf_uses, Loop)
+                              free_vars, iter_nodes, leaf_uses, Loop)
 
 from .fresh import Fresh, def_names, paused_gc
 from .loops import TLoop, loop_result_types
@@ -232,7 +239,7 @@ def TLetLin(cx: TContext, b: Let) -> Derivation:
 @rule("transpose", "TLetNonLin",
       r"\Delta \Leftarrow \ddot\Delta \vdash \mathsf{let}\ (\bar x;) = e_1\ \mathsf{in}\ e_2 \leadsto_T \mathsf{let}\ (\bar x;) = e_1\ \mathsf{in}\ t_2",
       [r"\Delta \Leftarrow \ddot\Delta \vdash e_2 \leadsto_T t_2"],
-      "a non-linear let stays in front, unchanged")
+      "a non-linear let is kept unchanged; TSched places it before its first reader")
 def TLetNonLin(cx: TContext, b: Let) -> Derivation:
     cx.front.append(b)
     return Derivation("transpose", "TLetNonLin", b, [b])
@@ -240,7 +247,8 @@ def TLetNonLin(cx: TContext, b: Let) -> Derivation:
 
 @rule("transpose", "TNUnpack",
       r"\Delta \Leftarrow \ddot\Delta \vdash \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ e \leadsto_T \mathsf{let}\ (\bar y) = x\ \mathsf{in}\ t",
-      [r"\Delta \Leftarrow \ddot\Delta \vdash e \leadsto_T t"], "a non-linear unpack stays in front")
+      [r"\Delta \Leftarrow \ddot\Delta \vdash e \leadsto_T t"],
+      "a non-linear unpack is kept; TSched places it right after its source")
 def TNUnpack(cx: TContext, b: NUnpack) -> Derivation:
     cx.front.append(b)
     return Derivation("transpose", "TNUnpack", b, [b])
@@ -325,6 +333,98 @@ def _classify(cx: TContext, b: Let):
 
 
 # ----------------------------------------------------------------------------
+# Scheduling: lifetimes follow the unzip choice.
+
+
+def _reads(b) -> tuple:
+    """The variables one binding reads (inside a nested right-hand side too)."""
+    if type(b) is not Let:
+        return (b.src,)
+    rhs = b.rhs
+    if type(rhs) is Block:
+        return tuple(free_vars(rhs))
+    return leaf_uses(rhs)
+
+
+def _binds(b) -> tuple:
+    return b.nl + b.lin if type(b) is Let else tuple(b.names)
+
+
+@rule("transpose", "TSched",
+      r"\mathsf{sched}(F ; L_1 \cdots L_m) = F_1\, L_1\, F_2\, L_2 \cdots F_m\, L_m\, F_{m+1}",
+      [r"F_j = \{\, b \in F \mid b \text{ binds values},\ \min\{\, i \mid L_i \text{ or a } b' \in F_i \text{ reads } b \,\} = j \,\}"
+       r" \cup \{\, b \in F \mid b \text{ an unpack or a drop, placed with what it reads} \,\}",
+       r"\text{each } F_j \text{ in the order of } F"],
+      "a non-linear binding of the transposed code runs just before the first binding that reads "
+      "it; unpacks and non-linear drops run as early as what they read allows")
+def TSched(front: list, out: list, subject=None) -> Derivation:
+    """Interleave the non-linear bindings ``front`` (in order, as TLetNonLin and
+    TNUnpack collected them) with the transposed linear bindings ``out`` (in
+    execution order) so that each value-binding ``let`` runs as late as
+    possible: in *slot* j, just before ``out[j]``, the first linear binding
+    that reads one of its results directly or through non-linear bindings that
+    are themselves placed (slot ``len(out)``: before the return).  Unpacks and
+    drops of non-linear values are placed as *early* as possible -- an unpack
+    right after the binding of its source, a drop right after the binding of
+    what it drops -- since both only pass values on or free them (W = 0), so
+    moving them earlier never lengthens a lifetime.  A ``let`` none of whose
+    results is read except by drops is placed like a drop.
+
+    Why it changes no value and no W: it is a permutation of the bindings that
+    keeps every binding after the bindings it reads (slots are monotone along
+    data dependence, ties kept in the order of ``front``, which is already a
+    topological order), and binders are distinct, so each binding sees the
+    same values; the multiset of evaluated forms is the same, so W is the
+    same.  Checked by ``tests/test_sched.py`` and the theorem
+    ``sched-invariance``.  Under save-all ``front`` holds only the residual
+    unpack and drops, which stay first: the printed program is unchanged.
+
+    Two linear passes over ``front`` and one over ``out``; no recursion."""
+    n, m = len(front), len(out)
+    bound_by: dict[str, int] = {}
+    for i, b in enumerate(front):
+        for v in _binds(b):
+            bound_by[v] = i
+    demand: list = [None] * n               # the earliest slot that reads the binding
+    for j, b in enumerate(out):
+        for v in _reads(b):
+            i = bound_by.get(v)
+            if i is not None and demand[i] is None:
+                demand[i] = j
+    is_drop = [type(b) is Let and type(b.rhs) is Drop for b in front]
+    for i in range(n - 1, -1, -1):          # readers after the binding: already final
+        d = demand[i]
+        if d is None or is_drop[i]:
+            continue
+        for v in _reads(front[i]):
+            k = bound_by.get(v)
+            if k is not None and (demand[k] is None or d < demand[k]):
+                demand[k] = d
+    slot = [0] * n
+    for i, b in enumerate(front):           # forward: unpacks, drops, unread lets
+        if demand[i] is not None and not is_drop[i] and type(b) is not NUnpack:
+            slot[i] = demand[i]
+            continue
+        s = 0
+        for v in _reads(b):
+            k = bound_by.get(v)
+            if k is not None and slot[k] > s:
+                s = slot[k]
+        slot[i] = s
+    groups: list[list] = [[] for _ in range(m + 1)]
+    for i, b in enumerate(front):
+        groups[slot[i]].append(b)
+    binds = []
+    for j in range(m):
+        binds.extend(groups[j])
+        binds.append(out[j])
+    binds.extend(groups[m])
+    moved = sum(1 for i in range(n) if slot[i] != 0)
+    subject = (front, out) if subject is None else subject
+    return Derivation("transpose", "TSched", subject, binds, notes={"slots": slot, "moved": moved})
+
+
+# ----------------------------------------------------------------------------
 # Definitions and programs.
 
 
@@ -364,9 +464,12 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
     if cx.ct:
         raise TransformError(f"internal: cotangents left over in `{d.name}`: {', '.join(cx.ct)}",
                              d.pos, file=file, rule="TDef")
-    body = Block(cx.front + cx.out, ret, d.body.pos)
+    sched = TSched(cx.front, cx.out)
+    body = Block(sched.result, ret, d.body.pos)
     out = Def(new_name, list(d.nl_params), cparams, [], [p.ty for p in d.lin_params], body, d.pos)
-    return Derivation("transpose", "TDef", d, out, premises, notes={"front": cx.front})
+    if derive:
+        premises.append(sched)
+    return Derivation("transpose", "TDef", d, out, premises, notes={"front": cx.front, "sched": sched})
 
 
 @rule("transpose", "Program", r"P \leadsto_T P'", [r"\mathsf{def}\ f \leadsto_T \mathsf{def}\ f_T"],

@@ -48,8 +48,8 @@ there instead.  A final forward pass emits both halves.
 
 Checkpointing.  *save* (ULet/UCall): the binding runs once, in ``f_nl``.
 *recompute* (URecompute/UCallRecompute): it is emitted in ``f_lin`` in front
-of the linear code that reads it (a non-linear let inside linear code: the
-transposer keeps it in front, TLetNonLin); it stays in ``f_nl`` only if the
+of the linear code that reads it (a non-linear let inside linear code: after
+transposition it runs just before its first reader, TSched); it stays in ``f_nl`` only if the
 non-linear half needs its results too.  For a call, ``f_lin`` calls ``g_nl``
 again right before ``g_lin`` to rebuild g's residuals.
 
@@ -377,9 +377,13 @@ class _DefUnzipper:
                 tainted.update(it.lin_defs)
         return points
 
-    def decide(self, items, points):
+    def decide(self, items, points, tail=None):
         pol = self.policy
         pol.plan(self.d.name, points)
+        flow = getattr(pol, "plan_flow", None)     # a schedule that reads the dataflow (every:K)
+        if flow is not None:
+            flow(self.d, [(it.point, it.ins, it.outs, it.lin_reads) for it in items],
+                 tail.nl if tail is not None else (), self.nlty)
         decide = pol.decide
         for it in items:
             if it.point is not None:
@@ -443,7 +447,7 @@ class _DefUnzipper:
         binds, tail = self.flatten(d.body)
         items = [self.classify(b) for b in binds]
         points = self.points = self.choice_points(items)
-        self.decide(items, points)
+        self.decide(items, points, tail)
         tainted = self.tainted
         known_ret = tuple(x for x in tail.nl if x not in tainted)
         unknown_ret = tuple(x for x in tail.nl if x in tainted)
