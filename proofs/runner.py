@@ -32,7 +32,8 @@ from .checks import Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-KINDS = ("nonlinear", "nonlinear", "linear", "mixed")      # the random mix (½, ¼, ¼)
+KINDS = ("nonlinear", "nonlinear", "flat", "linear", "mixed")   # the random mix (⅖, ⅕, ⅕, ⅕);
+# "flat": the fast path's fragment, so that the program `linear-a vjp` prints is checked
 MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
 SHRINK_SECONDS = 5.0
 
@@ -93,7 +94,7 @@ def corpus() -> list[tuple[str, Program]]:
 
 def strategy(kind: str):
     from . import generators as g
-    return {"nonlinear": g.nonlinear_programs, "linear": g.linear_programs,
+    return {"nonlinear": g.nonlinear_programs, "flat": g.flat_programs, "linear": g.linear_programs,
             "mixed": g.mixed_programs}[kind]()
 
 

@@ -138,6 +138,13 @@ theorem("vjp-cost", "The cheap-gradient principle",
         r"W(\mathit{vjp}\,f) \le c_V\,W(f) + d_V\,(\|f\| + a\|f\|)",
         per_rule=True, per_program=("measured W (input-independent) against the bound",),
         constants=("c_V", "d_V"))
+theorem("vjp-fast-path", "The fast path prints the reference program",
+        "Where the fast path applies (linear_a.transforms.flat: the flat fragment), the vjp program "
+        "`linear-a vjp` prints is the reference pipeline's show(vjp_program(P, f)), character for "
+        "character, and has the same gradient, W and M at sample points; elsewhere the CLI prints "
+        "the reference program.",
+        r"\mathit{vjp}_{\mathit{fast}}(f) = \mathit{vjp}(f)",
+        per_program=("text equality", "gradient, W and M at points"))
 theorem("checkpoint-invariance", "Checkpointing does not change the derivative",
         "For every checkpoint choice vector, linearize(f) computes the same primal results and the "
         "same linear map (checked: save-all, recompute-all, recompute of a random subset).",
