@@ -31,6 +31,9 @@ def register(sub):
     p.add_argument("--verbose", "-v", action="store_true", help="list every result, not only failures")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: CPUs, at most 2)")
+    p.add_argument("--path", choices=("fast", "reference", "both"), default="both",
+                   help="the vjp programs checked: the one `linear-a vjp` prints (fast path where it "
+                        "applies), the reference pipeline's, or both (default)")
     p.set_defaults(func=run_check)
 
 
@@ -55,14 +58,14 @@ def run_check(ns):
     try:
         report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
                            theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
-                           jobs=ns.jobs)
+                           jobs=ns.jobs, path=ns.path)
     finally:
         finish()
     if ns.json:
         print_json(report.as_json())
     else:
         _print_summary(report, ns.verbose)
-    return 1 if report.refuted else 0
+    return 1 if report.failed else 0
 
 
 def _progress(quiet: bool):
@@ -81,6 +84,25 @@ def _progress(quiet: bool):
     def cb(advance, total, label):
         prog.update(task, advance=advance, total=total, description=label[:40])
     return cb, prog.stop
+
+
+def _print_coverage(console, summary):
+    """Each primitive, rule, tuple type of size > 1 and call, with the number of
+    checked programs exercising it (proofs/coverage.py)."""
+    cov = summary["coverage"]
+    cells = [f"{k} {n}" for k, n in cov.items()]
+    width = max(len(c) for c in cells) + 2 if cells else 0
+    per_line = max(1, (console.width - 2) // max(width, 1))
+    console.print(f"coverage ({len(cov) - len(summary['coverage_missing'])}/{len(cov)} items; "
+                  "programs exercising each):", highlight=False)
+    for i in range(0, len(cells), per_line):
+        console.print("  " + "".join(c.ljust(width) for c in cells[i:i + per_line]), highlight=False,
+                      markup=False)
+    if summary["coverage_missing"]:
+        style = "bold red" if summary["coverage_required"] else "yellow"
+        word = "error" if summary["coverage_required"] else "not exercised"
+        console.print(f"[{style}]coverage {word}:[/] " + ", ".join(summary["coverage_missing"]),
+                      highlight=False)
 
 
 def _print_summary(report, verbose: bool):
@@ -105,6 +127,7 @@ def _print_summary(report, verbose: bool):
     table.add_row("[bold]total", *(f"[bold]{tot[s]}" for s in STATUSES), f"{report.seconds:.2f}")
     console.print(table)
     console.print(f"unknown: {100 * summary['unknown_fraction']:.2f} % of {summary['checks']} checks")
+    _print_coverage(console, summary)
     shown = report.results if verbose else [r for r in report.results if r.status in ("refuted", "unknown")]
     for r in shown:
         style = styles.get(r.status, "")

@@ -597,6 +597,32 @@ def _compare_split(s: Subject, v: Verdicts, policy=None, key="save", method="nor
     return same_nl and same_lin, (dom, r0, r1)
 
 
+def _check_staging(s: Subject, v: Verdicts):
+    """Staging (``unzip(…, unknown=…)``): the entry's last non-linear parameter
+    made unknown; f_nl then f_lin (which takes it) ≡ f, in normal form."""
+    from linear_a.transforms.unzip import run_split, unzip
+    _, src, fn = _unzip_dv(s)
+    d = src[fn]
+    if not d.nl_params:
+        return
+    x = d.nl_params[-1].name
+    dv = s.cached("staged", lambda: unzip(src, None, unknown={fn: {x}}, names=[fn], trusted=True))
+    dom = NormalForm()
+    xs = [symbolic_value(dom, p.ty, p.name) for p in d.nl_params]
+    r0, _ = nf_run(src, fn, dom, xs)
+    lin_vals, k = [], 0
+    for p in d.lin_params:
+        val, k = basis_value(dom, p.ty, k)
+        lin_vals.append(val)
+    r1 = run_split(dv, fn, (xs, lin_vals), dom)
+    a = [*_flat_nl(r0.nl), *matrix(dom, r0.lin)]
+    b = [*_flat_nl(r1.nl), *matrix(dom, r1.lin)]
+    if a != b:
+        _nf_differ(s, v, dom, a, b, f"f vs its staged split (unknown = {x})")
+    else:
+        v.add("normal form", "proved", f"staged (unknown = {x}): f_nl then f_lin ≡ f for all inputs")
+
+
 def check_unzip_correct(s: Subject, v: Verdicts):
     try:
         ok, (dom, r0, r1) = _compare_split(s, v)
@@ -609,6 +635,10 @@ def check_unzip_correct(s: Subject, v: Verdicts):
         v.add("normal form", "unknown", str(e))
         _exact_points(v, lambda: _compare_split(s, v, exact_point=True)[0])
     _points_split(s, v)
+    try:
+        _check_staging(s, v)
+    except TooBig as e:
+        v.add("normal form", "unknown", f"staging: {e}")
 
 
 def _exact_points(v: Verdicts, holds, n: int = 2):

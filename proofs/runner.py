@@ -36,6 +36,7 @@ KINDS = ("nonlinear", "nonlinear", "flat", "linear", "mixed")   # the random mix
 # "flat": the fast path's fragment, so that the program `linear-a vjp` prints is checked
 MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
 SHRINK_SECONDS = 5.0
+MIN_RANDOM_FOR_COVERAGE = 100   # from this many random programs on, every coverage item is required
 
 
 @dataclass
@@ -45,6 +46,17 @@ class Report:
     programs: int = 0
     rules: int = 0
     seed: int = 0
+    coverage: Counter = field(default_factory=Counter)   # item -> programs exercising it
+    coverage_required: bool = False                      # a missing item is an error of the run
+
+    @property
+    def coverage_missing(self) -> list[str]:
+        from .coverage import expected
+        return [i for i in expected() if not self.coverage.get(i)]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refuted) or (self.coverage_required and bool(self.coverage_missing))
 
     @property
     def refuted(self) -> list[Outcome]:
@@ -73,10 +85,18 @@ class Report:
             "rule_obligations": self.rules,
             "seed": self.seed,
             "seconds": round(self.seconds, 2),
+            "coverage": {i: self.coverage.get(i, 0) for i in _expected()},
+            "coverage_missing": self.coverage_missing,
+            "coverage_required": self.coverage_required,
         }
 
     def as_json(self) -> dict:
         return {"results": [r.as_json() for r in self.results], "summary": self.summary()}
+
+
+def _expected():
+    from .coverage import expected
+    return expected()
 
 
 # ----------------------------------------------------------------------------
@@ -179,16 +199,23 @@ def _work(task):
     if kind == "rules":
         return kind, i, rule_outcomes(*_RULES_ARGS)
     s, theorems = _SUBJECTS[i]
-    return kind, i, check_program(s, theorems)
+    outs = check_program(s, theorems)
+    try:
+        from .coverage import collect
+        items = collect(s)
+    except Exception:             # a broken transformation: its theorems are refuted already
+        items = set()
+    return kind, i, (outs, items)
 
 
 def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True,
               costs: Costs | None = None, progress=None, theorems=None, load=None,
-              jobs: int | None = None) -> Report:
+              jobs: int | None = None, path: str = "both") -> Report:
     """Run the suite.  ``files``: program files instead of the corpus (``load``
     reads one); ``progress(advance, total, label)`` is called as work is done;
     ``jobs``: worker processes (default: the number of CPUs, at most 2 -- the
-    target machine's)."""
+    target machine's); ``path``: the vjp programs checked (``fast``: the one
+    ``linear-a vjp`` prints, ``reference``: ``vjp_program``'s, ``both``)."""
     import os
     costs = costs or DEFAULT_COSTS
     t0 = time.perf_counter()
@@ -197,12 +224,12 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     kinds: dict[str, str] = {}
     if files:
         for f in files:
-            subjects.append(Subject(str(f), load(f), costs, seed, positive=True))
+            subjects.append(Subject(str(f), load(f), costs, seed, positive=True, path=path))
     else:
         for name, prog in corpus():
-            subjects.append(Subject(name, prog, costs, seed, positive=True))
+            subjects.append(Subject(name, prog, costs, seed, positive=True, path=path))
     for name, kind, prog in random_programs(random_n, seed):
-        subjects.append(Subject(name, prog, costs, seed + len(subjects)))
+        subjects.append(Subject(name, prog, costs, seed + len(subjects), path=path))
         kinds[name] = subjects[-1].kind   # the program's actual shape decides the theorems
     total = len(subjects) + (1 if rules else 0)
     if progress:
@@ -221,7 +248,8 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
             rule_results.extend(outs)
             label = "per-rule obligations"
         else:
-            by_subject[i] = outs
+            by_subject[i], items = outs
+            report.coverage.update(items)
             label = subjects[i].name
         if progress:
             progress(1, total, label)
@@ -258,5 +286,6 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
             if t not in seen:
                 report.results.append(Outcome(t, "(none)", "unknown", "", 0.0,
                                               "no program exercised this theorem"))
+    report.coverage_required = not files and theorems is None and random_n >= MIN_RANDOM_FOR_COVERAGE
     report.seconds = time.perf_counter() - t0
     return report
