@@ -56,7 +56,8 @@ def run_check(ns):
 
     progress_cb, finish = _progress(quiet=False)
     try:
-        report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
+        with _stdout_to_stderr(ns.json):     # --json: stdout holds the JSON document only
+            report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
                            theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
                            jobs=ns.jobs, path=ns.path)
     finally:
@@ -66,6 +67,36 @@ def run_check(ns):
     else:
         _print_summary(report, ns.verbose)
     return 1 if report.failed else 0
+
+
+class _stdout_to_stderr:
+    """While active, whatever is written to stdout (Hypothesis's notes while
+    shrinking, a solver's chatter, at the file-descriptor level too) goes to
+    stderr."""
+
+    def __init__(self, active: bool):
+        self.active = active
+
+    def __enter__(self):
+        if self.active:
+            import os
+            import sys
+            sys.stdout.flush()
+            self.saved_fd = os.dup(1)
+            os.dup2(2, 1)
+            self.saved = sys.stdout
+            sys.stdout = sys.stderr
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            import os
+            import sys
+            sys.stdout.flush()
+            sys.stdout = self.saved
+            os.dup2(self.saved_fd, 1)
+            os.close(self.saved_fd)
+        return False
 
 
 def _progress(quiet: bool):

@@ -36,6 +36,7 @@ KINDS = ("nonlinear", "nonlinear", "flat", "linear", "mixed")   # the random mix
 # "flat": the fast path's fragment, so that the program `linear-a vjp` prints is checked
 MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
 SHRINK_SECONDS = 5.0
+SHRINK_TOTAL_SECONDS = 10.0     # all shrinking of one run
 MIN_RANDOM_FOR_COVERAGE = 100   # from this many random programs on, every coverage item is required
 
 
@@ -183,8 +184,44 @@ def shrink(kind: str, theorem: str, max_examples: int = 100, budget: float = SHR
 # The suite
 
 
+CONSTANT_THEOREMS = ("jvp-cost", "jvp-size", "transpose-size", "vjp-cost")
+
+
+def constants_crash(costs: Costs, error: Exception) -> list[Outcome]:
+    """The constants are derived by running JVP and transposition on one-rule
+    programs (``obligations.derive_constants``); when that crashes, each theorem
+    stated with a constant is refuted, with the first one-rule program on which
+    JVP crashes (the instance) when there is one."""
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.primitives import PRIMITIVES
+    from linear_a.transforms.jvp import jvp_program
+    from .obligations import call_text, names
+    cex = {"error": f"{type(error).__name__}: {error}"}
+    for op, p in PRIMITIVES.items():
+        args = names("a", p.arity)
+        text = (f"def f({', '.join(a + ': real' for a in args)}) -> (real ;) =\n"
+                f"  {call_text(op, args)}\n")
+        try:
+            jvp_program(parse_program(text, f"<{op}>"))
+        except Exception as e:
+            cex = {"instance": text, "error": f"JVP: {type(e).__name__}: {e}"}
+            break
+    return [Outcome(t, "(all programs) constants", "refuted", "crash", 0.0,
+                    "deriving the theorem's constants crashed (a transformation failed on a one-rule "
+                    "program)", dict(cex)) for t in CONSTANT_THEOREMS]
+
+
 def rule_outcomes(costs: Costs) -> list[Outcome]:
-    from .obligations import run_all
+    from .obligations import LINEAR_FORMS, constants, local_adjoint, run_all
+    try:
+        constants(costs)
+    except Exception as e:        # a broken transformation: refute, and still check what does not need them
+        out = constants_crash(costs, e)
+        for rule in LINEAR_FORMS:
+            for K in (1, 2):
+                out += [Outcome(o.theorem, f"(all programs) rule {o.rule}", o.status, "rule induction (z3)",
+                                o.seconds, o.detail, o.counterexample) for o in local_adjoint(rule, K)]
+        return out
     res = run_all(costs)
     return [Outcome(o.theorem, f"(all programs) rule {o.rule}", o.status, "rule induction (z3)",
                     o.seconds, o.detail, o.counterexample) for o in res]
@@ -234,7 +271,12 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     total = len(subjects) + (1 if rules else 0)
     if progress:
         progress(0, total, "constants")
-    constants(costs)                      # computed once, before any fork
+    try:
+        constants(costs)                  # computed once, before any fork
+    except Exception as e:                # refuted (by rule_outcomes or here); the rest still runs
+        if not rules:
+            report.results.extend(o for o in constants_crash(costs, e)
+                                  if theorems is None or o.theorem in theorems)
     global _SUBJECTS, _RULES_ARGS
     _SUBJECTS = [(s, theorems) for s in subjects]
     _RULES_ARGS = (costs,)
@@ -269,12 +311,14 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     report.results.extend(rule_results)
     report.rules = len(rule_results)
     shrinks = 0
+    shrink_deadline = time.perf_counter() + SHRINK_TOTAL_SECONDS
     for i, s in enumerate(subjects):
         outs = by_subject[i]
         for o in outs:
-            if o.status == "refuted" and s.name in kinds and shrinks < MAX_SHRINKS:
+            left = shrink_deadline - time.perf_counter()
+            if o.status == "refuted" and s.name in kinds and shrinks < MAX_SHRINKS and left > 0:
                 shrinks += 1
-                small = shrink(kinds[s.name], o.theorem)
+                small = shrink(kinds[s.name], o.theorem, budget=min(SHRINK_SECONDS, left))
                 if small is not None:
                     o.counterexample = dict(o.counterexample or {})
                     o.counterexample["shrunk_program"] = show(small)
