@@ -34,10 +34,15 @@ def register(sub):
     p.add_argument("--path", choices=("fast", "reference", "both"), default="both",
                    help="the vjp programs checked: the one `linear-a vjp` prints (fast path where it "
                         "applies), the reference pipeline's, or both (default)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check the checks: apply each known-bad transformation of the self-test corpus "
+                        "in-process and require its theorem to be refuted (proofs/selftest.py)")
     p.set_defaults(func=run_check)
 
 
 def run_check(ns):
+    if ns.self_test:
+        return _run_self_test(ns)
     from linear_a.proofs.runner import run_suite
     from linear_a.proofs.theorems import IDS
     n = ns.random if ns.random is not None else (0 if ns.files else 200)
@@ -67,6 +72,38 @@ def run_check(ns):
     else:
         _print_summary(report, ns.verbose)
     return 1 if report.failed else 0
+
+
+def _run_self_test(ns):
+    """Each bad transformation must be refuted by its theorem, with a counterexample."""
+    from linear_a.proofs.selftest import run_self_test
+    with _stdout_to_stderr(ns.json):
+        results = run_self_test()
+    missed = [r for r in results if not r.ok]
+    if ns.json:
+        print_json({"self_test": [r.as_json() for r in results],
+                    "summary": {"bad_transformations": len(results), "refuted": len(results) - len(missed),
+                                "missed": [r.bad.name for r in missed]}})
+        return 1 if missed else 0
+    from rich.console import Console
+    from rich.table import Table
+    console = Console()
+    table = Table(title=f"check --self-test: {len(results) - len(missed)}/{len(results)} known-bad "
+                        "transformations refuted")
+    for col in ("bad transformation", "theorem", "verdict", "method"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.bad.name, r.bad.theorem, "[green]refuted[/]" if r.ok else f"[bold red]{r.status}[/]",
+                      r.method)
+    console.print(table)
+    for r in results:                    # what was compared, and the counterexample
+        console.print(f"{'refuted' if r.ok else 'MISSED (' + r.status + ')'} {r.bad.theorem} — "
+                      f"{r.bad.name}: {r.detail}", highlight=False, markup=False)
+        for k, v in (r.counterexample or {}).items():
+            if k != "program" or ns.verbose:
+                text = str(v) if ns.verbose else str(v).replace("\n", " ⏎ ")[:200]
+                console.print(f"    {k}: {text}", highlight=False, markup=False)
+    return 1 if missed else 0
 
 
 class _stdout_to_stderr:

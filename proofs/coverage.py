@@ -94,7 +94,7 @@ def _uses(e) -> list[str]:
     if t is Dup:
         return [e.l]
     if t is Drop:
-        return [e.v]
+        return []                 # a drop discards its input: it does not make it live
     if t in (Lit, Zero):
         return []
     return []
@@ -120,6 +120,31 @@ def live_primitives(prog) -> set[str]:
                 if op is not None and on:
                     out.add(op)
     return out
+
+
+def dropped_primitives(d: Def) -> list[str]:
+    """The primitives d applies whose results are read by nothing but ``drop``:
+    work done to be thrown away."""
+    from linear_a.semantics.syntax import iter_nodes
+    reads: dict[str, int] = {}
+    drops: dict[str, int] = {}
+    prims = []
+    for n in iter_nodes(d.body):
+        if type(n) is Let:
+            if type(n.rhs) is Prim:
+                prims.append(n)
+            continue
+        if type(n) in (NUnpack, LUnpack):
+            reads[n.src] = reads.get(n.src, 0) + 1
+        elif type(n) is Drop:
+            drops[n.v] = drops.get(n.v, 0) + 1
+        elif type(n) is Ret:
+            for x in list(n.nl) + list(n.lin):
+                reads[x] = reads.get(x, 0) + 1
+        else:
+            for x in _uses(n):
+                reads[x] = reads.get(x, 0) + 1
+    return [b.rhs.op for b in prims if all(not reads.get(x) and drops.get(x) for x in b.nl)]
 
 
 def _has_big_tuple(prog) -> bool:
