@@ -1014,6 +1014,54 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
         v.add("normal form", "unknown", str(e))
 
 
+def _cost_programs(s: Subject) -> list[tuple[str, Program]]:
+    from linear_a.transforms.checkpoint import RecomputeAll
+    out = [("f", s.prog)]
+    if s.kind == "nonlinear":
+        out.append(("f_jvp", s.jvp()))
+        out += [(f"vjp ({label})", vp) for label, vp in s.vjp_programs()]
+    dv, _, _ = _unzip_dv(s)
+    out.append(("unzip (save-all)", dv.result))
+    dv, _, _ = _unzip_dv(s, RecomputeAll(), "recompute-all")
+    out.append(("unzip (recompute-all)", dv.result))
+    if s.kind != "mixed":
+        out.append(("f_T", s.transposed()[0]))
+    return out
+
+
+def check_cost_oracle(s: Subject, v: Verdicts):
+    """The evaluator's W and M, the measure's W and |e|, and the text counter's
+    (``linear_a.proofs.costoracle``), on every definition of every program."""
+    from .costoracle import Oracle
+    n_defs = n_run = 0
+    for label, prog in _cost_programs(s):
+        text = show(prog)
+        oracle = Oracle(text, s.costs)
+        for d in prog.defs:
+            c = oracle.count(d.name)
+            W, S = measure.work(prog, d.name, s.costs), measure.size(prog, d.name)
+            run = None
+            for _ in range(3):
+                args = ([_random_like(s.rng, p.ty) if not s.positive else s.point(d)[p.name]
+                         for p in d.nl_params], [_random_like(s.rng, p.ty) for p in d.lin_params])
+                try:
+                    run = evaluate(prog, d.name, args, "float", s.costs)
+                    break
+                except DomainError:
+                    continue
+            sides = {"text counter": (c.work, c.memory, c.size), "measure": (W, None, S),
+                     "evaluator": (run.work, run.memory, None) if run else None}
+            bad = c.work != W or c.size != S or (run is not None and (run.work, run.memory) != (c.work, c.memory))
+            if bad:
+                v.refute("three counters", f"{label}, {d.name}: (W, M, |e|) text counter {sides['text counter']}, "
+                         f"measure {sides['measure']}, evaluator {sides['evaluator']}",
+                         {"program": text, "function": d.name, "W, M, |e|": {k: str(x) for k, x in sides.items()}})
+            n_defs += 1
+            n_run += run is not None
+    v.add("three counters", "proved", f"W, M, |e| of {n_defs} definitions: text counter = measure "
+                                      f"= evaluator ({n_run} run at a point)")
+
+
 CHECKS = {
     "typing-sound": check_typing_sound,
     "jvp-typed": check_jvp_typed,
@@ -1031,6 +1079,7 @@ CHECKS = {
     "vjp-correct": check_vjp_correct,
     "vjp-cost": check_vjp_cost,
     "vjp-fast-path": check_vjp_fast_path,
+    "cost-oracle": check_cost_oracle,
     "checkpoint-invariance": check_checkpoint_invariance,
 }
 

@@ -251,6 +251,71 @@ def _scale_twice(d: Def) -> Def:
     return _with_body(d, extra + binds, tail)
 
 
+COSTS = """def g(x: real, p: (real, real)) -> (real ;) =
+  let (q ;) = (x, x) in
+  let (a, b) = p in
+  let (c ;) = a * b in
+  let (;) = drop(q) in
+  c + x
+
+def f(x: real, y: real) -> (real ;) =
+  let (p ;) = (y, x) in
+  let (r ;) = g(x, p) in
+  let (t ;) = g(y, p) in
+  let (s ;) = sin(r) in
+  s * t
+"""
+
+
+def _evaluator_leaf(adjust):
+    """Evaluator.leaf followed by ``adjust(evaluator, leaf, frame)``."""
+    ev = _mod("linear_a.semantics.evaluate").Evaluator
+    real = ev.leaf
+
+    def leaf(self, e, f):
+        out = real(self, e, f)
+        adjust(self, e, f)
+        return out
+    return [(ev, "leaf", leaf)]
+
+
+def _nl_drop_charged(self, e, f):
+    from linear_a.semantics.syntax import Drop
+    if type(e) is Drop and not self.lin_env[e.v][0]:
+        f.work += self.costs.drop
+
+
+def _dup_once(self, e, f):
+    from linear_a.semantics.evaluate import vsize
+    from linear_a.semantics.syntax import Dup
+    if type(e) is Dup:
+        f.work -= self.costs.dup * (vsize(f.env[e.l]) - 1)
+
+
+def _callee_peak_dropped():
+    ev = _mod("linear_a.semantics.evaluate").Evaluator
+    real = ev.do_call
+
+    def do_call(self, e, f):
+        saved = self.call
+        self.call = lambda *a, **k: (lambda r: (r[0], r[1], r[2], 0, r[4]))(saved(*a, **k))
+        try:
+            return real(self, e, f)
+        finally:
+            del self.call
+    return [(ev, "do_call", do_call)]
+
+
+def _frees_before_alloc():
+    m = _mod("linear_a.semantics.evaluate")
+    from linear_a.semantics.syntax import Prim
+    return [(m, "_MOVES", tuple(m._MOVES) + (Prim,))]
+
+
+def _size_of_type_one():
+    return [(_mod("linear_a.proofs.measure"), "size_of_type", lambda t: 1)]
+
+
 CORPUS: list[Bad] = [
     Bad("primitive table: ∂sin = sin (should be cos)", "jvp-correct", SEED,
         lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])]))),
@@ -290,6 +355,15 @@ CORPUS: list[Bad] = [
         lambda: _wrap("linear_a.transforms.compose", "vjp_program",
                       lambda out, *a, **k: _map_defs(out, lambda d: d.name.endswith("_nl"),
                                                      lambda d: _pad(d, 100)))),
+    Bad("evaluator: a non-linear drop charged", "cost-oracle", COSTS,
+        lambda: _evaluator_leaf(_nl_drop_charged)),
+    Bad("evaluator: dup of a pair charged once, not per real", "cost-oracle", COSTS,
+        lambda: _evaluator_leaf(_dup_once)),
+    Bad("evaluator: a callee's peak memory not added to the caller's", "cost-oracle", COSTS,
+        _callee_peak_dropped),
+    Bad("evaluator: a primitive frees its inputs before allocating its result", "cost-oracle", COSTS,
+        _frees_before_alloc),
+    Bad("measure: linear forms charged once, not per real", "cost-oracle", COSTS, _size_of_type_one),
     Bad("fast path: ∂sin ×3 in the flat emitter only (the program `linear-a vjp` prints)",
         "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True))),
     Bad("fast path: ∂tanh ×3 in the flat emitter only, checked as the user's program", "vjp-correct",

@@ -145,6 +145,14 @@ theorem("vjp-fast-path", "The fast path prints the reference program",
         "the reference program.",
         r"\mathit{vjp}_{\mathit{fast}}(f) = \mathit{vjp}(f)",
         per_program=("text equality", "gradient, W and M at points"))
+theorem("cost-oracle", "W, M and |e| agree with an independent counter",
+        "For every definition of every checked program and of its transforms (f_jvp, both unzip "
+        "halves under save-all and recompute-all, f_T, the vjp program of each path), the work W and "
+        "peak memory M the evaluator reports and the W and |e| the static measure reads agree with a "
+        "second counter over the printed text that shares only the price table "
+        "(linear_a.proofs.costoracle).",
+        r"W_{\mathit{eval}} = W_{\mathit{measure}} = W_{\mathit{text}} \wedge M_{\mathit{eval}} = M_{\mathit{text}}",
+        per_program=("three counters compared (W and M input-independent)",))
 theorem("checkpoint-invariance", "Checkpointing does not change the derivative",
         "For every checkpoint choice vector, linearize(f) computes the same primal results and the "
         "same linear map (checked: save-all, recompute-all, recompute of a random subset).",
@@ -156,5 +164,6 @@ IDS = tuple(THEOREMS)
 # Which theorems apply to which kind of program (SPEC §11).
 FOR_NONLINEAR = IDS
 FOR_LINEAR = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "transpose-typed",
-              "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution")
-FOR_MIXED = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "checkpoint-invariance")
+              "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution", "cost-oracle")
+FOR_MIXED = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "cost-oracle",
+             "checkpoint-invariance")
