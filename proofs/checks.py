@@ -1029,6 +1029,31 @@ def _cost_programs(s: Subject) -> list[tuple[str, Program]]:
     return out
 
 
+def check_typing_rejects(s: Subject, v: Verdicts):
+    """Mutants of the program and its transforms that break a typing rule are
+    rejected by that rule (``linear_a.proofs.typing_mutations``)."""
+    from .typing_mutations import check_rejections
+    progs = [("f", s.prog)]
+    if s.kind == "nonlinear":
+        progs += [("f_jvp", s.jvp()), ("unzip", s.linearized().result)]
+    elif s.kind == "mixed":
+        progs.append(("unzip", s.unzipped().result))
+    if s.kind != "mixed":
+        progs.append(("f_T", s.transposed()[0]))
+    kinds, n = set(), 0
+    for label, prog in progs:
+        for what, rules, rule, msg in check_rejections(prog):
+            n += 1
+            kinds.add(what)
+            if rule not in rules:
+                v.refute("typing judgment", f"{label}: mutation '{what}' was "
+                         + ("accepted" if rule is None else f"rejected by rule {rule}, not {'/'.join(sorted(rules))}"),
+                         {"mutation": what, "expected rules": sorted(rules), "rule": rule, "message": msg})
+    s.cached("typing-mutations", lambda: kinds)
+    v.add("typing judgment", "proved" if n else "unknown",
+          f"{n} mutants rejected by the rule that forbids them ({', '.join(sorted(kinds))})")
+
+
 def check_cost_oracle(s: Subject, v: Verdicts):
     """The evaluator's W and M, the measure's W and |e|, and the text counter's
     (``linear_a.proofs.costoracle``), on every definition of every program."""
@@ -1079,6 +1104,7 @@ CHECKS = {
     "vjp-correct": check_vjp_correct,
     "vjp-cost": check_vjp_cost,
     "vjp-fast-path": check_vjp_fast_path,
+    "typing-rejects": check_typing_rejects,
     "cost-oracle": check_cost_oracle,
     "checkpoint-invariance": check_checkpoint_invariance,
 }

@@ -14,7 +14,9 @@ exercises, and the default run requires every item:
   than one component in a program of that kind;
 * ``call (non-linear)`` / ``call (linear)`` -- a call of a definition in a
   non-linear program (JVP, unzip and transposition of calls) and in a linear
-  one (transposition of a linear call).
+  one (transposition of a linear call);
+* ``typing mutation: …`` -- each kind of ill-typed mutant the
+  ``typing-rejects`` theorem made and saw rejected.
 
 :func:`collect` returns a subject's items (a set of strings); :func:`expected`
 is the list every default run must cover; a missing item is an error of the
@@ -36,7 +38,8 @@ def expected() -> list[str]:
     import linear_a.transforms.jvp, linear_a.transforms.unzip, linear_a.transforms.transpose  # noqa: F401,E401
     prims = [f"primitive {op}" for op in PRIMITIVES]
     rules = [f"rule {j}:{n}" for (j, n) in RULES if j in JUDGMENTS and n != "Program"]
-    return prims + sorted(rules) + list(STRUCTURE)
+    from .typing_mutations import KINDS
+    return prims + sorted(rules) + list(STRUCTURE) + [f"typing mutation: {k}" for k in KINDS]
 
 
 def _edges(d: Def):
@@ -197,6 +200,7 @@ def collect(s) -> set[str]:
     from linear_a.transforms.checkpoint import RecomputeAll    # the policy checked by unzip-cost
     from .checks import _unzip_dv
     rules("unzip", _unzip_dv(s, RecomputeAll(), "recompute-all")[0])
+    items.update(f"typing mutation: {k}" for k in s._cache.get("typing-mutations", ()))
     staged = s._cache.get("staged")                            # staging, when unzip-correct ran it
     if staged is not None:
         rules("unzip", staged)

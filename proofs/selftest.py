@@ -316,6 +316,21 @@ def _size_of_type_one():
     return [(_mod("linear_a.proofs.measure"), "size_of_type", lambda t: 1)]
 
 
+def _typecheck_ignoring(rule: str):
+    """typecheck with one rule's side conditions gone: its errors are swallowed."""
+    m = _mod("linear_a.semantics.typecheck")
+    real = m.typecheck
+
+    def typecheck(prog, *a, **k):
+        try:
+            return real(prog, *a, **k)
+        except Exception as e:
+            if getattr(e, "rule", None) == rule:
+                return None
+            raise
+    return [(m, "typecheck", typecheck)]
+
+
 CORPUS: list[Bad] = [
     Bad("primitive table: ∂sin = sin (should be cos)", "jvp-correct", SEED,
         lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])]))),
@@ -364,6 +379,12 @@ CORPUS: list[Bad] = [
     Bad("evaluator: a primitive frees its inputs before allocating its result", "cost-oracle", COSTS,
         _frees_before_alloc),
     Bad("measure: linear forms charged once, not per real", "cost-oracle", COSTS, _size_of_type_one),
+    Bad("typing: Ret no longer requires distinct linear names", "typing-rejects", LINEAR,
+        lambda: _typecheck_ignoring("Ret")),
+    Bad("typing: Prim accepts linear arguments", "typing-rejects", SEED,
+        lambda: _typecheck_ignoring("Prim")),
+    Bad("typing: Scale accepts its operands swapped", "typing-rejects", LINEAR,
+        lambda: _typecheck_ignoring("Scale")),
     Bad("fast path: ∂sin ×3 in the flat emitter only (the program `linear-a vjp` prints)",
         "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True))),
     Bad("fast path: ∂tanh ×3 in the flat emitter only, checked as the user's program", "vjp-correct",

@@ -145,6 +145,14 @@ theorem("vjp-fast-path", "The fast path prints the reference program",
         "the reference program.",
         r"\mathit{vjp}_{\mathit{fast}}(f) = \mathit{vjp}(f)",
         per_program=("text equality", "gradient, W and M at points"))
+theorem("typing-rejects", "The typing rules reject what they forbid",
+        "Each checked program and its transforms, mutated at one site in each way the typing rules "
+        "forbid (a linear name returned twice or used twice, a non-linear or a linear drop removed, a "
+        "linear variable as a primitive's argument, scale operands swapped, a call's linear argument "
+        "missing), is rejected by the typing judgment with an error naming the rule that forbids it "
+        "(linear_a.proofs.typing_mutations).",
+        r"e' = \mathit{mutate}_r(e) \implies \not\vdash e' \text{ by rule } r",
+        per_program=("typing judgment on each mutant",))
 theorem("cost-oracle", "W, M and |e| agree with an independent counter",
         "For every definition of every checked program and of its transforms (f_jvp, both unzip "
         "halves under save-all and recompute-all, f_T, the vjp program of each path), the work W and "
@@ -164,6 +172,7 @@ IDS = tuple(THEOREMS)
 # Which theorems apply to which kind of program (SPEC §11).
 FOR_NONLINEAR = IDS
 FOR_LINEAR = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "transpose-typed",
-              "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution", "cost-oracle")
-FOR_MIXED = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "cost-oracle",
+              "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution", "cost-oracle",
+              "typing-rejects")
+FOR_MIXED = ("typing-sound", "typing-rejects", "unzip-typed", "unzip-correct", "unzip-cost", "cost-oracle",
              "checkpoint-invariance")

@@ -19,7 +19,7 @@ from linear_a.semantics.primitives import PRIMITIVES
 
 SPEC_IDS = ["typing-sound", "jvp-typed", "jvp-correct", "jvp-cost", "jvp-size", "unzip-typed",
             "unzip-correct", "unzip-cost", "transpose-typed", "transpose-adjoint", "transpose-cost",
-            "transpose-size", "transpose-involution", "vjp-correct", "vjp-cost", "vjp-fast-path", "cost-oracle",
+            "transpose-size", "transpose-involution", "vjp-correct", "vjp-cost", "vjp-fast-path", "typing-rejects", "cost-oracle",
             "checkpoint-invariance"]
 
 
