@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from linear_a.semantics.errors import DomainError, LinearAError
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS, evaluate
 from linear_a.semantics.printer import show
-from linear_a.semantics.syntax import Program, RealType
+from linear_a.semantics.syntax import Call, Program, RealType
 from linear_a.semantics.typecheck import typecheck
 
 from . import measure
@@ -986,6 +986,13 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
     policies = [(RecomputeAll(), "recompute-all")]
     if subset:
         policies.append((RecomputeNamed(set(subset)), "recompute:" + ",".join(subset)))
+    callees = sorted({b.rhs.fn for b in iter_nodes(d.body) if type(b) is Let and type(b.rhs) is Call})
+    if callees:                           # the call: form, by its public string syntax
+        from linear_a.transforms.checkpoint import policy_from_string
+        text = "call:" + ",".join(f"{c}=recompute" for c in callees)
+        policies.append((policy_from_string(text), text))
+    if s.kind == "nonlinear":
+        _check_budget(s, v)
     from linear_a.transforms.unzip import run_split
     try:
         base = None
@@ -1012,6 +1019,33 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
         v.add("normal form", "proved", f"save-all = {', '.join(k for _, k in policies)}, for all inputs")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
+
+
+BUDGET_MAX_POINTS = 4         # budget:M searches 2^points vectors: small programs only
+
+
+def _check_budget(s: Subject, v: Verdicts):
+    """``budget:M`` at the least feasible M: the vjp program it picks computes
+    save-all's gradient and peaks at ≤ M (evaluator, both halves)."""
+    from linear_a.transforms.budget import budget_vjp_program, choice_points, frontier
+    from linear_a.transforms.compose import names_for, vjp as run_vjp
+    f = s.entry
+    if list(f.nl_out) != [RealType()] or len(choice_points(s.prog, f.name)) > BUDGET_MAX_POINTS:
+        return                            # (budget's search takes gradients: one real result)
+    _, table, _ = frontier(s.prog, f.name)
+    m = min(t[1] for t in table)
+    vp, pol = budget_vjp_program(s.prog, f.name, m)
+    for args in _points(s, 1):
+        ct = _cotangent(s.rng, f)
+        ctv = ct if len(ct) != 1 else ct[0]
+        a = run_vjp(s.prog, f.name, args, ctv, program=vp)
+        b = run_vjp(s.prog, f.name, args, ctv, program=s.vjp())
+        ga = _float_flat([a.gradient[p.name] for p in f.nl_params])
+        gb = _float_flat([b.gradient[p.name] for p in f.nl_params])
+        if not _close(ga, gb) or a.memory > m:
+            v.refute("points", f"budget:{m}: gradient {ga} (M {a.memory}) vs save-all's {gb} (M ≤ {m} "
+                               "required)", {"args": args, "cotangent": ct, "vjp_program": show(vp)})
+        v.add("points", "checked", f"budget:{m} (the least M): save-all's gradient, M = {a.memory} ≤ {m}")
 
 
 def _cost_programs(s: Subject) -> list[tuple[str, Program]]:

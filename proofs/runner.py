@@ -235,6 +235,9 @@ def _work(task):
     kind, i = task
     if kind == "rules":
         return kind, i, rule_outcomes(*_RULES_ARGS)
+    if kind == "schedules":
+        from .schedules import binomial_outcomes
+        return kind, i, binomial_outcomes()
     s, theorems = _SUBJECTS[i]
     outs = check_program(s, theorems)
     try:
@@ -268,7 +271,7 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     for name, kind, prog in random_programs(random_n, seed):
         subjects.append(Subject(name, prog, costs, seed + len(subjects), path=path))
         kinds[name] = subjects[-1].kind   # the program's actual shape decides the theorems
-    total = len(subjects) + (1 if rules else 0)
+    total = len(subjects) + (2 if rules else 0)
     if progress:
         progress(0, total, "constants")
     try:
@@ -280,15 +283,15 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     global _SUBJECTS, _RULES_ARGS
     _SUBJECTS = [(s, theorems) for s in subjects]
     _RULES_ARGS = (costs,)
-    tasks = ([("rules", 0)] if rules else []) + [("subject", i) for i in range(len(subjects))]
+    tasks = ([("rules", 0), ("schedules", 0)] if rules else []) + [("subject", i) for i in range(len(subjects))]
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     by_subject: dict[int, list] = {}
     rule_results: list = []
 
     def take(kind, i, outs):
-        if kind == "rules":
+        if kind in ("rules", "schedules"):
             rule_results.extend(outs)
-            label = "per-rule obligations"
+            label = "per-rule obligations" if kind == "rules" else "binomial schedules"
         else:
             by_subject[i], items = outs
             report.coverage.update(items)

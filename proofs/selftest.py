@@ -31,6 +31,7 @@ class Bad:
     theorem: str              # the theorem that must refute it
     program: str              # the program it is checked on
     patch: Callable           # () -> list of (object, attribute or key, new value)
+    run: Callable | None = None   # () -> outcomes, instead of the theorem's per-program check
 
 
 @dataclass
@@ -331,6 +332,16 @@ def _typecheck_ignoring(rule: str):
     return [(m, "typecheck", typecheck)]
 
 
+def _binomial_sweep():
+    from .schedules import binomial_outcomes
+    return binomial_outcomes()
+
+
+def _split_at(f):
+    m = _mod("linear_a.transforms.revolve")
+    return [(m, "optimal_split", f)]
+
+
 CORPUS: list[Bad] = [
     Bad("primitive table: ∂sin = sin (should be cos)", "jvp-correct", SEED,
         lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])]))),
@@ -385,6 +396,11 @@ CORPUS: list[Bad] = [
         lambda: _typecheck_ignoring("Prim")),
     Bad("typing: Scale accepts its operands swapped", "typing-rejects", LINEAR,
         lambda: _typecheck_ignoring("Scale")),
+    Bad("binomial schedule: always splits after the first step (valid, not optimal)",
+        "checkpoint-invariance", SEED, lambda: _split_at(lambda l, s: 1), _binomial_sweep),
+    Bad("binomial schedule: splits one step later than optimal", "checkpoint-invariance", SEED,
+        lambda: _split_at((lambda real: lambda l, s: min(real(l, s) + 1, l - 1))(
+            _mod("linear_a.transforms.revolve").optimal_split)), _binomial_sweep),
     Bad("fast path: ∂sin ×3 in the flat emitter only (the program `linear-a vjp` prints)",
         "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True))),
     Bad("fast path: ∂tanh ×3 in the flat emitter only, checked as the user's program", "vjp-correct",
@@ -421,7 +437,11 @@ def run_one(bad: Bad) -> SelfTestResult:
     t0 = time.perf_counter()
     saved = _apply(bad.patch())
     try:
-        o = run_check(Subject(bad.name, prog, positive=True, seed=1), bad.theorem)
+        if bad.run is not None:
+            outs = bad.run()
+            o = next((x for x in outs if x.status == "refuted"), outs[0])
+        else:
+            o = run_check(Subject(bad.name, prog, positive=True, seed=1), bad.theorem)
     finally:
         _undo(saved)
     return SelfTestResult(bad, o.status, o.method, o.detail, o.counterexample, time.perf_counter() - t0)

@@ -81,3 +81,13 @@ def test_crash_with_theorem_filter_and_json_is_valid(monkeypatch, capsys):
     data = json.loads(capsys.readouterr().out)
     assert code == 1
     assert data["summary"]["totals"]["refuted"] >= 1
+
+
+def test_binomial_sweep_in_check():
+    from linear_a.proofs.schedules import SWEEP, binomial_outcomes, t_closed_form
+    from linear_a.transforms.revolve import optimal_forward_steps
+    assert all(t_closed_form(l, s) == optimal_forward_steps(l, s) for l in range(1, 60) for s in range(1, 8))
+    outs = binomial_outcomes()
+    assert len(outs) == 2 * len(SWEEP)
+    assert all(o.status == "proved" and "forward steps" in o.detail for o in outs), \
+        [(o.program, o.detail) for o in outs if o.status != "proved"]
