@@ -142,6 +142,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=240.0)
     ap.add_argument("--no-tests", action="store_true", help="check alone (no test stage)")
     ns = ap.parse_args(argv)
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))   # a kill cleans up the copy and the child
     py = sys.executable
     rng = random.Random(ns.seed)
     where = Path(tempfile.mkdtemp(prefix="linear-a-mutation-"))
