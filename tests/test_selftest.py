@@ -91,3 +91,21 @@ def test_binomial_sweep_in_check():
     assert len(outs) == 2 * len(SWEEP)
     assert all(o.status == "proved" and "forward steps" in o.detail for o in outs), \
         [(o.program, o.detail) for o in outs if o.status != "proved"]
+
+
+@pytest.mark.parametrize("path,labels", [("reference", {"reference"}), ("fast", {"fast path"}),
+                                         ("both", {"reference", "fast path"})])
+def test_path_option_chooses_the_vjp_programs_checked(capsys, path, labels):
+    root = importlib.import_module("linear_a.proofs.runner").EXAMPLES
+    code = main(["check", str(root / "sin.la"), "--path", path, "--theorem", "vjp-correct", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    (r,) = data["results"]
+    seen = {lab for lab in ("reference", "fast path") if f"{lab}: gradient" in r["detail"]}
+    assert seen == labels, r["detail"]
+
+
+def test_coverage_table_of_the_default_corpus_is_complete():
+    report = run_suite(random_n=200, seed=0, rules=False)
+    assert report.coverage_missing == [] and report.programs == 208
+    assert report.coverage["primitive sigmoid"] > 0 and report.coverage["primitive neg"] > 0
