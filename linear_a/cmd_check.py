@@ -3,10 +3,13 @@
     linear-a check                       # built-in corpus + 200 random programs + per-rule obligations
     linear-a check f.la g.py             # these programs (add --random N for random ones too)
     linear-a check --random 50 --seed 7 --json
+    linear-a check --path fast           # only the vjp program `linear-a vjp` prints (default: both)
+    linear-a check --self-test           # each known-bad transformation must be refuted
 
 Prints a progress bar (stderr) and a summary table (theorem × status counts,
-time), or with ``--json`` {"results": [...], "summary": {...}}.  Exit code 1
-if any check is refuted.
+time) and the coverage table, or with ``--json`` {"results": [...],
+"summary": {...}} (stdout holds only the JSON).  Exit code 1 if any check is
+refuted or, in the default run, a coverage item is missing.
 """
 from __future__ import annotations
 
