@@ -66,8 +66,8 @@ def run_check(ns):
     try:
         with _stdout_to_stderr(ns.json):     # --json: stdout holds the JSON document only
             report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
-                           theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
-                           jobs=ns.jobs, path=ns.path)
+                               theorems=set(ns.theorem) if ns.theorem else None, load=load_program,
+                               jobs=ns.jobs, path=ns.path)
     finally:
         finish()
     if ns.json:

@@ -288,7 +288,7 @@ def _nf_differ(s: "Subject", v: "Verdicts", dom, left, right, what: str):
 
 
 def _sympy_differ(s: "Subject", v: "Verdicts", diff, syms, what: str):
-    """A sympy difference not simplified to 0: *refuted* if it is non-zero at a
+    """A sympy difference not expanded to 0: *refuted* if it is non-zero at a
     random real point, else *unknown*."""
     import math as _m
     lo, hi = (0.5, 2.0) if s.positive else (-2.0, 2.0)
@@ -301,10 +301,11 @@ def _sympy_differ(s: "Subject", v: "Verdicts", diff, syms, what: str):
         if not (_m.isfinite(val.real) and _m.isfinite(val.imag)) or abs(val.imag) > 1e-12:
             continue
         if abs(val.real) > 1e-7:
-            v.refute("sympy, numeric witness", f"{what}: the difference {diff} is {val.real!r} at "
+            shown = str(diff) if len(str(diff)) <= 200 else str(diff)[:200] + " …"
+            v.refute("sympy, numeric witness", f"{what}: the difference {shown} is {val.real!r} at "
                      f"{ {str(k): x for k, x in point.items()} }",
                      {"point": {str(k): x for k, x in point.items()}, "difference": str(diff)})
-    v.add("sympy", "unknown", f"{what}: difference not simplified to 0, zero at the sampled points")
+    v.add("sympy", "unknown", f"{what}: difference not expanded to 0, zero at the sampled points")
 
 
 # ----------------------------------------------------------------------------
