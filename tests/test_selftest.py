@@ -115,3 +115,16 @@ def test_coverage_table_of_the_default_corpus_is_complete():
     report = run_suite(random_n=200, seed=0, rules=False)
     assert report.coverage_missing == [] and report.programs == 208
     assert report.coverage["primitive sigmoid"] > 0 and report.coverage["primitive neg"] > 0
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "neg"])
+def test_default_random_corpus_refutes_a_tripled_partial(op):
+    """Issue 19: a ×3 error in ∂sigmoid or ∂neg was refuted by no program of the default run."""
+    from linear_a.proofs.theorems import constants
+    constants()                          # derived (and cached) from the unpatched table
+    saved = selftest._apply(selftest._partials(op, selftest._tripled))
+    try:
+        report = run_suite(random_n=200, seed=0, rules=False, theorems={"jvp-correct"}, jobs=1)
+    finally:
+        selftest._undo(saved)
+    assert len([r for r in report.refuted if r.program.startswith("random-")]) > 0
