@@ -946,6 +946,20 @@ def check_vjp_cost(s: Subject, v: Verdicts):
         v.add("measurement", "proved", note)
 
 
+def _staged_fast_text(text: str, fn: str) -> str:
+    """The fast path with the fused pass left out: ``transforms.flat``'s JVP,
+    unzip and transpose stages one by one (what ``fast_vjp_defs`` runs where
+    ``transforms.fused`` declines)."""
+    import importlib
+    F = importlib.import_module("linear_a.transforms.flat")
+    prog = F.parse(text)
+    counts = F.check(prog)
+    f_nl, f_lin = F.unzip(F.jvp(prog.get(fn), counts[fn]))
+    defs = [f_nl, F.transpose(f_lin)]
+    F.check_output(defs)
+    return F.show(defs)
+
+
 def check_vjp_fast_path(s: Subject, v: Verdicts):
     """The program ``linear-a vjp`` prints (fast path) is the reference pipeline's:
     equal texts, and equal gradients (normal form for all inputs, floats at points)."""
@@ -964,6 +978,14 @@ def check_vjp_fast_path(s: Subject, v: Verdicts):
         v.refute("text", "the fast path's program differs from the reference pipeline's",
                  {"diff": diff})
     v.add("text", "proved", "fast path's printed vjp program = reference pipeline's, character for character")
+    staged = _staged_fast_text(show(s.prog), s.entry.name)
+    if staged != ref:
+        import difflib
+        diff = "\n".join(difflib.unified_diff(ref.splitlines(), staged.splitlines(), "reference",
+                                              "fast stages", lineterm="", n=1))
+        v.refute("text", "the fast path's staged JVP, unzip and transpose (taken where the fused pass "
+                         "declines) print a program different from the reference pipeline's", {"diff": diff})
+    v.add("text", "proved", "the fast path's staged JVP → unzip → transpose print the reference program too")
     f = s.entry
     n_ok = 0
     for args in _points(s):
