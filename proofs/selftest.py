@@ -401,6 +401,8 @@ CORPUS: list[Bad] = [
     Bad("binomial schedule: splits one step later than optimal", "checkpoint-invariance", SEED,
         lambda: _split_at((lambda real: lambda l, s: min(real(l, s) + 1, l - 1))(
             _mod("linear_a.transforms.revolve").optimal_split)), _binomial_sweep),
+    Bad("fast path: the staged transpose (where the fused pass declines) crashes", "vjp-fast-path", SEED,
+        lambda: [(_mod("linear_a.transforms.flat"), "transpose", lambda d: {}["no such name"])]),
     Bad("fast path: ∂sin ×3 in the flat emitter only (the program `linear-a vjp` prints)",
         "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True))),
     Bad("fast path: ∂tanh ×3 in the flat emitter only, checked as the user's program", "vjp-correct",
