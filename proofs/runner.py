@@ -237,7 +237,8 @@ def _work(task):
         return kind, i, rule_outcomes(*_RULES_ARGS)
     if kind == "schedules":
         from .schedules import binomial_outcomes
-        return kind, i, binomial_outcomes()
+        from .tablecheck import table_outcomes
+        return kind, i, binomial_outcomes() + table_outcomes()
     s, theorems = _SUBJECTS[i]
     outs = check_program(s, theorems)
     try:

@@ -356,6 +356,9 @@ CORPUS: list[Bad] = [
     Bad("primitive table: partials of `pow` in swapped order", "vjp-correct",
         "def f(x: real, y: real) -> (real ;) =\n  let (a ;) = x * x in\n  let (one ;) = 1 in\n  let (p ;) = one + a in\n"
         "  let (q ;) = pow(p, y) in\n  q * x\n", lambda: _partials("pow", _swapped)),
+    Bad("primitive table: z3's `-` adds (used only inside the z3 identity, both sides)", "typing-sound", SEED,
+        lambda: [(_mod("linear_a.semantics.primitives").PRIMITIVES["-"].impls, "z3", lambda x, y: x + y)],
+        lambda: _mod("linear_a.proofs.tablecheck").table_outcomes()),
     Bad("JVP: the tangents of f_jvp's results in swapped order", "jvp-correct", TWO_OUT,
         lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
                       lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _swap_tail(d, False)))),
