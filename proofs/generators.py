@@ -539,6 +539,8 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
         b.pool.append(_V(p.name, p.ty, INPUT_BOUND))
     for _ in range(b.int(1, max_lets)):
         b.step()
+    if callees and kind == "linear" and not any(type(x) is Let and type(x.rhs) is Call for x in b.binds):
+        b.op_call()                     # a linear definition with callees calls one (transposing calls)
     if kind == "nonlinear":
         outs = (b.int(1, 2), 0)
     elif kind == "linear":
