@@ -342,6 +342,33 @@ def _split_at(f):
     return [(m, "optimal_split", f)]
 
 
+def _drop_last_tangent(d: Def) -> Def:
+    """f_jvp without its last tangent result (dropped instead): the tangent signature broken."""
+    binds, tail = _binds(d)
+    if type(tail) is not Ret or not tail.lin:
+        return d
+    y = tail.lin[-1]
+    return dataclasses.replace(_with_body(d, binds + [Let([], [], Drop(y))], Ret(tail.nl, tail.lin[:-1])),
+                               lin_out=list(d.lin_out)[:-1])
+
+
+def _extra_linear_param(d: Def) -> Def:
+    """d with one more linear parameter (dropped at once)."""
+    from linear_a.semantics.syntax import REAL, Param
+    z = _fresh(d, "zl")
+    binds, tail = _binds(d)
+    return dataclasses.replace(_with_body(d, [Let([], [], Drop(z))] + binds, tail),
+                               lin_params=list(d.lin_params) + [Param(z, REAL)])
+
+
+def _repeat(f, k):
+    def g(d):
+        for _ in range(k):
+            d = f(d)
+        return d
+    return g
+
+
 CORPUS: list[Bad] = [
     Bad("primitive table: ∂sin = sin (should be cos)", "jvp-correct", SEED,
         lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])]))),
@@ -365,6 +392,18 @@ CORPUS: list[Bad] = [
     Bad("JVP: f_jvp does a primitive 100 more times", "jvp-cost", SEED,
         lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
                       lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _pad(d, 100)))),
+    Bad("JVP: f_jvp drops its last tangent result instead of returning it", "jvp-typed", TWO_OUT,
+        lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
+                      lambda out, *a, **k: _map_defs(out, lambda d: True, _drop_last_tangent))),
+    Bad("JVP: f_jvp carries 100 useless bindings", "jvp-size", SEED,
+        lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
+                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _pad(d, 100)))),
+    Bad("unzip: f_nl takes a linear parameter", "unzip-typed", SEED,
+        lambda: _on_unzip(rewrite_nl=lambda d, p: _extra_linear_param(d))),
+    Bad("transpose: f_T takes one linear parameter too many", "transpose-typed", LINEAR,
+        lambda: _transposed(_extra_linear_param)),
+    Bad("transpose: f_T carries 40 useless zero/scale/drop triples", "transpose-size", LINEAR,
+        lambda: _transposed(_repeat(_scale_twice, 40))),
     Bad("unzip: two residuals swapped in f_lin's unpack", "unzip-correct", SEED,
         lambda: _on_unzip(rewrite_lin=_swap_residuals)),
     Bad("unzip: f_nl does a primitive twice (save-all)", "unzip-cost", SEED,
