@@ -611,6 +611,7 @@ def _check_staging(s: Subject, v: Verdicts):
         return
     x = d.nl_params[-1].name
     dv = s.cached("staged", lambda: unzip(src, None, unknown={fn: {x}}, names=[fn], trusted=True))
+    typecheck(dv.result)                  # the staged halves are well typed (a crash refutes)
     dom = NormalForm()
     xs = [symbolic_value(dom, p.ty, p.name) for p in d.nl_params]
     r0, _ = nf_run(src, fn, dom, xs)
