@@ -5,10 +5,13 @@
     linear-a check f.la --fn f --fn g    # only these definitions (and what they call)
     linear-a check f.la --budget 20      # at most 20 s for the file (then: unknown)
     linear-a check --random 50 --seed 7 --json
+    linear-a check --path fast           # only the vjp program `linear-a vjp` prints (default: both)
+    linear-a check --self-test           # each known-bad transformation must be refuted
 
 Prints a progress bar (stderr) and a summary table (theorem × status counts,
-time), or with ``--json`` {"results": [...], "summary": {...}}.  Exit code 1
-if any check is refuted.
+time) and the coverage table, or with ``--json`` {"results": [...],
+"summary": {...}} (stdout holds only the JSON).  Exit code 1 if any check is
+refuted or, in the default run, a coverage item is missing.
 """
 from __future__ import annotations
 
@@ -42,6 +45,12 @@ def register(sub):
     p.add_argument("--policy", action="append", metavar="POLICY",
                    help="also check checkpoint-invariance under this policy (repeatable): "
                         + " | ".join(policy_forms()))
+    p.add_argument("--path", choices=("fast", "reference", "both"), default="both",
+                   help="the vjp programs checked: the one `linear-a vjp` prints (fast path where it "
+                        "applies), the reference pipeline's, or both (default)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check the checks: apply each known-bad transformation of the self-test corpus "
+                        "in-process and require its theorem to be refuted (proofs/selftest.py)")
     p.set_defaults(func=run_check)
 
 
@@ -51,6 +60,8 @@ def _default_budget() -> float:
 
 
 def run_check(ns):
+    if ns.self_test:
+        return _run_self_test(ns)
     from linear_a.proofs.runner import run_suite
     from linear_a.proofs.theorems import IDS
     n = ns.random if ns.random is not None else (0 if ns.files else 200)
@@ -82,17 +93,81 @@ def run_check(ns):
 
     progress_cb, finish = _progress(quiet=False)
     try:
-        report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
-                           theorems=set(ns.theorem) if ns.theorem else None,
-                           load=lambda f: load_program(f, ns.fn),
-                           jobs=ns.jobs, fns=set(ns.fn) if ns.fn else None, budget=budget)
+        with _stdout_to_stderr(ns.json):     # --json: stdout holds the JSON document only
+            report = run_suite(files or None, n, ns.seed, rules=rules, progress=progress_cb,
+                               theorems=set(ns.theorem) if ns.theorem else None,
+                               load=lambda f: load_program(f, ns.fn),
+                               jobs=ns.jobs, fns=set(ns.fn) if ns.fn else None, budget=budget,
+                               path=ns.path)
     finally:
         finish()
     if ns.json:
         print_json(report.as_json())
     else:
         _print_summary(report, ns.verbose)
-    return 1 if report.refuted else 0
+    return 1 if report.failed else 0
+
+
+def _run_self_test(ns):
+    """Each bad transformation must be refuted by its theorem, with a counterexample."""
+    from linear_a.proofs.selftest import run_self_test
+    with _stdout_to_stderr(ns.json):
+        results = run_self_test()
+    missed = [r for r in results if not r.ok]
+    if ns.json:
+        print_json({"self_test": [r.as_json() for r in results],
+                    "summary": {"bad_transformations": len(results), "refuted": len(results) - len(missed),
+                                "missed": [r.bad.name for r in missed]}})
+        return 1 if missed else 0
+    from rich.console import Console
+    from rich.table import Table
+    console = Console()
+    table = Table(title=f"check --self-test: {len(results) - len(missed)}/{len(results)} known-bad "
+                        "transformations refuted")
+    for col in ("bad transformation", "theorem", "verdict", "method"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.bad.name, r.bad.theorem, "[green]refuted[/]" if r.ok else f"[bold red]{r.status}[/]",
+                      r.method)
+    console.print(table)
+    for r in results:                    # what was compared, and the counterexample
+        console.print(f"{'refuted' if r.ok else 'MISSED (' + r.status + ')'} {r.bad.theorem} — "
+                      f"{r.bad.name}: {r.detail}", highlight=False, markup=False)
+        for k, v in (r.counterexample or {}).items():
+            if k != "program" or ns.verbose:
+                text = str(v) if ns.verbose else str(v).replace("\n", " ⏎ ")[:200]
+                console.print(f"    {k}: {text}", highlight=False, markup=False)
+    return 1 if missed else 0
+
+
+class _stdout_to_stderr:
+    """While active, whatever is written to stdout (Hypothesis's notes while
+    shrinking, a solver's chatter, at the file-descriptor level too) goes to
+    stderr."""
+
+    def __init__(self, active: bool):
+        self.active = active
+
+    def __enter__(self):
+        if self.active:
+            import os
+            import sys
+            sys.stdout.flush()
+            self.saved_fd = os.dup(1)
+            os.dup2(2, 1)
+            self.saved = sys.stdout
+            sys.stdout = sys.stderr
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            import os
+            import sys
+            sys.stdout.flush()
+            sys.stdout = self.saved
+            os.dup2(self.saved_fd, 1)
+            os.close(self.saved_fd)
+        return False
 
 
 def _progress(quiet: bool):
@@ -111,6 +186,25 @@ def _progress(quiet: bool):
     def cb(advance, total, label):
         prog.update(task, advance=advance, total=total, description=label[:40])
     return cb, prog.stop
+
+
+def _print_coverage(console, summary):
+    """Each primitive, rule, tuple type of size > 1 and call, with the number of
+    checked programs exercising it (proofs/coverage.py)."""
+    cov = summary["coverage"]
+    cells = [f"{k} {n}" for k, n in cov.items()]
+    width = max(len(c) for c in cells) + 2 if cells else 0
+    per_line = max(1, (console.width - 2) // max(width, 1))
+    console.print(f"coverage ({len(cov) - len(summary['coverage_missing'])}/{len(cov)} items; "
+                  "programs exercising each):", highlight=False)
+    for i in range(0, len(cells), per_line):
+        console.print("  " + "".join(c.ljust(width) for c in cells[i:i + per_line]), highlight=False,
+                      markup=False)
+    if summary["coverage_missing"]:
+        style = "bold red" if summary["coverage_required"] else "yellow"
+        word = "error" if summary["coverage_required"] else "not exercised"
+        console.print(f"[{style}]coverage {word}:[/] " + ", ".join(summary["coverage_missing"]),
+                      highlight=False)
 
 
 def _print_summary(report, verbose: bool):
@@ -138,6 +232,7 @@ def _print_summary(report, verbose: bool):
     for f, names in report.definitions.items():
         console.print(f"checked in {f}: {', '.join(names) or 'no definition'}", highlight=False,
                       soft_wrap=True)
+    _print_coverage(console, summary)
     shown = report.results if verbose else [r for r in report.results if r.status in ("refuted", "unknown")]
     for r in shown:
         style = styles.get(r.status, "")

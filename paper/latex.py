@@ -52,6 +52,16 @@ _UNICODE.update({"∞": r"\ensuremath{\infty}", "§": r"\S{}", "¶": r"\P{}", "�
                  "∩": r"\ensuremath{\cap}", "≔": ":=", "·": r"\ensuremath{\cdot}", "°": r"\ensuremath{^\circ}",
                  "²": r"\ensuremath{^2}", "³": r"\ensuremath{^3}", "ⁿ": r"\ensuremath{^n}", "₊": "+",
                  "ᵏ": r"\ensuremath{^k}", "ᴺ": r"\ensuremath{^N}", "ᵀ": r"\ensuremath{^T}"})
+# every Greek letter (a statement may use any of them): lower case by its LaTeX
+# name, upper case by its macro or, where LaTeX has none, the Latin letter it is
+_GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
+          "varsigma sigma tau upsilon phi chi psi omega").split()
+_CAPITALS = dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΧ", "ABEZHIKMNOPTX"))
+for _i, _name in enumerate(_GREEK):
+    _UNICODE.setdefault(chr(0x3B1 + _i), "o" if _name == "o" else r"\ensuremath{\%s}" % _name)
+    _upper = chr(0x391 + _i)
+    if _name != "varsigma":
+        _UNICODE.setdefault(_upper, _CAPITALS.get(_upper) or r"\ensuremath{\%s}" % _name.capitalize())
 # combining marks in text: a macron marks a sequence (x̄ : τ̄ in the rules' plain
 # statements), a dot a tangent, a diaeresis the old cotangent mark (now a bar)
 _COMBINING = {"\u0304": r"\LAseq", "\u0307": r"\LAlin", "\u0308": r"\LAcot"}

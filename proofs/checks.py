@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from linear_a.semantics.errors import DomainError, LinearAError, ProofTimeout, time_limit
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS, evaluate
 from linear_a.semantics.printer import show
-from linear_a.semantics.syntax import Program, RealType
+from linear_a.semantics.syntax import Call, Program, RealType
 from linear_a.semantics.typecheck import typecheck
 
 from . import measure
+from .refute import witness
 from .normalform import (NormalForm, atom_id, NotLinear, TooBig, as_linform, basis_value, flatten, matrix,
                          mentions_linear, symbolic_value, tangent, transpose_rows)
 from .loops import unrolled_size as loop_aware_size, unsupported as loop_unsupported
@@ -125,8 +126,9 @@ def program_kind(prog: Program) -> str:
 
 class Subject:
     def __init__(self, name: str, prog: Program, costs: Costs | None = None, seed: int = 0,
-                 positive: bool = False, kind: str | None = None):
+                 positive: bool = False, kind: str | None = None, path: str = "both"):
         self.name = name
+        self.path = path                  # the vjp programs checked: fast | reference | both
         self.prog = prog
         self.costs = costs or DEFAULT_COSTS
         self.rng = random.Random(seed)
@@ -160,6 +162,41 @@ class Subject:
     def vjp(self):
         from linear_a.transforms.compose import vjp_program
         return self.cached("vjp", lambda: vjp_program(self.prog, self.entry.name))
+
+    def vjp_fast(self):
+        """``(text, program)``: what ``linear-a vjp`` prints for the entry, by the fast
+        path (``transforms.flat.fast_vjp_text`` on the printed program), parsed
+        back; None where the fast path does not apply (``NotFlat``: the CLI then
+        prints the reference program).  Any other failure propagates (a crash of
+        the fast path on a program of its fragment)."""
+        def make():
+            from linear_a.semantics.flat import NotFlat
+            from linear_a.semantics.parser import parse_program
+            from linear_a.transforms.flat import fast_vjp_text
+            try:
+                text = fast_vjp_text(show(self.prog), self.entry.name)
+            except NotFlat:
+                return None
+            return text, parse_program(text, "<fast path>")
+        return self.cached("vjp-fast", make)
+
+    def vjp_programs(self) -> list[tuple[str, Program]]:
+        """The vjp programs the per-program theorems check, by path: the
+        reference pipeline's and/or the fast path's (the reference's where the
+        fast path does not apply, since that is what the CLI prints then)."""
+        out = []
+        if self.path in ("reference", "both"):
+            out.append(("reference", self.vjp()))
+        if self.path in ("fast", "both"):
+            fast = self.vjp_fast()
+            if fast is None:
+                if self.path == "fast":
+                    out.append(("reference (fast path n/a)", self.vjp()))
+            elif self.path == "both" and fast[0] == show(self.vjp()):
+                out[0] = ("reference = fast path (same text)", self.vjp())   # one program: check it once
+            else:
+                out.append(("fast path", fast[1]))
+        return out
 
     def linear_program(self) -> tuple[Program, str]:
         """The linear map whose transposition is checked: the program itself if
@@ -240,6 +277,40 @@ def _random_like(rng, ty):
     if isinstance(ty, RealType):
         return round(rng.uniform(-1, 1), 6)
     return tuple(_random_like(rng, s) for s in ty.items)
+
+
+def _nf_differ(s: "Subject", v: "Verdicts", dom, left, right, what: str):
+    """Two normal forms differ: *refuted* if they differ numerically at a point
+    (``linear_a.proofs.refute.witness``), else *unknown* (an identity the normal
+    form does not see)."""
+    w = witness(dom, left, right, s.rng, s.positive)
+    if w is not None:
+        w["compared"] = what
+        v.refute("normal form, numeric witness",
+                 f"{what}: the normal forms differ, and at {w['point']} component {w['component']} "
+                 f"is {w['left']!r} on one side and {w['right']!r} on the other", w)
+    v.add("normal form", "unknown", f"{what}: normal forms differ, equal at the sampled points")
+
+
+def _sympy_differ(s: "Subject", v: "Verdicts", diff, syms, what: str):
+    """A sympy difference not expanded to 0: *refuted* if it is non-zero at a
+    random real point, else *unknown*."""
+    import math as _m
+    lo, hi = (0.5, 2.0) if s.positive else (-2.0, 2.0)
+    for _ in range(6):
+        point = {x: round(s.rng.uniform(lo, hi), 4) for x in syms}
+        try:
+            val = complex(diff.subs(point).evalf())
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if not (_m.isfinite(val.real) and _m.isfinite(val.imag)) or abs(val.imag) > 1e-12:
+            continue
+        if abs(val.real) > 1e-7:
+            shown = str(diff) if len(str(diff)) <= 200 else str(diff)[:200] + " …"
+            v.refute("sympy, numeric witness", f"{what}: the difference {shown} is {val.real!r} at "
+                     f"{ {str(k): x for k, x in point.items()} }",
+                     {"point": {str(k): x for k, x in point.items()}, "difference": str(diff)})
+    v.add("sympy", "unknown", f"{what}: difference not expanded to 0, zero at the sampled points")
 
 
 # ----------------------------------------------------------------------------
@@ -401,16 +472,16 @@ def _jvp_nf(s: Subject, v: Verdicts):
         k += 1
     want = [as_linform(dom, t) for t in flatten(tangent(dom, tuple(r0.nl), seeds))]
     got = [as_linform(dom, t) for t in flatten(tuple(r1.lin))]
-    return want == got, (want, got)
+    return want == got, (dom, want, got)
 
 
 def check_jvp_correct(s: Subject, v: Verdicts):
     try:
-        ok, (want, got) = _jvp_nf(s, v)
+        ok, (dom, want, got) = _jvp_nf(s, v)
         if ok:
-            v.add("normal form", "proved", "tangent = textbook derivative, for all inputs")
+            v.add("normal form", "proved", "tangent of f_jvp = textbook derivative of f, for all inputs")
         else:
-            v.add("normal form", "unknown", "normal forms differ (not a refutation)")
+            _nf_differ(s, v, dom, want, got, "textbook tangent vs f_jvp's tangent")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
     if s.size <= SMALL:
@@ -440,10 +511,10 @@ def _sympy_jvp(s: Subject, v: Verdicts):
         return
     for out, t in zip(flatten(tuple(r0.nl)), flatten(tuple(r1.lin))):
         want = sum(sympy.diff(out, x) * dt for x, dt in zip(xsyms, ts))
-        if sympy.expand(want - t) != 0 and sympy.simplify(want - t) != 0:
-            v.add("sympy", "unknown", "difference not simplified to 0")
+        if sympy.expand(want - t) != 0:       # (simplify can take minutes: a numeric witness instead)
+            _sympy_differ(s, v, want - t, list(xsyms) + list(ts), "sympy's Σ ∂f/∂xᵢ ẋᵢ vs f_jvp's tangent")
             return
-    v.add("sympy", "proved", "tangent = Σ ∂f/∂xᵢ ẋᵢ")
+    v.add("sympy", "proved", "f_jvp's tangent = sympy's Σ ∂f/∂xᵢ ẋᵢ")
 
 
 def _points(s: Subject, n=2):
@@ -544,18 +615,52 @@ def _compare_split(s: Subject, v: Verdicts, policy=None, key="save", method="nor
     r1 = run_split(dv, fn, (xs, lin_vals), dom)
     same_nl = _flat_nl(r0.nl) == _flat_nl(r1.nl)
     same_lin = matrix(dom, r0.lin) == matrix(dom, r1.lin)
-    return same_nl and same_lin, (r0, r1)
+    return same_nl and same_lin, (dom, r0, r1)
+
+
+def _check_staging(s: Subject, v: Verdicts):
+    """Staging (``unzip(…, unknown=…)``): the entry's last non-linear parameter
+    made unknown; f_nl then f_lin (which takes it) ≡ f, in normal form."""
+    from linear_a.transforms.unzip import run_split, unzip
+    _, src, fn = _unzip_dv(s)
+    d = src[fn]
+    if not d.nl_params:
+        return
+    x = d.nl_params[-1].name
+    dv = s.cached("staged", lambda: unzip(src, None, unknown={fn: {x}}, names=[fn], trusted=True))
+    typecheck(dv.result)                  # the staged halves are well typed (a crash refutes)
+    dom = NormalForm()
+    xs = [symbolic_value(dom, p.ty, p.name) for p in d.nl_params]
+    r0, _ = nf_run(src, fn, dom, xs)
+    lin_vals, k = [], 0
+    for p in d.lin_params:
+        val, k = basis_value(dom, p.ty, k)
+        lin_vals.append(val)
+    r1 = run_split(dv, fn, (xs, lin_vals), dom)
+    a = [*_flat_nl(r0.nl), *matrix(dom, r0.lin)]
+    b = [*_flat_nl(r1.nl), *matrix(dom, r1.lin)]
+    if a != b:
+        _nf_differ(s, v, dom, a, b, f"f vs its staged split (unknown = {x})")
+    else:
+        v.add("normal form", "proved", f"staged (unknown = {x}): f_nl then f_lin ≡ f for all inputs")
 
 
 def check_unzip_correct(s: Subject, v: Verdicts):
     try:
-        ok, _ = _compare_split(s, v)
-        v.add("normal form", "proved" if ok else "unknown",
-              "f_nl then f_lin ≡ f for all inputs" if ok else "normal forms differ (not a refutation)")
+        ok, (dom, r0, r1) = _compare_split(s, v)
+        if ok:
+            v.add("normal form", "proved", "f_nl then f_lin ≡ f for all inputs")
+        else:
+            _nf_differ(s, v, dom, [*_flat_nl(r0.nl), *matrix(dom, r0.lin)],
+                       [*_flat_nl(r1.nl), *matrix(dom, r1.lin)], "f vs f_nl then f_lin")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
         _exact_points(v, lambda: _compare_split(s, v, exact_point=True)[0])
     _points_split(s, v)
+    try:
+        _check_staging(s, v)
+    except TooBig as e:
+        v.add("normal form", "unknown", f"staging: {e}")
 
 
 def _exact_points(v: Verdicts, holds, n: int = 2):
@@ -616,7 +721,18 @@ def check_unzip_cost(s: Subject, v: Verdicts):
         if bad:
             v.refute("measurement", note, {"policy": key, "W": W, "W_nl": Wn, "W_lin": Wl,
                                            "nonlinear work in f, f_nl, f_lin": [nl_f, nl_n, nl_l]})
-        notes.append(note)
+        # no work thrown away: f_nl applies no more primitives whose results are only
+        # dropped than f does (a binding recomputed in f_lin but also kept, and dropped,
+        # in f_nl is work done twice that the equation above accepts)
+        from .coverage import dropped_primitives
+        dead = [sum(s.costs.prim_cost(op) for op in dropped_primitives(p[n]))    # f: the user's
+                for p, n in ((s.prog, s.entry.name), (out, sig.nl_name))]
+        if dead[1] > dead[0]:
+            v.refute("measurement", f"{key}: work whose results are only dropped: {dead[1]} in f_nl, "
+                     f"more than f's {dead[0]} (a binding computed and dropped)",
+                     {"policy": key, "dead work in f, f_nl": dead, "f_nl": show(Program([out[sig.nl_name]])),
+                      "f_lin": show(Program([out[sig.lin_name]]))})
+        notes.append(note + f", work only dropped in f_nl {dead[1]} ≤ in f {dead[0]}")
     # memory is reported (at one point), not bounded
     try:
         pts = _points(s, 1) if s.kind == "nonlinear" else []
@@ -658,9 +774,10 @@ def check_transpose_adjoint(s: Subject, v: Verdicts):
     try:
         dom, A, n_in, B, n_out = _adjoint_nf(s, p, fn, tp, tname)
         ok = transpose_rows(A, n_in) == B
-        v.add("normal form", "proved" if ok else "unknown",
-              f"matrix of {tname} = transpose of {fn}'s ({len(A)}×{n_in})" if ok else
-              "matrices differ in normal form (not a refutation)")
+        if ok:
+            v.add("normal form", "proved", f"matrix of {tname} = transpose of {fn}'s ({len(A)}×{n_in})")
+        else:
+            _nf_differ(s, v, dom, transpose_rows(A, n_in), B, f"transpose of {fn}'s matrix vs {tname}'s")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
 
@@ -726,8 +843,10 @@ def check_transpose_involution(s: Subject, v: Verdicts):
     try:
         dom, A, n_in, B, _ = _adjoint_nf(s, p, fn, ttp, ttname)
         ok = A == B
-        v.add("normal form", "proved" if ok else "unknown",
-              "T(T(f)) has f's matrix" if ok else "matrices differ in normal form (not a refutation)")
+        if ok:
+            v.add("normal form", "proved", "T(T(f)) has f's matrix")
+        else:
+            _nf_differ(s, v, dom, A, B, "f's matrix vs T(T(f))'s")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
     W, WTT = measure.work(p, fn, s.costs), measure.work(ttp, ttname, s.costs)
@@ -737,10 +856,16 @@ def check_transpose_involution(s: Subject, v: Verdicts):
 
 
 def check_vjp_correct(s: Subject, v: Verdicts):
+    """On the program of each path checked (``s.vjp_programs()``: the reference
+    pipeline's and the fast path's, the one ``linear-a vjp`` prints)."""
+    for label, vp in s.vjp_programs():
+        _vjp_correct_on(s, v, label, vp)
+
+
+def _vjp_correct_on(s: Subject, v: Verdicts, label: str, vp: Program):
     from linear_a.transforms.compose import names_for, vjp as run_vjp
     from linear_a.transforms.oracle import oracle_grad
     f = s.entry
-    vp = s.vjp()
     nl_name, t_name = names_for(f.name)
     try:
         dom = NormalForm()
@@ -749,7 +874,7 @@ def check_vjp_correct(s: Subject, v: Verdicts):
         r1 = evaluate(vp, nl_name, (xs, []), dom)
         k = len(f.nl_out)
         if _flat_nl(r1.nl[:k]) != _flat_nl(r0.nl):
-            v.refute("normal form", "vjp's primal results differ from f's")
+            _nf_differ(s, v, dom, _flat_nl(r0.nl), _flat_nl(r1.nl[:k]), f"{label}: f's results vs vjp's primal")
         cts, j = [], 0
         for t in f.nl_out:
             val, j = basis_value(dom, t, j)
@@ -763,12 +888,14 @@ def check_vjp_correct(s: Subject, v: Verdicts):
             i += 1
         J = [as_linform(dom, t).vec for t in flatten(tangent(dom, tuple(r0.nl), seeds))]
         ok = transpose_rows(J, i) == got
-        v.add("normal form", "proved" if ok else "unknown",
-              "vjp = Jᵀ ȳ for all inputs" if ok else "normal forms differ (not a refutation)")
+        if ok:
+            v.add("normal form", "proved", f"{label}: gradient = textbook Jᵀ ȳ for all inputs")
+        else:
+            _nf_differ(s, v, dom, transpose_rows(J, i), got, f"{label}: textbook Jᵀ ȳ vs the gradient")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
     if s.size <= SMALL:
-        _limited("sympy", _sympy_vjp, s, v)
+        _limited("sympy", lambda s, v: _sympy_vjp(s, v, label, vp), s, v)
     pts = _points(s)
     for args in pts:
         ct = _cotangent(s.rng, f)
@@ -778,11 +905,12 @@ def check_vjp_correct(s: Subject, v: Verdicts):
         a = _float_flat([r.gradient[p.name] for p in f.nl_params])
         b = _float_flat([g[p.name] for p in f.nl_params])
         if not _close(a, b):
-            v.refute("oracle", f"vjp {a} ≠ oracle {b}", {"args": args, "cotangent": ct})
-    v.add("oracle", "checked" if pts else "unknown", f"{len(pts)} points")
+            v.refute("oracle", f"{label}: vjp {a} ≠ oracle {b}", {"args": args, "cotangent": ct,
+                                                                   "vjp_program": show(vp)})
+    v.add("oracle", "checked" if pts else "unknown", f"{label}: gradient vs tape oracle, {len(pts)} points")
 
 
-def _sympy_vjp(s: Subject, v: Verdicts):
+def _sympy_vjp(s: Subject, v: Verdicts, label: str, vp: Program):
     import sympy
     from linear_a.transforms.compose import names_for
     f = s.entry
@@ -800,8 +928,8 @@ def _sympy_vjp(s: Subject, v: Verdicts):
     nl_name, t_name = names_for(f.name)
     try:
         r0 = evaluate(s.prog, f.name, (nl, []), "sympy")
-        r1 = evaluate(s.vjp(), nl_name, (nl, []), "sympy")
-        r2 = evaluate(s.vjp(), t_name, (list(r1.nl[k:]), cts), "sympy")
+        r1 = evaluate(vp, nl_name, (nl, []), "sympy")
+        r2 = evaluate(vp, t_name, (list(r1.nl[k:]), cts), "sympy")
     except LinearAError as e:
         v.add("sympy", "unknown", e.message)
         return
@@ -809,28 +937,91 @@ def _sympy_vjp(s: Subject, v: Verdicts):
     grads = flatten(tuple(r2.lin))
     for x, g in zip(xsyms, grads):
         want = sum(sympy.diff(o, x) * y for o, y in zip(outs, ys))
-        if sympy.expand(want - g) != 0 and sympy.simplify(want - g) != 0:
-            v.add("sympy", "unknown", "difference not simplified to 0")
+        if sympy.expand(want - g) != 0:       # (simplify can take minutes: a numeric witness instead)
+            _sympy_differ(s, v, want - g, list(xsyms) + ys, f"{label}: sympy's Jᵀ ȳ vs the vjp program's gradient")
             return
-    v.add("sympy", "proved", "gradient = sympy's Jᵀ ȳ")
+    v.add("sympy", "proved", f"{label}: gradient = sympy's Jᵀ ȳ")
 
 
 def check_vjp_cost(s: Subject, v: Verdicts):
+    """On the program of each path checked (``s.vjp_programs()``)."""
     from linear_a.transforms.compose import names_for
     c = constants(s.costs)
     cV, dV = c["c_V"][0], c["d_V"][0]
     f = s.entry.name
     nl_name, t_name = names_for(f)
-    vp = s.vjp()
     W = measure.work(s.prog, f, s.costs)
     V = measure.weight(s.prog, f) + measure.interface_weight(s.entry)
-    Wv = measure.work(vp, nl_name, s.costs) + measure.work(vp, t_name, s.costs)
-    bound = cV * W + dV * V
-    S, Sv = measure.program_size(s.prog), measure.program_size(vp)
-    note = f"W(vjp) = {Wv} ≤ {cV}·{W} + {dV}·{V} = {bound}; W(vjp)/W(f) = {Wv / max(W, 1):.2f}, |vjp|/|f| = {Sv / max(S, 1):.2f}"
-    if Wv > bound:
-        v.refute("measurement", note, {"W": W, "weight": V, "W_vjp": Wv})
-    v.add("measurement", "proved", note)
+    S = measure.program_size(s.prog)
+    for label, vp in s.vjp_programs():
+        Wv = measure.work(vp, nl_name, s.costs) + measure.work(vp, t_name, s.costs)
+        bound = cV * W + dV * V
+        Sv = measure.program_size(vp)
+        note = (f"{label}: W(vjp) = {Wv} ≤ {cV}·{W} + {dV}·{V} = {bound}; W(vjp)/W(f) = "
+                f"{Wv / max(W, 1):.2f}, |vjp|/|f| = {Sv / max(S, 1):.2f}")
+        if Wv > bound:
+            v.refute("measurement", note, {"W": W, "weight": V, "W_vjp": Wv, "path": label})
+        v.add("measurement", "proved", note)
+
+
+def _staged_fast_text(text: str, fn: str) -> str:
+    """The fast path with the fused pass left out: ``transforms.flat``'s JVP,
+    unzip and transpose stages one by one (what ``fast_vjp_defs`` runs where
+    ``transforms.fused`` declines)."""
+    import importlib
+    F = importlib.import_module("linear_a.transforms.flat")
+    prog = F.parse(text)
+    counts = F.check(prog)
+    d = prog.get(fn)
+    if F._callees(d):                  # with calls the fast path is staged already
+        defs = F.vjp_with_calls(prog, fn, counts)
+    else:
+        f_nl, f_lin = F.unzip(F.jvp(d, counts[fn]))
+        defs = [f_nl, F.transpose(f_lin)]
+    F.check_output(defs)
+    return F.show(defs)
+
+
+def check_vjp_fast_path(s: Subject, v: Verdicts):
+    """The program ``linear-a vjp`` prints (fast path) is the reference pipeline's:
+    equal texts, and equal gradients (normal form for all inputs, floats at points)."""
+    from linear_a.transforms.compose import vjp as run_vjp
+    fast = s.vjp_fast()
+    if fast is None:
+        v.add("fragment test", "proved", "outside the fast path's fragment: the CLI prints the "
+                                         "reference program")
+        return
+    text, fp = fast
+    ref = show(s.vjp())
+    if text != ref:
+        import difflib
+        diff = "\n".join(difflib.unified_diff(ref.splitlines(), text.splitlines(), "reference", "fast path",
+                                              lineterm="", n=1))
+        v.refute("text", "the fast path's program differs from the reference pipeline's",
+                 {"diff": diff})
+    v.add("text", "proved", "fast path's printed vjp program = reference pipeline's, character for character")
+    staged = _staged_fast_text(show(s.prog), s.entry.name)
+    if staged != ref:
+        import difflib
+        diff = "\n".join(difflib.unified_diff(ref.splitlines(), staged.splitlines(), "reference",
+                                              "fast stages", lineterm="", n=1))
+        v.refute("text", "the fast path's staged JVP, unzip and transpose (taken where the fused pass "
+                         "declines) print a program different from the reference pipeline's", {"diff": diff})
+    v.add("text", "proved", "the fast path's staged JVP → unzip → transpose print the reference program too")
+    f = s.entry
+    n_ok = 0
+    for args in _points(s):
+        ct = _cotangent(s.rng, f)
+        ctv = ct if len(ct) != 1 else ct[0]
+        a = run_vjp(s.prog, f.name, args, ctv, program=s.vjp())
+        b = run_vjp(s.prog, f.name, args, ctv, program=fp)
+        ga = _float_flat([a.gradient[p.name] for p in f.nl_params])
+        gb = _float_flat([b.gradient[p.name] for p in f.nl_params])
+        if not _close(ga, gb) or (a.work, a.memory) != (b.work, b.memory):
+            v.refute("points", f"reference gradient {ga} (W {a.work}, M {a.memory}) ≠ fast path's "
+                               f"{gb} (W {b.work}, M {b.memory})", {"args": args, "cotangent": ct})
+        n_ok += 1
+    v.add("points", "checked" if n_ok else "unknown", f"gradient, W and M of both programs, {n_ok} points")
 
 
 def check_checkpoint_invariance(s: Subject, v: Verdicts):
@@ -845,6 +1036,13 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
         policies.append((RecomputeNamed(set(subset)), "recompute:" + ",".join(subset)))
     from linear_a.transforms.every import EveryK
     policies += [(EveryK(2), "every:2"), (EveryK(3), "every:3")]
+    callees = sorted({b.rhs.fn for b in iter_nodes(d.body) if type(b) is Let and type(b.rhs) is Call})
+    if callees:                           # the call: form, by its public string syntax
+        from linear_a.transforms.checkpoint import policy_from_string
+        text = "call:" + ",".join(f"{c}=recompute" for c in callees)
+        policies.append((policy_from_string(text), text))
+    if s.kind == "nonlinear":
+        _check_budget(s, v)
     from linear_a.transforms.unzip import run_split
     try:
         base = None
@@ -865,7 +1063,8 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
                 base = got
             elif got != base:
                 _points_split(s, v, policy, key)
-                v.add("normal form", "unknown", f"{key}: normal form differs from save-all's")
+                _nf_differ(s, v, dom, [*base[0], *base[1]], [*got[0], *got[1]],
+                           f"save-all's split run vs {key}'s")
                 return
         names = ", ".join(k for _, k in policies)
         if s.kind == "nonlinear":           # the schedules that restructure the source
@@ -877,6 +1076,106 @@ def check_checkpoint_invariance(s: Subject, v: Verdicts):
         v.add("normal form", "proved", f"save-all = {names}, for all inputs")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
+
+
+BUDGET_MAX_POINTS = 3         # budget:M searches 2^points vectors: small programs only
+
+
+def _check_budget(s: Subject, v: Verdicts):
+    """``budget:M`` at the least feasible M: the vjp program it picks computes
+    save-all's gradient and peaks at ≤ M (evaluator, both halves)."""
+    from linear_a.transforms.budget import budget_vjp_program, choice_points, frontier
+    from linear_a.transforms.compose import vjp as run_vjp
+    f = s.entry
+    if list(f.nl_out) != [RealType()] or len(choice_points(s.prog, f.name)) > BUDGET_MAX_POINTS:
+        return                            # (budget's search takes gradients: one real result)
+    _, table, _ = frontier(s.prog, f.name)
+    m = min(t[1] for t in table)
+    vp, pol = budget_vjp_program(s.prog, f.name, m)
+    for args in _points(s, 1):
+        ct = _cotangent(s.rng, f)
+        ctv = ct if len(ct) != 1 else ct[0]
+        a = run_vjp(s.prog, f.name, args, ctv, program=vp)
+        b = run_vjp(s.prog, f.name, args, ctv, program=s.vjp())
+        ga = _float_flat([a.gradient[p.name] for p in f.nl_params])
+        gb = _float_flat([b.gradient[p.name] for p in f.nl_params])
+        if not _close(ga, gb) or a.memory > m:
+            v.refute("points", f"budget:{m}: gradient {ga} (M {a.memory}) vs save-all's {gb} (M ≤ {m} "
+                               "required)", {"args": args, "cotangent": ct, "vjp_program": show(vp)})
+        v.add("points", "checked", f"budget:{m} (the least M): save-all's gradient, M = {a.memory} ≤ {m}")
+
+
+def _cost_programs(s: Subject) -> list[tuple[str, Program]]:
+    from linear_a.transforms.checkpoint import RecomputeAll
+    out = [("f", s.prog)]
+    if s.kind == "nonlinear":
+        out.append(("f_jvp", s.jvp()))
+        out += [(f"vjp ({label})", vp) for label, vp in s.vjp_programs()]
+    dv, _, _ = _unzip_dv(s)
+    out.append(("unzip (save-all)", dv.result))
+    dv, _, _ = _unzip_dv(s, RecomputeAll(), "recompute-all")
+    out.append(("unzip (recompute-all)", dv.result))
+    if s.kind != "mixed":
+        out.append(("f_T", s.transposed()[0]))
+    return out
+
+
+def check_typing_rejects(s: Subject, v: Verdicts):
+    """Mutants of the program and its transforms that break a typing rule are
+    rejected by that rule (``linear_a.proofs.typing_mutations``)."""
+    from .typing_mutations import check_rejections
+    progs = [("f", s.prog)]
+    if s.kind == "nonlinear":
+        progs += [("f_jvp", s.jvp()), ("unzip", s.linearized().result)]
+    elif s.kind == "mixed":
+        progs.append(("unzip", s.unzipped().result))
+    if s.kind != "mixed":
+        progs.append(("f_T", s.transposed()[0]))
+    kinds, n = set(), 0
+    for label, prog in progs:
+        for what, rules, rule, msg in check_rejections(prog):
+            n += 1
+            kinds.add(what)
+            if rule not in rules:
+                v.refute("typing judgment", f"{label}: mutation '{what}' was "
+                         + ("accepted" if rule is None else f"rejected by rule {rule}, not {'/'.join(sorted(rules))}"),
+                         {"mutation": what, "expected rules": sorted(rules), "rule": rule, "message": msg})
+    s.cached("typing-mutations", lambda: kinds)
+    v.add("typing judgment", "proved" if n else "unknown",
+          f"{n} mutants rejected by the rule that forbids them ({', '.join(sorted(kinds))})")
+
+
+def check_cost_oracle(s: Subject, v: Verdicts):
+    """The evaluator's W and M, the measure's W and |e|, and the text counter's
+    (``linear_a.proofs.costoracle``), on every definition of every program."""
+    from .costoracle import Oracle
+    n_defs = n_run = 0
+    for label, prog in _cost_programs(s):
+        text = show(prog)
+        oracle = Oracle(text, s.costs)
+        for d in prog.defs:
+            c = oracle.count(d.name)
+            W, S = measure.work(prog, d.name, s.costs), measure.size(prog, d.name)
+            run = None
+            for _ in range(3):
+                args = ([_random_like(s.rng, p.ty) if not s.positive else s.point(d)[p.name]
+                         for p in d.nl_params], [_random_like(s.rng, p.ty) for p in d.lin_params])
+                try:
+                    run = evaluate(prog, d.name, args, "float", s.costs)
+                    break
+                except DomainError:
+                    continue
+            sides = {"text counter": (c.work, c.memory, c.size), "measure": (W, None, S),
+                     "evaluator": (run.work, run.memory, None) if run else None}
+            bad = c.work != W or c.size != S or (run is not None and (run.work, run.memory) != (c.work, c.memory))
+            if bad:
+                v.refute("three counters", f"{label}, {d.name}: (W, M, |e|) text counter {sides['text counter']}, "
+                         f"measure {sides['measure']}, evaluator {sides['evaluator']}",
+                         {"program": text, "function": d.name, "W, M, |e|": {k: str(x) for k, x in sides.items()}})
+            n_defs += 1
+            n_run += run is not None
+    v.add("three counters", "proved", f"W, M, |e| of {n_defs} definitions: text counter = measure "
+                                      f"= evaluator ({n_run} run at a point)")
 
 
 CHECKS = {
@@ -895,6 +1194,9 @@ CHECKS = {
     "transpose-involution": check_transpose_involution,
     "vjp-correct": check_vjp_correct,
     "vjp-cost": check_vjp_cost,
+    "vjp-fast-path": check_vjp_fast_path,
+    "typing-rejects": check_typing_rejects,
+    "cost-oracle": check_cost_oracle,
     "checkpoint-invariance": check_checkpoint_invariance,
     "sched-invariance": check_sched_invariance,
     "checkpoint-memory": check_checkpoint_memory,

@@ -68,6 +68,7 @@ LITERALS = ("2", "0.5", "-1.5", "3", "1", "-0.25")
 # repeats weight an operation).
 NL_OPS = ("unary", "arith", "call", "lit", "exp", "log", "div", "sqrt", "tan", "pow", "ntup",
           "nunpack", "nested", "unary", "arith", "call")
+FLAT_OPS = ("unary", "arith", "lit", "exp", "log", "div", "sqrt", "tan", "pow", "unary", "arith")
 LIN_OPS = ("scale", "add", "zero", "dup", "ltup", "lunpack", "call", "scale", "add", "ldrop")
 MIXED_OPS = tuple(op for pair in zip(LIN_OPS + ("scale",) * 6, NL_OPS) for op in pair)
 
@@ -114,8 +115,9 @@ def _sigmoid_lower(bound: float) -> float:
 class _Builder:
     """Builds one definition's body, one ``let`` at a time, keeping the books."""
 
-    def __init__(self, draw, callees, linear: bool, max_depth: int = 2):
+    def __init__(self, draw, callees, linear: bool, max_depth: int = 2, flat: bool = False):
         self.draw = draw
+        self.flat = flat              # the fast path's fragment: reals, primitives, literals, drops
         self.callees = callees
         self.linear = linear          # may linear operations be emitted?
         self.max_depth = max_depth
@@ -171,7 +173,7 @@ class _Builder:
         nv = [self.var(t, b, lo) for t, b, lo in nl]
         lv = [self.var(t, b, None, linear=True) for t, b, _ in lin]
         nl_ty = lin_ty = None
-        if (nv or lv) and self.chance(8):   # an occasional type annotation
+        if (nv or lv) and not self.flat and self.chance(8):   # an occasional type annotation
             nl_ty = tuple(v.ty for v in nv) or None
             lin_ty = tuple(v.ty for v in lv) or None
         self.binds.append(Let([v.name for v in nv], [v.name for v in lv], rhs,
@@ -455,12 +457,13 @@ class _Builder:
 
     # -- one step ----------------------------------------------------------------------
     def step(self):
-        getattr(self, "op_" + self.choice(MIXED_OPS if self.linear else NL_OPS))()
+        ops = FLAT_OPS if self.flat else MIXED_OPS if self.linear else NL_OPS
+        getattr(self, "op_" + self.choice(ops))()
 
     # -- the end of a body ---------------------------------------------------------------
     def nl_result(self) -> _V:
         """A non-linear result: a real, an existing tuple, or a fresh pair."""
-        kind = self.choice(("real", "tuple", "pair"))
+        kind = "real" if self.flat else self.choice(("real", "tuple", "pair"))
         tups = [v for v in self.nl if v.ty != REAL]
         if kind == "tuple" and tups:
             return self.pick(tups)
@@ -522,11 +525,13 @@ class _Builder:
 
 
 def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) -> _Fn:
+    flat = kind == "flat"
+    kind = "nonlinear" if flat else kind
     linear = kind != "nonlinear"
-    b = _Builder(draw, callees, linear)
+    b = _Builder(draw, callees, linear, flat=flat)
     n_nl = {"nonlinear": (1, 3), "linear": (0, 2), "mixed": (1, 3)}[kind]
     n_lin = {"nonlinear": (0, 0), "linear": (1, 3), "mixed": (0, 2)}[kind]
-    nl_params = [Param(f"x{i}", b.choice(PARAM_TYPES)) for i in range(b.int(*n_nl))]
+    nl_params = [Param(f"x{i}", REAL if flat else b.choice(PARAM_TYPES)) for i in range(b.int(*n_nl))]
     lin_params = [Param(f"dx{i}", b.choice(PARAM_TYPES)) for i in range(b.int(*n_lin))]
     for p in nl_params:
         b.uses[p.name] = 0
@@ -535,6 +540,8 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
         b.pool.append(_V(p.name, p.ty, INPUT_BOUND))
     for _ in range(b.int(1, max_lets)):
         b.step()
+    if callees and kind == "linear" and not any(type(x) is Let and type(x.rhs) is Call for x in b.binds):
+        b.op_call()                     # a linear definition with callees calls one (transposing calls)
     if kind == "nonlinear":
         outs = (b.int(1, 2), 0)
     elif kind == "linear":
@@ -598,6 +605,13 @@ def nonlinear_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrateg
     results, all primitives, tuples and unpacks, sharing, literals, drops,
     nested right-hand sides, calls of earlier definitions."""
     return _programs("nonlinear", max_defs, max_lets)
+
+
+def flat_programs(max_lets: int = 10) -> st.SearchStrategy[Program]:
+    """One purely non-linear definition in the fast path's fragment
+    (``linear_a.semantics.flat``): real parameters and results, a let-chain of
+    primitives, literals and drops."""
+    return _programs("flat", 1, max_lets)
 
 
 def linear_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Program]:

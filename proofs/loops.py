@@ -22,6 +22,10 @@ NOT_YET = {
     # the bounds' size term: a loop's work grows with N·|step|, its size does not
     "jvp-cost": REASON + " (a loop's cost bound needs the term N·|step|)",
     "vjp-cost": REASON + " (a loop's cost bound needs the term N·|step|)",
+    # theorems that joined with issues 13 and 19, written before loops existed
+    "cost-oracle": REASON + " (the independent counter reads no loop form yet)",
+    "sched-invariance": REASON + " (its symbolic inputs of array type are not built)",
+    "checkpoint-memory": REASON + " (schedules over iterations are not built yet)",
 }
 
 

@@ -33,9 +33,12 @@ from .checks import PROGRAM_SECONDS, Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-KINDS = ("nonlinear", "nonlinear", "linear", "mixed")      # the random mix (½, ¼, ¼)
+KINDS = ("nonlinear", "nonlinear", "flat", "linear", "mixed")   # the random mix (⅖, ⅕, ⅕, ⅕);
+# "flat": the fast path's fragment, so that the program `linear-a vjp` prints is checked
 MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
 SHRINK_SECONDS = 5.0
+SHRINK_TOTAL_SECONDS = 10.0     # all shrinking of one run
+MIN_RANDOM_FOR_COVERAGE = 100   # from this many random programs on, every coverage item is required
 
 
 @dataclass
@@ -46,6 +49,17 @@ class Report:
     rules: int = 0
     seed: int = 0
     definitions: dict = field(default_factory=dict)   # file -> the definitions checked in it
+    coverage: Counter = field(default_factory=Counter)   # item -> programs exercising it
+    coverage_required: bool = False                      # a missing item is an error of the run
+
+    @property
+    def coverage_missing(self) -> list[str]:
+        from .coverage import expected
+        return [i for i in expected() if not self.coverage.get(i)]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refuted) or (self.coverage_required and bool(self.coverage_missing))
 
     @property
     def refuted(self) -> list[Outcome]:
@@ -75,10 +89,18 @@ class Report:
             "seed": self.seed,
             "definitions": self.definitions,
             "seconds": round(self.seconds, 2),
+            "coverage": {i: self.coverage.get(i, 0) for i in _expected()},
+            "coverage_missing": self.coverage_missing,
+            "coverage_required": self.coverage_required,
         }
 
     def as_json(self) -> dict:
         return {"results": [r.as_json() for r in self.results], "summary": self.summary()}
+
+
+def _expected():
+    from .coverage import expected
+    return expected()
 
 
 # ----------------------------------------------------------------------------
@@ -105,7 +127,7 @@ def definition(prog: Program, fn: str) -> Program:
 
 def strategy(kind: str):
     from . import generators as g
-    return {"nonlinear": g.nonlinear_programs, "linear": g.linear_programs,
+    return {"nonlinear": g.nonlinear_programs, "flat": g.flat_programs, "linear": g.linear_programs,
             "mixed": g.mixed_programs}[kind]()
 
 
@@ -174,8 +196,44 @@ def shrink(kind: str, theorem: str, max_examples: int = 100, budget: float = SHR
 # The suite
 
 
+CONSTANT_THEOREMS = ("jvp-cost", "jvp-size", "transpose-size", "vjp-cost")
+
+
+def constants_crash(costs: Costs, error: Exception) -> list[Outcome]:
+    """The constants are derived by running JVP and transposition on one-rule
+    programs (``obligations.derive_constants``); when that crashes, each theorem
+    stated with a constant is refuted, with the first one-rule program on which
+    JVP crashes (the instance) when there is one."""
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.primitives import PRIMITIVES
+    from linear_a.transforms.jvp import jvp_program
+    from .obligations import call_text, names
+    cex = {"error": f"{type(error).__name__}: {error}"}
+    for op, p in PRIMITIVES.items():
+        args = names("a", p.arity)
+        text = (f"def f({', '.join(a + ': real' for a in args)}) -> (real ;) =\n"
+                f"  {call_text(op, args)}\n")
+        try:
+            jvp_program(parse_program(text, f"<{op}>"))
+        except Exception as e:
+            cex = {"instance": text, "error": f"JVP: {type(e).__name__}: {e}"}
+            break
+    return [Outcome(t, "(all programs) constants", "refuted", "crash", 0.0,
+                    "deriving the theorem's constants crashed (a transformation failed on a one-rule "
+                    "program)", dict(cex)) for t in CONSTANT_THEOREMS]
+
+
 def rule_outcomes(costs: Costs) -> list[Outcome]:
-    from .obligations import run_all
+    from .obligations import LINEAR_FORMS, constants, local_adjoint, run_all
+    try:
+        constants(costs)
+    except Exception as e:        # a broken transformation: refute, and still check what does not need them
+        out = constants_crash(costs, e)
+        for rule in LINEAR_FORMS:
+            for K in (1, 2):
+                out += [Outcome(o.theorem, f"(all programs) rule {o.rule}", o.status, "rule induction (z3)",
+                                o.seconds, o.detail, o.counterexample) for o in local_adjoint(rule, K)]
+        return out
     res = run_all(costs)
     return [Outcome(o.theorem, f"(all programs) rule {o.rule}", o.status, "rule induction (z3)",
                     o.seconds, o.detail, o.counterexample) for o in res]
@@ -189,20 +247,33 @@ def _work(task):
     kind, i = task
     if kind == "rules":
         return kind, i, rule_outcomes(*_RULES_ARGS)
+    if kind == "schedules":
+        from .schedules import binomial_outcomes
+        from .tablecheck import table_outcomes
+        return kind, i, binomial_outcomes() + table_outcomes()
     s, theorems, budget = _SUBJECTS[i]
-    return kind, i, check_program(s, theorems, budget)
+    outs = check_program(s, theorems, budget)
+    try:
+        from .coverage import collect
+        items = collect(s)
+    except Exception:             # a broken transformation: its theorems are refuted already
+        items = set()
+    return kind, i, (outs, items)
 
 
 def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True,
               costs: Costs | None = None, progress=None, theorems=None, load=None,
-              jobs: int | None = None, fns=None, budget: float | None = PROGRAM_SECONDS) -> Report:
+              jobs: int | None = None, fns=None, budget: float | None = PROGRAM_SECONDS,
+              path: str = "both") -> Report:
     """Run the suite.  ``files``: program files instead of the corpus (``load``
     reads one); each of their definitions is checked once, as the entry of
     the program it and its callees make (``fns``: only these names);
     ``progress(advance, total, label)`` is called as work is done; ``jobs``:
     worker processes (default: the number of CPUs, at most 2 -- the target
     machine's); ``budget``: seconds per program (a file's budget is shared by
-    its definitions; None: only the per-theorem limit)."""
+    its definitions; None: only the per-theorem limit); ``path``: the vjp
+    programs checked (``fast``: the one ``linear-a vjp`` prints,
+    ``reference``: ``vjp_program``'s, ``both``)."""
     import os
     costs = costs or DEFAULT_COSTS
     t0 = time.perf_counter()
@@ -217,34 +288,39 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
             names = [n for n in prog.names if not fns or n in fns]
             report.definitions[str(f)] = names
             for n in names:
-                subjects.append(Subject(f"{f}:{n}", definition(prog, n), costs, seed, positive=True))
+                subjects.append(Subject(f"{f}:{n}", definition(prog, n), costs, seed, positive=True, path=path))
                 budgets.append(None if budget is None else budget / len(names))
     else:
         for name, prog in corpus():
-            subjects.append(Subject(name, prog, costs, seed, positive=True))
-    budgets += [budget] * (len(subjects) - len(budgets))
+            subjects.append(Subject(name, prog, costs, seed, positive=True, path=path))
     for name, kind, prog in random_programs(random_n, seed):
-        subjects.append(Subject(name, prog, costs, seed + len(subjects)))
+        subjects.append(Subject(name, prog, costs, seed + len(subjects), path=path))
         kinds[name] = subjects[-1].kind   # the program's actual shape decides the theorems
-    total = len(subjects) + (1 if rules else 0)
+    total = len(subjects) + (2 if rules else 0)
     if progress:
         progress(0, total, "constants")
-    constants(costs)                      # computed once, before any fork
+    try:
+        constants(costs)                  # computed once, before any fork
+    except Exception as e:                # refuted (by rule_outcomes or here); the rest still runs
+        if not rules:
+            report.results.extend(o for o in constants_crash(costs, e)
+                                  if theorems is None or o.theorem in theorems)
     global _SUBJECTS, _RULES_ARGS
     budgets += [budget] * (len(subjects) - len(budgets))
     _SUBJECTS = [(s, theorems, b) for s, b in zip(subjects, budgets)]
     _RULES_ARGS = (costs,)
-    tasks = ([("rules", 0)] if rules else []) + [("subject", i) for i in range(len(subjects))]
+    tasks = ([("rules", 0), ("schedules", 0)] if rules else []) + [("subject", i) for i in range(len(subjects))]
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     by_subject: dict[int, list] = {}
     rule_results: list = []
 
     def take(kind, i, outs):
-        if kind == "rules":
+        if kind in ("rules", "schedules"):
             rule_results.extend(outs)
-            label = "per-rule obligations"
+            label = "per-rule obligations" if kind == "rules" else "binomial schedules"
         else:
-            by_subject[i] = outs
+            by_subject[i], items = outs
+            report.coverage.update(items)
             label = subjects[i].name
         if progress:
             progress(1, total, label)
@@ -264,12 +340,14 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     report.results.extend(rule_results)
     report.rules = len(rule_results)
     shrinks = 0
+    shrink_deadline = time.perf_counter() + SHRINK_TOTAL_SECONDS
     for i, s in enumerate(subjects):
         outs = by_subject[i]
         for o in outs:
-            if o.status == "refuted" and s.name in kinds and shrinks < MAX_SHRINKS:
+            left = shrink_deadline - time.perf_counter()
+            if o.status == "refuted" and s.name in kinds and shrinks < MAX_SHRINKS and left > 0:
                 shrinks += 1
-                small = shrink(kinds[s.name], o.theorem)
+                small = shrink(kinds[s.name], o.theorem, budget=min(SHRINK_SECONDS, left))
                 if small is not None:
                     o.counterexample = dict(o.counterexample or {})
                     o.counterexample["shrunk_program"] = show(small)
@@ -281,5 +359,6 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
             if t not in seen:
                 report.results.append(Outcome(t, "(none)", "unknown", "", 0.0,
                                               "no program exercised this theorem"))
+    report.coverage_required = not files and theorems is None and random_n >= MIN_RANDOM_FOR_COVERAGE
     report.seconds = time.perf_counter() - t0
     return report

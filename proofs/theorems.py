@@ -138,6 +138,29 @@ theorem("vjp-cost", "The cheap-gradient principle",
         r"W(\mathit{vjp}\,f) \le c_V\,W(f) + d_V\,(\|f\| + a\|f\|)",
         per_rule=True, per_program=("measured W (input-independent) against the bound",),
         constants=("c_V", "d_V"))
+theorem("vjp-fast-path", "The fast path prints the reference program",
+        "Where the fast path applies (linear_a.transforms.flat: the flat fragment), the vjp program "
+        "`linear-a vjp` prints is the reference pipeline's show(vjp_program(P, f)), character for "
+        "character, and has the same gradient, W and M at sample points; elsewhere the CLI prints "
+        "the reference program.",
+        r"\mathit{vjp}_{\mathit{fast}}(f) = \mathit{vjp}(f)",
+        per_program=("text equality", "gradient, W and M at points"))
+theorem("typing-rejects", "The typing rules reject what they forbid",
+        "Each checked program and its transforms, mutated at one site in each way the typing rules "
+        "forbid (a linear name returned twice or used twice, a non-linear or a linear drop removed, a "
+        "linear variable as a primitive's argument, scale operands swapped, a call's linear argument "
+        "missing), is rejected by the typing judgment with an error naming the rule that forbids it "
+        "(linear_a.proofs.typing_mutations).",
+        r"e' = \mathit{mutate}_r(e) \implies \not\vdash e' \text{ by rule } r",
+        per_program=("typing judgment on each mutant",))
+theorem("cost-oracle", "W, M and |e| agree with an independent counter",
+        "For every definition of every checked program and of its transforms (f_jvp, both unzip "
+        "halves under save-all and recompute-all, f_T, the vjp program of each path), the work W and "
+        "peak memory M the evaluator reports and the W and |e| the static measure reads agree with a "
+        "second counter over the printed text that shares only the price table "
+        "(linear_a.proofs.costoracle).",
+        r"W_{\mathit{eval}} = W_{\mathit{measure}} = W_{\mathit{text}} \wedge M_{\mathit{eval}} = M_{\mathit{text}}",
+        per_program=("three counters compared (W and M input-independent)",))
 theorem("checkpoint-invariance", "Checkpointing does not change the derivative",
         "For every checkpoint choice vector, linearize(f) computes the same primal results and the "
         "same linear map (checked: save-all, recompute-all, recompute of a random subset).",
@@ -161,5 +184,7 @@ IDS = tuple(THEOREMS)
 # Which theorems apply to which kind of program (SPEC §11).
 FOR_NONLINEAR = IDS
 FOR_LINEAR = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "transpose-typed",
-              "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution")
-FOR_MIXED = ("typing-sound", "unzip-typed", "unzip-correct", "unzip-cost", "checkpoint-invariance")
+              "transpose-adjoint", "transpose-cost", "transpose-size", "transpose-involution", "cost-oracle",
+              "typing-rejects")
+FOR_MIXED = ("typing-sound", "typing-rejects", "unzip-typed", "unzip-correct", "unzip-cost", "cost-oracle",
+             "checkpoint-invariance")

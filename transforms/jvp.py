@@ -75,13 +75,14 @@ ZERO = None       # θ(x) for a constant x: the symbolic zero (no linear variabl
 
 class JVPContext:
     """State for one definition: θ, the reads left per variable, names."""
-    __slots__ = ("d", "theta", "left", "fresh", "callees", "file", "derive", "lits")
+    __slots__ = ("d", "theta", "left", "fresh", "callees", "file", "derive", "lits", "zeros")
 
     def __init__(self, d: Def, callees: dict, file=None, derive: bool = True):
         self.d = d
         self.derive = derive            # False: chains keep no premises (``jvp_program``)
         self.theta: dict[str, str | None] = {}     # None: the symbolic zero
         self.lits: dict[str, str] = {}             # variables bound to a literal -> its text
+        self.zeros: list = []           # the JZero derivations (premises of JDef)
         self.left: dict[str, int] = use_counts(d.body)
         self.fresh = Fresh(def_names(d))
         self.callees = callees          # name -> (f_jvp name, number of non-linear outputs)
@@ -124,7 +125,10 @@ class JVPContext:
 
 def _zero_here(cx: JVPContext, x: str, out: list) -> str:
     t = cx.fresh(tangent_base(x))
-    out.append(Let((), (t,), Zero(REAL)))
+    b = Let((), (t,), Zero(REAL))
+    out.append(b)
+    if cx.derive:
+        cx.zeros.append(Derivation("jvp", "JZero", x, [b]))
     return t
 
 
@@ -400,7 +404,7 @@ def jvp_def(d: Def, callees: dict, file=None, derive: bool = True) -> Derivation
     body = expr(cx, d.body)
     out = Def(callees[d.name][0], list(d.nl_params), dparams, list(d.nl_out), list(d.nl_out),
               body.result, d.pos)
-    return Derivation("jvp", "JDef", d, out, [body])
+    return Derivation("jvp", "JDef", d, out, [body] + cx.zeros)
 
 
 @rule("jvp", "Program", r"P \leadsto_J P'", [r"\mathsf{def}\ f \leadsto_J \mathsf{def}\ f_{\mathit{jvp}}"],
