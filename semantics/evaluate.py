@@ -180,10 +180,16 @@ class Frame:
         self.work = 0
 
 
+MAX_CALL_DEPTH = 150    # calls nested deeper are refused with a located error: a callee's
+                        # frame is a Python frame here (the evaluator recurses on call
+                        # nesting, never on the length of a let-chain)
+
+
 class Evaluator:
     def __init__(self, prog: Program, domain: Domain | str = "float", costs: Costs | None = None,
                  derive: bool = False):
         self.prog = prog
+        self.depth = 0          # calls in progress
         self.domain = get_domain(domain)
         self.costs = costs or DEFAULT_COSTS
         self.derive = derive
@@ -326,7 +332,17 @@ class Evaluator:
         nl_args = [env[x] for x in e.nl]
         lin_args = [env[y] for y in e.lin]
         self.release(f, e.nl + e.lin)       # arguments at their last use move to the callee
-        nl, lin, w, peak, body_dv = self.call(d, nl_args, lin_args)
+        if self.depth >= MAX_CALL_DEPTH:
+            raise EvalError(f"calls nest more than {MAX_CALL_DEPTH} deep here (the call of `{e.fn}`); "
+                            f"this implementation evaluates at most {MAX_CALL_DEPTH} nested calls",
+                            e.pos, rule="Call",
+                            hint="a binomial:S schedule nests calls about l/S deep: give it more "
+                                 "snapshots, or use every:K")
+        self.depth += 1
+        try:
+            nl, lin, w, peak, body_dv = self.call(d, nl_args, lin_args)
+        finally:
+            self.depth -= 1
         f.work += w
         if f.live + peak > f.peak:
             f.peak = f.live + peak

@@ -504,16 +504,23 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
     done: dict[str, Derivation] = {}
     kept: set[str] = set()
 
+    todo: list[str] = []                # definitions called from linear code, to transpose
+
     def need(name: str) -> str:
-        """The name of ``name``'s transpose, transposing it first if needed (a
-        call from linear code; recursion is on call nesting only)."""
-        if name in done:
-            return done[name].result.name
-        d = defs[name]
+        """The name of ``name``'s transpose (a call from linear code), queuing
+        ``name`` to be transposed.  A worklist, not a recursion: schedules such
+        as binomial:S nest calls as deep as the chain is long."""
         new = name + SUFFIX
         if new in defs:
             raise TransformError(f"cannot name the transpose of `{name}` `{new}`: that name is taken",
                                  defs[new].pos, file=prog.file, rule="TDef")
+        if name not in done:
+            todo.append(name)
+        return new
+
+    def transpose_one(name: str) -> None:
+        d = defs[name]
+        new = need(name)
         try:
             dv = transpose_def(d, envs[name], need, new, prog.file, derive)
         except _UnknownType:
@@ -528,11 +535,13 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
                 for n in iter_nodes(b.rhs):
                     if type(n) is Call or type(n) is Loop:
                         _keep(n.fn, defs, kept)
-        return new
 
     with paused_gc():
-        for n in names:
-            need(n)
+        todo.extend(reversed(names))
+        while todo:
+            name = todo.pop()
+            if name not in done:
+                transpose_one(name)
     out_defs, premises = [], []
     for d in prog.defs:
         if d.name in kept:
