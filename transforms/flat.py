@@ -128,7 +128,7 @@ from .compose import vjp_program
 from .fresh import SUFFIXES, Fresh, bases_may_meet, first_fresh, suffix
 from .fused import vjp_defs
 from .jvp import SUFFIX as JVP_SUFFIX
-from .transpose import SUFFIX as T_SUFFIX
+from .transpose import SUFFIX as T_SUFFIX, interleave, sched_slots
 from .unzip import LIN_SUFFIX, NL_SUFFIX
 
 
@@ -781,54 +781,16 @@ def _out_reads(t) -> tuple:
 
 
 def schedule(front: list, out: list) -> list:
-    """Rule TSched (``linear_a.transforms.transpose.TSched``) on flat lets: each
-    value-binding let of ``front`` runs just before the first let of ``out``
-    that reads it (directly or through front lets placed there), ties in
-    front's order; unpacks and drops as early as what they read allows.  The
-    same slots as the reference, so the same text."""
-    n, m = len(front), len(out)
-    if n <= 1:
+    """Rule TSched (``linear_a.transforms.transpose.TSched``) on flat lets, by
+    the reference's own slot computation: each value-binding let of ``front``
+    runs just before the first let of ``out`` that reads it, ties in front's
+    order; unpacks and drops as early as what they read allows.  The same
+    slots as the reference, so the same text."""
+    if len(front) <= 1:
         return front + out
-    bound_by: dict = {}
-    for i, t in enumerate(front):
-        for v in _front_binds(t):
-            bound_by[v] = i
-    demand: list = [None] * n
-    for j, t in enumerate(out):
-        for v in _out_reads(t):
-            i = bound_by.get(v)
-            if i is not None and demand[i] is None:
-                demand[i] = j
-    for i in range(n - 1, -1, -1):
-        d = demand[i]
-        if d is None or front[i][0] is NDROP:
-            continue
-        for v in _front_reads(front[i]):
-            k = bound_by.get(v)
-            if k is not None and (demand[k] is None or d < demand[k]):
-                demand[k] = d
-    slot = [0] * n
-    for i, t in enumerate(front):
-        if demand[i] is not None and t[0] is not NDROP and t[0] is not NUNPACK:
-            slot[i] = demand[i]
-            continue
-        s = 0
-        for v in _front_reads(t):
-            k = bound_by.get(v)
-            if k is not None and slot[k] > s:
-                s = slot[k]
-        slot[i] = s
-    if not any(slot):
-        return front + out
-    groups: list = [[] for _ in range(m + 1)]
-    for i, t in enumerate(front):
-        groups[slot[i]].append(t)
-    lets: list = []
-    for j in range(m):
-        lets.extend(groups[j])
-        lets.append(out[j])
-    lets.extend(groups[m])
-    return lets
+    slot = sched_slots(front, out, _front_binds, _front_reads, _out_reads,
+                       lambda t: t[0] is NDROP, lambda t: t[0] is NUNPACK)
+    return interleave(front, out, slot) if any(slot) else front + out
 
 
 # ----------------------------------------------------------------------------

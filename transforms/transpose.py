@@ -350,6 +350,59 @@ def _binds(b) -> tuple:
     return b.nl + b.lin if type(b) is Let else tuple(b.names)
 
 
+def sched_slots(front: list, out: list, binds, reads, out_reads, is_drop, is_unpack) -> list:
+    """TSched's slot of each binding of ``front`` (j: just before ``out[j]``;
+    ``len(out)``: before the return), for any representation of bindings:
+    ``binds(b)``/``reads(b)`` give what a front binding binds and reads,
+    ``out_reads(b)`` what a transposed binding reads.  Shared by the reference
+    rule and the fast path (``linear_a.transforms.flat.schedule``)."""
+    n = len(front)
+    bound_by: dict = {}
+    for i, b in enumerate(front):
+        for v in binds(b):
+            bound_by[v] = i
+    demand: list = [None] * n               # the earliest slot that reads the binding
+    for j, b in enumerate(out):
+        for v in out_reads(b):
+            i = bound_by.get(v)
+            if i is not None and demand[i] is None:
+                demand[i] = j
+    drop = [is_drop(b) for b in front]
+    for i in range(n - 1, -1, -1):          # readers after the binding: already final
+        d = demand[i]
+        if d is None or drop[i]:
+            continue
+        for v in reads(front[i]):
+            k = bound_by.get(v)
+            if k is not None and (demand[k] is None or d < demand[k]):
+                demand[k] = d
+    slot = [0] * n
+    for i, b in enumerate(front):           # forward: unpacks, drops, unread lets
+        if demand[i] is not None and not drop[i] and not is_unpack(b):
+            slot[i] = demand[i]
+            continue
+        s = 0
+        for v in reads(b):
+            k = bound_by.get(v)
+            if k is not None and slot[k] > s:
+                s = slot[k]
+        slot[i] = s
+    return slot
+
+
+def interleave(front: list, out: list, slot: list) -> list:
+    """``front``'s bindings placed in their slots among ``out``'s (ties in front's order)."""
+    groups: list[list] = [[] for _ in range(len(out) + 1)]
+    for i, b in enumerate(front):
+        groups[slot[i]].append(b)
+    binds = []
+    for j, b in enumerate(out):
+        binds.extend(groups[j])
+        binds.append(b)
+    binds.extend(groups[len(out)])
+    return binds
+
+
 @rule("transpose", "TSched",
       r"\mathsf{sched}(F ; L_1 \cdots L_m) = F_1\, L_1\, F_2\, L_2 \cdots F_m\, L_m\, F_{m+1}",
       [r"F_j = \{\, b \in F \mid b \text{ binds values},\ \min\{\, i \mid L_i \text{ or a } b' \in F_i \text{ reads } b \,\} = j \,\}"
@@ -376,50 +429,15 @@ def TSched(front: list, out: list, subject=None) -> Derivation:
     topological order), and binders are distinct, so each binding sees the
     same values; the multiset of evaluated forms is the same, so W is the
     same.  Checked by ``tests/test_sched.py`` and the theorem
-    ``sched-invariance``.  Under save-all ``front`` holds only the residual
-    unpack and drops, which stay first: the printed program is unchanged.
+    ``sched-invariance``.  Under save-all ``front`` holds the residual unpack
+    and drops, which stay first, and the literals JVP writes again next to a
+    scale (constants carry no tangent), each moved to just before its scale.
 
     Two linear passes over ``front`` and one over ``out``; no recursion."""
-    n, m = len(front), len(out)
-    bound_by: dict[str, int] = {}
-    for i, b in enumerate(front):
-        for v in _binds(b):
-            bound_by[v] = i
-    demand: list = [None] * n               # the earliest slot that reads the binding
-    for j, b in enumerate(out):
-        for v in _reads(b):
-            i = bound_by.get(v)
-            if i is not None and demand[i] is None:
-                demand[i] = j
-    is_drop = [type(b) is Let and type(b.rhs) is Drop for b in front]
-    for i in range(n - 1, -1, -1):          # readers after the binding: already final
-        d = demand[i]
-        if d is None or is_drop[i]:
-            continue
-        for v in _reads(front[i]):
-            k = bound_by.get(v)
-            if k is not None and (demand[k] is None or d < demand[k]):
-                demand[k] = d
-    slot = [0] * n
-    for i, b in enumerate(front):           # forward: unpacks, drops, unread lets
-        if demand[i] is not None and not is_drop[i] and type(b) is not NUnpack:
-            slot[i] = demand[i]
-            continue
-        s = 0
-        for v in _reads(b):
-            k = bound_by.get(v)
-            if k is not None and slot[k] > s:
-                s = slot[k]
-        slot[i] = s
-    groups: list[list] = [[] for _ in range(m + 1)]
-    for i, b in enumerate(front):
-        groups[slot[i]].append(b)
-    binds = []
-    for j in range(m):
-        binds.extend(groups[j])
-        binds.append(out[j])
-    binds.extend(groups[m])
-    moved = sum(1 for i in range(n) if slot[i] != 0)
+    slot = sched_slots(front, out, _binds, _reads, _reads,
+                       lambda b: type(b) is Let and type(b.rhs) is Drop, lambda b: type(b) is NUnpack)
+    binds = interleave(front, out, slot)
+    moved = sum(1 for k in slot if k != 0)
     subject = (front, out) if subject is None else subject
     return Derivation("transpose", "TSched", subject, binds, notes={"slots": slot, "moved": moved})
 
