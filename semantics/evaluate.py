@@ -45,8 +45,8 @@ from .errors import DomainError, EvalError, LinearAError, UsageError
 from .primitives import PRIMITIVES, apply
 from .loops import eval_Loop
 from .syntax import (ArrayType, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, LUnpack, NTup, NUnpack,
-                     Prim, Program, RealType, Ret, Scale, TupleType, Type, Zero, expr_size,
-                     iter_nodes, leaf_uses, size_of_type)
+                     Prim, Program, RealType, Ret, Scale, Type, Zero, expr_size,
+                     iter_nodes, leaf_uses)
 
 
 @dataclass
@@ -180,16 +180,13 @@ class Frame:
         self.work = 0
 
 
-MAX_CALL_DEPTH = 150    # calls nested deeper are refused with a located error: a callee's
-                        # frame is a Python frame here (the evaluator recurses on call
-                        # nesting, never on the length of a let-chain)
-
-
 class Evaluator:
     def __init__(self, prog: Program, domain: Domain | str = "float", costs: Costs | None = None,
                  derive: bool = False):
         self.prog = prog
-        self.depth = 0          # calls in progress
+        self.depth = 0          # calls in progress (the evaluator recurses on call nesting,
+                                # never on the length of a let-chain)
+        self.deepest = None     # the call at which the Python stack ran out
         self.domain = get_domain(domain)
         self.costs = costs or DEFAULT_COSTS
         self.derive = derive
@@ -332,15 +329,13 @@ class Evaluator:
         nl_args = [env[x] for x in e.nl]
         lin_args = [env[y] for y in e.lin]
         self.release(f, e.nl + e.lin)       # arguments at their last use move to the callee
-        if self.depth >= MAX_CALL_DEPTH:
-            raise EvalError(f"calls nest more than {MAX_CALL_DEPTH} deep here (the call of `{e.fn}`); "
-                            f"this implementation evaluates at most {MAX_CALL_DEPTH} nested calls",
-                            e.pos, rule="Call",
-                            hint="a binomial:S schedule nests calls about l/S deep: give it more "
-                                 "snapshots, or use every:K")
         self.depth += 1
         try:
             nl, lin, w, peak, body_dv = self.call(d, nl_args, lin_args)
+        except RecursionError:
+            if self.deepest is None:
+                self.deepest = (e, self.depth)
+            raise
         finally:
             self.depth -= 1
         f.work += w
@@ -443,6 +438,14 @@ def evaluate(prog: Program, fn: str, args, domain: Domain | str = "float",
             nl, lin, w, peak, dv = ev.call(d, nl_args, lin_args)
     except LinearAError as e:
         raise e.located(prog.file)
+    except RecursionError:
+        if ev.deepest is None:
+            raise
+        call, depth = ev.deepest
+        raise EvalError(f"calls nest {depth} deep here (the call of `{call.fn}`), deeper than this "
+                        f"evaluator's stack allows", call.pos, file=prog.file, rule="Call",
+                        hint="a binomial:S schedule nests calls about as deep as the chain is long "
+                             "divided by S: give it more snapshots, or use every:K") from None
     if derive:
         dv = Derivation("eval", "Def", d, (nl, lin), [dv], notes={"args": (nl_args, lin_args)})
     return Result(nl, lin, w, peak, static_info(d)[1], dv)

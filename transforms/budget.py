@@ -32,7 +32,7 @@ from linear_a.semantics.domains import get_domain
 from linear_a.semantics.errors import LinearAError, TransformError
 from linear_a.semantics.syntax import RealType
 
-from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
+from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, int_policy, register_policy
 
 MAX_POINTS = 14
 
@@ -211,15 +211,7 @@ def measure_policy(prog, fn: str, policy) -> tuple[int, int]:
     return r.work, r.memory
 
 
-def _parse_budget(arg: str) -> Policy:
-    try:
-        return Budget(int(arg))
-    except ValueError:
-        raise TransformError(f"budget:M needs an integer memory budget, got `{arg}`",
-                             rule="Policy") from None
-
-
-register_policy("budget", _parse_budget, "budget:M")
+register_policy("budget", int_policy(Budget, "budget:M", "memory budget"), "budget:M")
 
 
 def budget_vjp_program(prog, fn: str, memory: int):

@@ -180,6 +180,19 @@ def register_policy(head: str, parse: Callable[[str], Policy], syntax: str) -> N
     _FORMS[head] = (parse, syntax)
 
 
+def int_policy(make: Callable[[int], Policy], syntax: str, what: str) -> Callable[[str], Policy]:
+    """The parser of a policy form ``head:N`` with an integer argument (every:K,
+    binomial:S, budget:M): ``make(N)``, or a TransformError naming the form."""
+    def parse(arg: str) -> Policy:
+        try:
+            n = int(arg)
+        except ValueError:
+            raise TransformError(f"{syntax} needs an integer {what}, got `{arg}`",
+                                 rule="Policy") from None
+        return make(n)
+    return parse
+
+
 def _no_arg(cls, head):
     def parse(arg):
         if arg:

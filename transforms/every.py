@@ -38,7 +38,7 @@ from __future__ import annotations
 from linear_a.semantics.errors import TransformError
 from linear_a.semantics.syntax import size_of_type
 
-from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
+from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, int_policy, register_policy
 
 
 class EveryK(Policy):
@@ -131,13 +131,4 @@ class EveryK(Policy):
         return f"every:{self.k}"
 
 
-def _parse_every(arg: str) -> Policy:
-    try:
-        k = int(arg)
-    except ValueError:
-        raise TransformError(f"every:K needs an integer number of steps, got `{arg}`",
-                             rule="Policy") from None
-    return EveryK(k)
-
-
-register_policy("every", _parse_every, "every:K")
+register_policy("every", int_policy(EveryK, "every:K", "number of steps"), "every:K")

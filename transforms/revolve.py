@@ -95,7 +95,7 @@ from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, 
                               Param, Prim, Program, Ret, Scale, TupleType, Zero, bind_uses,
                               leaf_uses, size_of_type)
 
-from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, register_policy
+from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, int_policy, register_policy
 
 # ----------------------------------------------------------------------------
 # The binomial optimum.
@@ -513,16 +513,7 @@ class Binomial(Policy):
         return f"binomial:{self.snaps}"
 
 
-def _parse_binomial(arg: str) -> Policy:
-    try:
-        s = int(arg)
-    except ValueError:
-        raise TransformError(f"binomial:S needs an integer number of snapshots, got `{arg}`",
-                             rule="Policy") from None
-    return Binomial(s)
-
-
-register_policy("binomial", _parse_binomial, "binomial:S")
+register_policy("binomial", int_policy(Binomial, "binomial:S", "number of snapshots"), "binomial:S")
 
 
 def advance_calls(vp: Program, source: Program, roots) -> Program:
