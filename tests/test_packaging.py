@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -32,7 +33,12 @@ def installed(tmp_path_factory):
         pytest.fail("the `build` package is needed (it is in the `test` extra)")
     tmp = tmp_path_factory.mktemp("pkg")
     dist = tmp / "dist"
-    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], cwd=tmp)
+    # build from a copy: setuptools writes egg-info and a staging folder into the
+    # source tree, which would race with another run and leave files in the checkout
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "*.egg-info", "build", "dist", "out", "__pycache__", ".hypothesis", ".pytest_cache"))
+    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(src)], cwd=tmp)
     wheels = list(dist.glob("*.whl"))
     assert len(wheels) == 1 and list(dist.glob("*.tar.gz")), sorted(p.name for p in dist.iterdir())
     env_dir = tmp / "venv"
