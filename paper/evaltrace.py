@@ -33,7 +33,8 @@ from linear_a.semantics.errors import UsageError
 from linear_a.semantics.evaluate import evaluate
 from linear_a.semantics.primitives import MINUS_ONE, ONE, PRIMITIVES
 from linear_a.semantics.printer import show_leaf
-from linear_a.semantics.syntax import Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret
+from linear_a.semantics.syntax import (Block, Call, Drop, Let, Lit, NTup, NUnpack, Prim, Program, Ret,
+                                       nonlinear_entry)
 
 FLOAT = get_domain("float")
 
@@ -149,12 +150,7 @@ def _flatten(v) -> list:
 
 def tape(prog: Program, fn: str, args) -> Tape:
     """Evaluate ``fn`` at ``args`` and build its tape (see the module docstring)."""
-    d = prog.get(fn)
-    if d is None:
-        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names)})")
-    if not d.is_nonlinear:
-        raise UsageError(f"tangent and adjoint traces need a purely non-linear function; "
-                         f"`{fn}` has linear inputs or outputs")
+    d = nonlinear_entry(prog, fn, "a tangent and adjoint trace")
     res = evaluate(prog, fn, args, derive=True)
     entries: list[Entry] = []
     nl_args, _ = res.derivation.notes["args"]

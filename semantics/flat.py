@@ -709,14 +709,16 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
                 nl(t[1])
             elif k is LDROP:
                 ln(t[1])
-            elif k is NTUP:
-                bind(t[1], tup([nl(x) for x in t[2]]), 0)
-            elif k is NUNPACK:
-                s = nl(t[2])
+            elif k is NTUP or k is LTUP:    # NTup / LTup: the class of the components
+                read = ln if k is LTUP else nl
+                bind(t[1], tup([read(x) for x in t[2]]), int(k is LTUP))
+            elif k is NUNPACK or k is LUNPACK:   # NUnpack / LUnpack
+                read = ln if k is LUNPACK else nl
+                s = read(t[2])
                 if type(s) is not TupleType or len(s.items) != len(t[1]):
                     raise NotFlat("an unpack of the wrong arity")
                 for v, it in zip(t[1], s.items):
-                    bind(v, it, 0)
+                    bind(v, it, int(k is LUNPACK))
             elif k is ZERO:
                 bind(t[1], t[2] if len(t) > 2 else REAL, 1)
             elif k is SCALE:
@@ -731,14 +733,6 @@ def _check_typed(d: FlatDef, sigs: dict) -> tuple[list, list]:
                 s = ln(t[3])
                 bind(t[1], s, 1)
                 bind(t[2], s, 1)
-            elif k is LTUP:
-                bind(t[1], tup([ln(x) for x in t[2]]), 1)
-            elif k is LUNPACK:
-                s = ln(t[2])
-                if type(s) is not TupleType or len(s.items) != len(t[1]):
-                    raise NotFlat("an unpack of the wrong arity")
-                for v, it in zip(t[1], s.items):
-                    bind(v, it, 1)
             elif k is CALL:                 # (CALL, outs, lin outs, fn, args, lin args)
                 nl_in, lin_in, nl_o, lin_o = sigs[t[3]]
                 if [nl(x) for x in t[4]] != nl_in or [ln(x) for x in t[5]] != lin_in or \

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from .errors import Pos
+from .errors import Pos, UsageError
 
 # ----------------------------------------------------------------------------
 # Types:  τ ::= real | (τ1, …, τn)
@@ -455,6 +455,18 @@ def callees_of(d: Def) -> list[str]:
         if (type(n) is Call or type(n) is Loop) and n.fn not in seen:
             seen.append(n.fn)
     return seen
+
+
+def nonlinear_entry(prog: "Program", fn: str, purpose: str) -> "Def":
+    """The definition ``fn`` of ``prog``, which ``purpose`` (e.g. "checkpointing")
+    needs purely non-linear; a UsageError naming what is wrong otherwise."""
+    d = prog.get(fn)
+    if d is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    if not d.is_nonlinear:
+        raise UsageError(f"{purpose} needs a purely non-linear function; `{fn}` has linear "
+                         f"parameters or results")
+    return d
 
 
 def call_closure(defs: dict, roots) -> set[str]:

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from linear_a.semantics.errors import LinearAError, UsageError
+from linear_a.semantics.syntax import nonlinear_entry
 from linear_a.semantics.evaluate import vsize
 
 DEFAULT_POLICIES = ("save-all", "recompute-all", "every:4", "every:16", "every:64",
@@ -99,12 +100,7 @@ def default_point(d) -> dict:
 
 def tradeoff(prog, fn: str, args, policies=DEFAULT_POLICIES, domain="float") -> list[Row]:
     """One :class:`Row` per policy; save-all is measured first (the reference)."""
-    d = prog.get(fn)
-    if d is None:
-        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
-    if not d.is_nonlinear:
-        raise UsageError(f"`{fn}` has linear parameters or results; checkpointing applies to the "
-                         f"gradient of a purely non-linear function")
+    nonlinear_entry(prog, fn, "checkpointing (of the gradient of a function)")
     base = measure_policy(prog, fn, args, "save-all", domain)
     if base.error:
         raise UsageError(f"save-all: {base.error}")
