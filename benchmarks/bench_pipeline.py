@@ -126,18 +126,23 @@ def _met_names(n: int) -> str:
         prev = z
     lines.append(f"  ({prev} ;)")
     return "\n".join(lines) + "\n"
+def _rhs(prev: str, odd: bool) -> str:
+    """One step of the sin/·w chain, as every layout below writes it."""
+    return f"sin({prev})" if odd else f"{prev} * w"
+
+
 LAYOUTS = {
     "printer (chain_text)": lambda n: _chain_lines(
-        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in", _STD_HEAD,
+        n, lambda i, p, s: f"  let (v{i} ;) = {_rhs(p, s)} in", _STD_HEAD,
         lambda p: f"  ({p} ;)"),
     "`;)` parameter list": lambda n: _chain_lines(
-        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in",
+        n, lambda i, p, s: f"  let (v{i} ;) = {_rhs(p, s)} in",
         "def f(x: real, w: real ;) -> (real ;) =", lambda p: f"  ({p} ;)"),
     "annotated binders `(v1: real ;)`": lambda n: _chain_lines(
-        n, lambda i, p, s: f"  let (v{i}: real ;) = {f'sin({p})' if s else f'{p} * w'} in",
+        n, lambda i, p, s: f"  let (v{i}: real ;) = {_rhs(p, s)} in",
         "def f(x: real, w: real ;) -> (real ;) =", lambda p: f"  ({p} ;)"),
     "a comment per let, blank lines": lambda n: _chain_lines(
-        n, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in  # step {i}"
+        n, lambda i, p, s: f"  let (v{i} ;) = {_rhs(p, s)} in  # step {i}"
         + ("\n" if i % 10 == 0 else ""), "# a chain\n" + _STD_HEAD, lambda p: f"  ({p} ;)  # done"),
     "CRLF, tabs, no spaces": lambda n: _chain_lines(
         n, lambda i, p, s: f"\tlet\t(v{i};)\t=\t{f'sin({p})' if s else f'{p}*w'}\tin\r",
@@ -150,7 +155,7 @@ LAYOUTS = {
         "def f(\n    x: real,\n    w: real\n) -> (\n    real ;\n) =", lambda p: f"  ({p} ;)"),
     "names the fresh names meet (x_1, dx_2, c_3 …)": lambda n: _met_names(n),
     "expression tail": lambda n: _chain_lines(
-        n - 1, lambda i, p, s: f"  let (v{i} ;) = {f'sin({p})' if s else f'{p} * w'} in", _STD_HEAD,
+        n - 1, lambda i, p, s: f"  let (v{i} ;) = {_rhs(p, s)} in", _STD_HEAD,
         lambda p: f"  sin({p})" if n % 2 else f"  {p} * w"),
 }
 
