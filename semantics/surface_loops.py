@@ -277,7 +277,7 @@ def _traced_loop(S, b, n, body, state, types, uses_i, file, pos):
         out_types = list(types)
         if uses_i:
             one = sb.emit(Lit("1"), pos)
-            outs.append(sb.emit(Prim("+", (counter, one)), pos))
+            outs.append(sb.emit(Prim("+", (counter, one)), pos, name=pnames[-1]))
             params.append(Param(counter, REAL, pos))
             out_types.append(REAL)
     finally:
@@ -289,7 +289,8 @@ def _traced_loop(S, b, n, body, state, types, uses_i, file, pos):
     session.defs[body] = (step, out_types, None)
     carry = [b.value(v, pos)[0] for v in state]
     if uses_i:
-        carry.append(b.emit(Lit("0"), pos))
-    results = [b.fresh() for _ in carry]
+        carry.append(b.emit(Lit("0"), pos, name=pnames[-1]))
+    # the loop's results take the Python names of the state (and the counter's)
+    results = [b.user_name(p) for p in pnames[:len(state)] + pnames[len(state):][:int(uses_i)]]
     b.binds.append(Let(results, (), Loop(n, fname, carry, (), pos=pos), pos))
     return tuple(b.unpack(r, ty, pos) for r, ty in zip(results, types))

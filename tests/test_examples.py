@@ -38,6 +38,8 @@ CASES = {
     "euler": [("euler", {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1},
                ((None,), ()))],      # filled in below: Python's own Euler loop
     "chain_xw": [("f", {"x": 0.5, "w": 1.5}, ((_chain_xw(0.5, 1.5, 20),), ()))],
+    "rnn": [("rnn", {"h0": 0.0, "w": 0.9, "u": 0.5, "b": -0.1, "v": 1.3}, ((None,), ())),
+            ("rnn", {"h0": 0.3, "w": -1.2, "u": 2.0, "b": 0.25, "v": -0.7}, ((None,), ()))],
 }
 
 
@@ -49,6 +51,16 @@ def _euler(x0, y0, a, b, c, d):
 
 
 CASES["euler"] = [(fn, args, ((_euler(**args),), ())) for fn, args, _ in CASES["euler"]]
+
+
+def _rnn(h0, w, u, b, v):
+    h = h0
+    for i in range(100):
+        h = math.tanh(w * h + u * math.sin(0.1 * i) + b)
+    return (v * h - 0.5) ** 2
+
+
+CASES["rnn"] = [(fn, args, ((_rnn(**args),), ())) for fn, args, _ in CASES["rnn"]]
 
 
 def close(a, b):
