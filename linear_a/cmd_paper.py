@@ -15,7 +15,7 @@ the worked examples in the terminal.
   count), ``--slides`` a beamer deck with one stage per frame
   (:mod:`linear_a.paper.compact`).
 * ``linear-a teach [EXAMPLE]`` prints the seed article's example (or
-  ``pottier``, ``matvec``, ``checkpoint``) as tables: primal, tangent and
+  ``pottier``, ``matvec``, ``checkpoint``, ``loop``) as tables: primal, tangent and
   adjoint traces, then the same function through JVP, unzip and transpose.
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ def register(sub):
 
     p = sub.add_parser("teach", help="the seed article's worked example (and others) in the terminal")
     p.add_argument("example", nargs="?", default="seed",
-                   help="seed (default), pottier, matvec, checkpoint")
+                   help="seed (default), pottier, matvec, checkpoint, loop")
     p.add_argument("--list", action="store_true", help="list the examples")
     p.set_defaults(func=run_teach)
 

@@ -18,7 +18,9 @@ primitive table, then forward and reverse accumulation), the Linear A column
 by the transformations -- never written down here.  Other examples: Pottier's
 ``x0·cos(x1) + x0``, the authors' ``matvec2x2`` (gradient (77, 382)) and a
 checkpointing example (W and M of the gradient program under save-all and
-recompute-all).
+recompute-all), and ``loop``: a recurrent cell's loop through JVP, unzip
+(its stacked residuals) and transposition (the reversed loop), in
+:mod:`linear_a.paper.teach_loop`.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class Example:
     title: str
     checkpoint: bool = False
     notes: list = field(default_factory=list)
+    loop: bool = False     # a loop walkthrough (paper/teach_loop.py), not the tape tables
 
 
 EXAMPLES = {
@@ -58,8 +61,12 @@ EXAMPLES = {
     "checkpoint": Example("checkpoint", "chain_xw.la", "f", {"x": 0.5, "w": 1.1},
                           "Checkpointing: a chain of 20 steps xᵢ = w·sin(xᵢ₋₁) at (0.5, 1.1)",
                           checkpoint=True),
+    "loop": Example("loop", "rnn.la", "rnn", {"h0": 0, "w": 0.9, "u": 0.5, "b": -0.1, "v": 1.3},
+                    "Loops: a recurrent cell, h ← tanh(w·h + u·sin(0.1·i) + b) 100 times, "
+                    "then (v·h − 0.5)²", loop=True),
 }
-ALIASES = {"matvec2x2": "matvec", "chain": "checkpoint", "x0*cos(x1)+x0": "pottier"}
+ALIASES = {"matvec2x2": "matvec", "chain": "checkpoint", "x0*cos(x1)+x0": "pottier",
+           "rnn": "loop", "loops": "loop"}
 
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 
@@ -221,6 +228,11 @@ def teach(name: str = "seed", console=None) -> None:
     from rich.rule import Rule
     console = console or Console()
     ex, prog = load_example(name)
+    if ex.loop:
+        from .teach_loop import teach_loop
+        console.print(Rule(ex.title))
+        teach_loop(console, ex, prog)
+        return
     t = tape(prog, ex.fn, ex.args)
     console.print(Rule(ex.title))
     console.print("The program (Linear A, one let per operation):\n")

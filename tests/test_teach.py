@@ -157,3 +157,81 @@ def test_piped_teach_prints_programs_that_parse_back(capsys):
     assert max(len(line) for line in text.splitlines()) > 80     # a long header, unbroken
     again = parse_program(text, "pasted.la")
     assert show(again) == show(load_example("matvec")[1])
+
+
+# ----------------------------------------------------------------------------
+# The loop walkthrough (`linear-a teach loop`, examples/rnn.la)
+
+
+def _rnn_grad(h0, w, u, b, v, n=100):
+    """The recurrent cell's gradient by hand: a forward loop storing h_i, then
+    the backward loop of the chain rule (no Linear A involved)."""
+    hs, h = [], h0
+    for i in range(n):
+        hs.append(h)
+        h = math.tanh(w * h + u * math.sin(0.1 * i) + b)
+    e = v * h - 0.5
+    gv, gh = 2 * e * h, 2 * e * v
+    gw = gu = gb = 0.0
+    for i in reversed(range(n)):
+        hn = math.tanh(w * hs[i] + u * math.sin(0.1 * i) + b)
+        gz = gh * (1 - hn * hn)
+        gw += gz * hs[i]
+        gu += gz * math.sin(0.1 * i)
+        gb += gz
+        gh = gz * w
+    return {"h0": gh, "w": gw, "u": gu, "b": gb, "v": gv}
+
+
+def test_loop_walkthrough_shows_jvp_stacked_residuals_and_reversed_loop():
+    import re
+    text = render_text("loop")
+    # each loop rule, by name, with its derivation line
+    for rule in ("[Loop] loop 100 rnn_step(", "[JLoop] loop 100 rnn_step(", "[ULoop] let (",
+                 "[TLoop] loop 100 rnn_step_jvp_lin("):
+        assert rule in text, rule
+    # JVP: a loop of the step's JVP carrying the tangents
+    assert re.search(r"= loop 100 rnn_step_jvp\(h0, w, u, b, i0 ; dh0, dw, du, db, di0\)", text)
+    # unzip: the residuals of the 100 iterations stacked in an array of length 100, read back
+    m = re.search(r"(ws_\w+) : \[\((real(?:, real)*)\); 100\]", text)
+    assert m, "no stacked residuals [R; 100] in the unzip"
+    ws, k = m.group(1), m.group(2).count("real")
+    assert f"{k} reals per iteration × 100 iterations = {100 * k} reals" in text
+    assert re.search(rf"= loop 100 rnn_step_jvp_nl\(h0, w, u, b, i0\) in", text)
+    assert f"= loop 100 rnn_step_jvp_lin(; dh0, dw, du, db, di0) over ({ws})" in text
+    # transpose: the reversed loop of the transposed step over the same stack
+    assert re.search(rf"= loop reverse 100 rnn_step_jvp_lin_T\(; [^)]*\) over \({ws}\)", text)
+    assert "def rnn_step_jvp_lin_T(" in text
+    # the gradient, looped and unrolled, against the hand-written backward loop
+    ex, _ = load_example("loop")
+    want = _rnn_grad(**{k: float(v) for k, v in ex.args.items()})
+    for name, g in want.items():
+        row = re.search(rf"^\s*{name}\s+(\S+)\s+(\S+)\s*$", text, re.M)
+        assert row, name
+        for cell in row.groups():
+            got = float(cell.replace("−", "-"))
+            assert math.isclose(got, g, rel_tol=1e-7, abs_tol=1e-30), (name, got, g)
+
+
+def test_loop_walkthrough_gradient_program_does_not_grow_with_n():
+    """The |P| the walkthrough prints is the looped gradient program's, the same
+    at N = 100 and N = 1000; the unrolled one's grows."""
+    import re
+    ex, prog = load_example("loop")
+    text = render_text("loop")
+    looped = int(re.search(r"looped: +W = \d+, M = \d+, gradient program \|P\| = (\d+)", text).group(1))
+    unrolled = int(re.search(r"unrolled: +W = \d+, M = \d+, gradient program \|P\| = (\d+)", text)
+                   .group(1))
+    big = parse_program(show(prog).replace("loop 100", "loop 1000"), "rnn1000.la")
+    from linear_a.semantics.syntax import program_size
+    from linear_a.transforms.compose import vjp_program
+    assert program_size(vjp_program(big, ex.fn)) == looped
+    assert unrolled > 10 * looped
+
+
+def test_cli_teach_loop(capsys):
+    assert main(["teach", "loop"]) == 0
+    out = capsys.readouterr().out
+    assert "loop reverse 100" in out and "[ULoop]" in out
+    assert main(["teach", "--list"]) == 0
+    assert "loop" in capsys.readouterr().out
