@@ -282,8 +282,10 @@ def _stage_sections(prog, fn, args, stage, policy, max_rows):
     if "eval" in wanted and args is not None:
         from .evaltrace import tape
         from .traces import eval_tables, tape_tables
+        from linear_a.proofs.loops import has_loops
         d = prog[fn]
-        table = tape_tables(tape(prog, fn, args)) if d.is_nonlinear else eval_tables(prog, fn, args)
+        table = (tape_tables(tape(prog, fn, args)) if d.is_nonlinear and not has_loops(prog)
+                 else eval_tables(prog, fn, args))      # a loop's tape would unroll it
         sections.append(Section(f"Evaluation of {fn} at the point", [], [], table=table))
     return sections, None
 

@@ -1,0 +1,95 @@
+"""Loops where users read them: `trace` renders a loop's stages without
+unrolling it (text, LaTeX, the compact handout and the slides), and the
+generated paper's rule figures carry the loop rules (issue 14).
+
+A trace of the N-step loop is compared with the trace of the same program at
+another N: once the iteration count is taken out, the two are the same text,
+so nothing in the trace grows with N."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from linear_a.cli import main
+from linear_a.paper.compact import compact_document, slides_document
+from linear_a.paper.trace import trace_document, trace_text
+from linear_a.semantics import parse_program
+
+ROOT = Path(__file__).resolve().parent.parent
+EX = ROOT / "examples"
+EULER_AT = {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1}
+LOOP_RULES = ("Loop", "JLoop", "ULoop", "TLoop")
+
+
+def euler(n: int):
+    text = (EX / "euler.la").read_text(encoding="utf-8").replace("loop 200", f"loop {n}")
+    return parse_program(text, "euler.la")
+
+
+def without_n(text: str, n: int) -> str:
+    """The text with the iteration count taken out, and what evaluation says
+    depends on it: the values, and the work W = N·W(step) + …"""
+    text = re.sub(rf"\b{n}\b", "N", text)
+    text = re.sub(r"(work |W = |& )\d+", r"\1#", text)
+    return re.sub(r"-?\d+\.\d+(e-?\d+)?", "#", text)
+
+
+def same_but_n(a: str, b: str, na: int, nb: int) -> bool:
+    """Line by line the same once N is taken out; a line cut to a fixed width
+    (ending in "…") may be cut a few characters earlier or later."""
+    la, lb = without_n(a, na).splitlines(), without_n(b, nb).splitlines()
+    if len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb):
+        if x == y:
+            continue
+        x, y = x.rstrip("…"), y.rstrip("…")
+        k = min(len(x), len(y)) - 8
+        if k < 100 or x[:k] != y[:k]:
+            return False
+    return True
+
+
+def test_text_trace_of_a_loop_does_not_grow_with_n():
+    t200, failure = trace_text(euler(200), "euler", EULER_AT)
+    assert failure is None
+    t20000, _ = trace_text(euler(20000), "euler", EULER_AT)
+    assert len(t200.splitlines()) == len(t20000.splitlines()) < 400
+    assert same_but_n(t200, t20000, 200, 20000)
+    for rule in LOOP_RULES:
+        assert f"[{rule}] " in t200, rule
+    assert "loop 200 euler_step_jvp(" in t200
+    assert re.search(r"ws_euler_step_jvp : \[\(real(, real)*\); 200\]", t200) or \
+        re.search(r"\[\(real(, real)*\); 200\]", t200)
+    assert "loop reverse 200 euler_step_jvp_lin_T(" in t200
+    # the step is transformed once (one JDef), and no stage calls it: nothing is unrolled
+    assert t200.count("[JDef] def euler_step(") == 1
+    for step in ("euler_step", "euler_step_jvp", "euler_step_jvp_nl", "euler_step_jvp_lin",
+                 "euler_step_jvp_lin_T"):
+        assert f"= {step}(" not in t200, step
+
+
+@pytest.mark.parametrize("make", [trace_document, compact_document, slides_document],
+                         ids=["full", "compact", "slides"])
+def test_latex_traces_of_a_loop_do_not_grow_with_n(make):
+    d200, failure = make(euler(200), "euler", EULER_AT)
+    assert failure is None
+    d20000, _ = make(euler(20000), "euler", EULER_AT)
+    assert abs(len(d200) - len(d20000)) < 200          # only the printed numbers differ
+    assert same_but_n(d200, d20000, 200, 20000)
+    for rule in LOOP_RULES:
+        assert re.search(rf"\b{rule}\b", d200), rule
+    assert r"\LAkw{loop}\ \LAkw{reverse}\ 200" in d200
+
+
+def test_cli_compact_trace_of_a_loop(tmp_path, capsys):
+    """Was a usage error: the compact handout ran the tape (which would unroll
+    the loop) for its evaluation table."""
+    out = tmp_path / "rnn.tex"
+    rc = main(["trace", str(EX / "rnn.la"), "--fn", "rnn", "--at", "h0=0,w=0.9,u=0.5,b=-0.1,v=1.3",
+               "--latex", str(out), "--compact"])
+    assert rc == 0, capsys.readouterr().err
+    tex = out.read_text()
+    assert "ULoop" in tex and "TLoop" in tex and "JLoop" in tex
