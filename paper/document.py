@@ -68,6 +68,33 @@ def rule_tex(r) -> str:
     return L.notation(r"\inferrule*[right=" + L.esc(r.name) + "]{" + prem + "}{" + r.conclusion + "}")
 
 
+def _rule_block(r) -> str:
+    return (r"\begin{LAruleblock}" + "\n" + r"\LAfit{$" + rule_tex(r) + "$}\\\\\n"
+            + r"{\footnotesize\textsf{" + L.esc(r.name) + "}: " + L.esc(r.text) + "}\n"
+            + r"\end{LAruleblock}")
+
+
+def loop_rules_figure() -> str:
+    """The four loop rules side by side (each also sits in its judgment's
+    figure): typing, JVP, unzip, transposition of ``loop N f``."""
+    rules = [RULES[k] for k in LOOP_RULES if k in RULES]
+    if not rules:
+        return ""
+    out = [r"\subsection{Loops: one rule per judgment}\label{sec:loops}",
+           r"A loop $\LAkw{loop}\ N\ f(\bar x \mathbin{;} \LAlin{\bar y})\ \LAkw{over}\ (\bar a)$ runs an "
+           r"earlier step function $f$ $N$ times on its carried state; per-iteration non-linear outputs "
+           r"are stacked into arrays $[\tau; N]$ (non-linear only) and read back by a later loop's "
+           r"$\LAkw{over}$.  No rule unrolls: JVP makes a loop of the step's JVP; unzip makes a "
+           r"non-linear loop that stacks each iteration's residual tuple $R$ into $w : [R; N]$ and a "
+           r"linear loop that reads it back; transposition makes the reversed loop "
+           r"($\LAkw{loop}\ \LAkw{reverse}$) of the transposed step over the same stack.  So the size "
+           r"of the gradient program does not depend on $N$, and $W(\LAkw{loop}) = N \cdot (W(f) + "
+           + str(DEFAULT_COSTS.loop) + r")$ with the default cost of an iteration, "
+           + str(DEFAULT_COSTS.loop) + r"." "\n"]
+    out += [_rule_block(r) for r in rules]
+    return "\n".join(out) + "\n"
+
+
 def rules_figure(judgment: str) -> str:
     """All registered rules of one judgment, each scaled to the line if wide,
     with the rule's one-line plain statement under it."""
@@ -76,10 +103,7 @@ def rules_figure(judgment: str) -> str:
     out = [r"\subsection{" + L.esc(title) + " rules}",
            r"The judgment $" + L.notation(form) + r"$.  " + str(len(rules)) + r" rules, typeset from the rule "
            r"objects attached to the functions that implement them.", ""]
-    for r in rules:
-        out.append(r"\begin{LAruleblock}" + "\n" + r"\LAfit{$" + rule_tex(r) + "$}\\\\\n"
-                   + r"{\footnotesize\textsf{" + L.esc(r.name) + "}: " + L.esc(r.text) + "}\n"
-                   + r"\end{LAruleblock}")
+    out += [_rule_block(r) for r in rules]
     return "\n".join(out) + "\n"
 
 
@@ -103,7 +127,12 @@ PROJECT_RULES = {
     ("jvp", "Program"): "this project's (a program is its definitions)",
     ("unzip", "Program"): "this project's (a program is its definitions)",
     ("transpose", "Program"): "this project's (a program is its definitions)",
+    ("typing", "Loop"): "this project's (loops, SPEC §17; the original Linear A has none)",
+    ("jvp", "JLoop"): "this project's (loops, SPEC §17)",
+    ("unzip", "ULoop"): "this project's (loops, SPEC §17)",
+    ("transpose", "TLoop"): "this project's (loops, SPEC §17)",
 }
+LOOP_RULES = (("typing", "Loop"), ("jvp", "JLoop"), ("unzip", "ULoop"), ("transpose", "TLoop"))
 
 
 def rule_map_table() -> str:
@@ -195,12 +224,15 @@ def sec_language() -> str:
         ("linear tuple", r"(\LAlin{\bar l})", "LTup"),
         ("linear unpack", r"\LAkw{let}\ (\LAlin{\bar k}) = \LAlin{l}\ \LAkw{in}\ e", "LUnpack"),
         ("call", r"f(\bar x \mathbin{;} \LAlin{\bar y})", "Call"),
+        ("loop", r"\LAkw{loop}\ [\LAkw{reverse}]\ N\ f(\bar x \mathbin{;} \LAlin{\bar y})\ "
+                 r"[\LAkw{over}\ (\bar a)]", "Loop"),
     ]
     rows = "\n".join(f"{a} & ${L.notation(b)}$ & \\LArule{{{c}}} \\\\" for a, b, c in forms)
     return (r"\section{The language Linear A}\label{sec:language}" "\n"
             + rule_map_table() +
-            r"Types are $\tau, \sigma ::= \LAreal \mid (\tau_1, \ldots, \tau_n)$, with size "
-            r"$\|\LAreal\| = 1$, $\|(\LAseq\tau)\| = \sum_i \|\tau_i\|$.  Variables are non-linear "
+            r"Types are $\tau, \sigma ::= \LAreal \mid (\tau_1, \ldots, \tau_n) \mid [\tau; N]$ (arrays, "
+            r"non-linear only: a loop stacks into them and reads them), with size "
+            r"$\|\LAreal\| = 1$, $\|(\LAseq\tau)\| = \sum_i \|\tau_i\|$, $\|[\tau; N]\| = N\|\tau\|$.  Variables are non-linear "
             r"($x$) or linear ($\LAlin{x}$, dotted: a tangent; a cotangent, a linear variable of a "
             r"transposed function, is barred, $\LAcot{x}$); the class is fixed by the binder.  Programs are in A-normal form: arguments are variables." "\n\n"
             r"\begin{longtable}{@{}lll@{}}\toprule form & syntax & rule \\ \midrule\endhead" "\n"
@@ -223,7 +255,8 @@ def sec_cost() -> str:
              f"${c.zero}\\cdot\\|\\sigma\\|$ / ${c.drop}\\cdot\\|\\sigma\\|$"),
             (r"$\LAlin{l}_1 \LAadd \LAlin{l}_2$ / $\LAkw{dup}(\LAlin{l})$",
              f"${c.add}\\cdot\\|\\sigma\\|$ / ${c.dup}\\cdot\\|\\sigma\\|$"),
-            (r"$x \LAscale \LAlin{l}$", f"${c.scale}\\cdot\\|\\sigma\\|$"), ("call", "$W$(body)")]
+            (r"$x \LAscale \LAlin{l}$", f"${c.scale}\\cdot\\|\\sigma\\|$"), ("call", "$W$(body)"),
+            (r"$\LAkw{loop}\ N\ f$", f"$N\\cdot(W(f) + {c.loop})$")]
     table = "\n".join(f"{a} & {b} \\\\" for a, b in rows)
     return (r"\section{Cost model}" "\n"
             r"Evaluation is big-step, call-by-value, over one evaluator and several number domains "
@@ -242,6 +275,7 @@ def sec_transforms() -> str:
            r"examples (Section~\ref{sec:examples}) show each rule applied."]
     for j in TRANSFORM_JUDGMENTS:
         out.append(rules_figure(j))
+    out.append(loop_rules_figure())
     return "\n".join(out) + "\n"
 
 
@@ -301,6 +335,9 @@ WORKED = [
     ("matvec.la", "specific", {"v": [2, 3]}, r"The authors' \textsf{matvec2x2}: $a_1 a_2$ with $(a_1, a_2) = M v$ at $v = (2, 3)$", True),
     ("linear.la", "g", {"x": 3, "dx": 1, "dy": 2}, "Hand-written linear code: every linear form", True),
     ("chain.la", "f", {"x": 0.5, "w": 1.5}, r"A chain $w \sin(w \sin(w \sin x))$: checkpointing", False),
+    ("rnn.la", "rnn", {"h0": 0, "w": 0.9, "u": 0.5, "b": -0.1, "v": 1.3},
+     r"A recurrent cell: $h \leftarrow \tanh(w h + u \sin(0.1 i) + b)$, a loop of 100 steps, never unrolled",
+     True),
 ]
 
 

@@ -93,3 +93,56 @@ def test_cli_compact_trace_of_a_loop(tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     tex = out.read_text()
     assert "ULoop" in tex and "TLoop" in tex and "JLoop" in tex
+
+
+# ----------------------------------------------------------------------------
+# The generated paper
+
+
+def _section(tex: str, title: str) -> str:
+    start = tex.index(title)
+    end = tex.find(r"\subsection", start + len(title))
+    return tex[start:end if end > 0 else len(tex)]
+
+
+def test_paper_has_the_loop_rules_in_their_figures_and_a_loop_figure(tmp_path):
+    assert main(["paper", "--out", str(tmp_path), "--no-pdf", "--quick", "--no-checks"]) == 0
+    transforms = (tmp_path / "sec-transforms.tex").read_text(encoding="utf-8")
+    language = (tmp_path / "sec-language.tex").read_text(encoding="utf-8")
+    # each loop rule in its judgment's figure …
+    assert "right=Loop]" in _section(language, r"\subsection{Typing rules}")
+    for title, name in ((r"\subsection{JVP (forward mode) rules}", "JLoop"),
+                        (r"\subsection{Unzip (partial evaluation; checkpointing) rules}", "ULoop"),
+                        (r"\subsection{Transposition rules}", "TLoop")):
+        assert f"right={name}]" in _section(transforms, title), name
+    # … and all four together in the loop figure, with the stack type and the reversed loop
+    loops = _section(transforms, r"\subsection{Loops: one rule per judgment}")
+    for name in ("Loop", "JLoop", "ULoop", "TLoop"):
+        assert f"right={name}]" in loops, name
+    assert r"\mathsf{loop\ reverse}" in loops and "[R; N]" in loops
+    # the rule map says they are this project's, not the original paper's figures
+    rulemap = language[language.index(r"\label{tab:rulemap}"):language.index(r"\end{longtable}")]
+    for name in ("Loop", "JLoop", "ULoop", "TLoop"):
+        row = next(ln for ln in rulemap.splitlines() if rf"\textsf{{{name}}}" in ln and "&" in ln
+                   and ln.count(r"\textsf") == 1)
+        assert "this project" in row and "loops" in row, row
+    # the language table has the loop form, the cost table its price
+    assert r"\LArule{Loop}" in language and "[\\tau; N]" in language
+    assert r"\LAkw{loop}\ N\ f" in (tmp_path / "sec-cost.tex").read_text(encoding="utf-8")
+
+
+@pytest.mark.tex
+@pytest.mark.slow
+def test_paper_pdf_shows_the_loop_figure_and_the_recurrent_cell(tmp_path):
+    import subprocess
+    assert main(["paper", "--out", str(tmp_path), "--no-checks"]) == 0
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "linear-a.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert "Loops: one rule per judgment" in flat
+    fig = flat[flat.rindex("Loops: one rule per judgment"):]
+    for name in ("Loop", "JLoop", "ULoop", "TLoop"):
+        assert re.search(rf"\b{name}:", fig), name
+    assert "loop reverse N" in fig
+    assert "A recurrent cell" in flat and "[(R, R, R, R, R, R); 100]" in flat
+    assert "?" not in text and "\ufffd" not in text
