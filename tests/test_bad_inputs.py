@@ -208,6 +208,33 @@ ROWS = [
     Row("surface_range_of_traced_value.py", "TraceError", (7, 5),
         "`for … in range(x)` with a traced x: the number of iterations must be a Python int"),
     Row("surface_deep_tuple.py", "TraceError", (13, 1), "a tuple nested more than 100 levels deep"),
+    # --- loops: every other error of the rule Loop, arrays, transposition, the surface
+    Row("type_loop_self.la", ScopeError, (3, 15), "`f` loops over itself", "Loop"),
+    Row("scope_loop_primitive_step.la", ScopeError, (3, 15),
+        "`sin` is a primitive; a loop runs a defined step function", "Loop"),
+    Row("type_loop_argument_count.la", LinearATypeError, (7, 18),
+        "the step function `step` takes (2 ; 0) arguments, but the loop passes 1 non-linear carry, "
+        "0 array elements and 0 linear carries", "Loop"),
+    Row("type_loop_fewer_results.la", LinearATypeError, (7, 15),
+        "the step function `step` returns 1 non-linear result, fewer than its 2 carried values", "Loop"),
+    Row("type_loop_linear_carry_type.la", LinearATypeError, (7, 22),
+        "linear carry type mismatch: the step function `step` takes (real) and returns (real, real)",
+        "Loop"),
+    Row("type_loop_carry_argument.la", LinearATypeError, (8, 15),
+        "carry `p` has type (real, real), but `step` takes real", "Loop"),
+    Row("type_loop_over_not_array.la", LinearATypeError, (7, 15),
+        "`e` of type real is not an array; `over` takes arrays [real; 3]", "Loop"),
+    Row("type_loop_array_element.la", LinearATypeError, (7, 15),
+        "the elements of `es` have type (real, real), but `step` takes real there", "Loop"),
+    Row("type_loop_linear_carry_argument.la", LinearATypeError, (8, 17),
+        "linear carry `dp` has type (real, real), but `step` takes real", "Loop"),
+    Row("type_linear_array_parameter.la", LinearATypeError, (2, 17),
+        "linear parameter `ds` has an array type [real; 3]; arrays are non-linear only", "Def"),
+    Row("transform_transpose_loop_nonlinear_carry.la", TransformError, (7, 3),
+        "a let in `g` binds non-linear results (y) from linear code", "TDef",
+        command=("transpose", "--fn", "g")),
+    Row("surface_loop_changes_state_shape.py", "TraceError", (7, 5),
+        "the loop body changes the shape of `x` (from real to (real, real)); a loop's state keeps its types"),
 ]
 
 
