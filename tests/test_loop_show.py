@@ -146,3 +146,37 @@ def test_paper_pdf_shows_the_loop_figure_and_the_recurrent_cell(tmp_path):
     assert "loop reverse N" in fig
     assert "A recurrent cell" in flat and "[(R, R, R, R, R, R); 100]" in flat
     assert "?" not in text and "\ufffd" not in text
+
+
+# ----------------------------------------------------------------------------
+# benchmarks/bench_loops_jax.py needs the optional jax; no test requires it
+
+
+def _bench_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_loops_jax", ROOT / "benchmarks" / "bench_loops_jax.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_jax_loop_benchmark_without_jax_says_so_and_exits_0(monkeypatch, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "jax", None)        # `import jax` raises ImportError
+    assert _bench_module().main(["--ns", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "jax is not installed" in out and "|" not in out
+
+
+def test_jax_loop_benchmark_our_side_does_not_grow_with_n():
+    """The Linear A column of the benchmark: the pendulum traced from Python
+    and the Euler loop, at two N, same gradient program; what is stored per
+    iteration is read off the stacked residual type."""
+    b = _bench_module()
+    for name in ("pendulum", "euler"):
+        _, _, vp10, fn = b.ours(name, 10, 1)
+        _, _, vp500, _ = b.ours(name, 500, 1)
+        from linear_a.semantics import show
+        assert re.sub(r"\b10\b", "N", show(vp10)) == re.sub(r"\b500\b", "N", show(vp500))
+        assert b.lets(vp10) == b.lets(vp500) > 20
+    assert b.stacked_per_iteration(vp10, fn) == 7       # x, y, x·y and the 4 carried parameters
