@@ -66,13 +66,9 @@ def stacked_residuals(prog: Program, nl_name: str) -> list[tuple[str, ArrayType]
 
 
 def _binds(d):
+    """Every binding and leaf of a definition (nested right-hand sides too)."""
     from linear_a.semantics.syntax import iter_nodes
     return list(iter_nodes(d.body))
-
-
-def _closure(prog: Program, fn: str) -> set:
-    from linear_a.semantics.syntax import call_closure
-    return call_closure({d.name: d for d in prog.defs}, [fn])
 
 
 def _defs(prog: Program, names) -> Program:
