@@ -235,3 +235,31 @@ def test_cli_teach_loop(capsys):
     assert "loop reverse 100" in out and "[ULoop]" in out
     assert main(["teach", "--list"]) == 0
     assert "loop" in capsys.readouterr().out
+
+
+def test_loop_walkthrough_programs_parse_back(capsys):
+    """Each program the loop walkthrough prints (piped: unwrapped) parses,
+    typechecks and prints the same: the stacked-residual array types and the
+    reverse loops included."""
+    from linear_a.semantics import typecheck
+    assert main(["teach", "loop"]) == 0
+    out = capsys.readouterr().out
+    blocks, cur = [], []
+    for line in out.splitlines():
+        if line.startswith("def "):
+            cur.append(line)
+        elif cur and line.startswith("  "):
+            cur.append(line)
+        elif cur:
+            blocks.append("\n".join(cur) + "\n")
+            cur = []
+    # the step's and the caller's: JVP (2), unzip (4), transposition (2), the source (2)
+    assert len(blocks) == 10
+    # each stage's definitions (the step's first) are one program on their own
+    for group in (blocks[0:2], blocks[2:4], blocks[4:8], blocks[8:10]):
+        text = "\n".join(group)
+        again = parse_program(text, "pasted.la")
+        typecheck(again)
+        assert show(again) == text
+    unz = parse_program("\n".join(blocks[4:8]), "unzip.la")
+    assert "[(real, real, real, real, real, real); 100]" in show(unz)
