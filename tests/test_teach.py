@@ -253,7 +253,7 @@ def test_loop_walkthrough_programs_parse_back(capsys):
         elif cur:
             blocks.append("\n".join(cur) + "\n")
             cur = []
-    # the step's and the caller's: JVP (2), unzip (4), transposition (2), the source (2)
+    # the source (2), JVP (2), unzip (4), transposition (2): each the step, then the caller
     assert len(blocks) == 10
     # each stage's definitions (the step's first) are one program on their own
     for group in (blocks[0:2], blocks[2:4], blocks[4:8], blocks[8:10]):
