@@ -18,8 +18,9 @@ sub-expression it stands for, in any context.
 Trace weight ‖e‖ (the size the cost theorems are stated with, see
 docs/theorems.md): every node counts 1 and every variable occurrence
 (binders included) counts the size ‖τ‖ of its type; a call counts its node
-plus its callee's body, once per call.  For programs over ``real`` without
-calls it is the size |e|.
+plus its callee's body, once per call; a loop adds N times its step's
+weight and call interface a‖step‖ (the loop rules' cost bounds, N·|step|).
+For programs over ``real`` without calls it is the size |e|.
 """
 from __future__ import annotations
 
@@ -160,6 +161,8 @@ def weight(prog: Program, fn: str, holes: dict | None = None, _memo=None):
             total += 1 + sum(w(v) for v in leaf_uses(n))
             if t is Call:
                 total += weight(prog, n.fn, holes, memo)
+            elif t is Loop:     # N runs of the step, each with its call interface
+                total += n.n * (weight(prog, n.fn, holes, memo) + interface_weight(prog[n.fn]))
     memo[fn] = total
     return total
 
