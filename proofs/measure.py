@@ -84,6 +84,8 @@ def work(prog: Program, fn: str, costs: Costs | None = None, holes: dict | None 
                 callee = prog[n.fn]
                 full = nonlinear_only and not callee.lin_params and not callee.lin_out
                 total += work(prog, n.fn, costs, holes, nonlinear_only and not full, memo)
+        elif t is Loop and n.fn in holes:   # a loop of a hole (per-rule obligations)
+            total += n.n * (holes[n.fn] + costs.loop)
         elif t is Loop:         # N·W(step) + N·c_loop (semantics/loops.py)
             callee = prog[n.fn]
             full = nonlinear_only and not callee.lin_params and not callee.lin_out
@@ -162,7 +164,8 @@ def weight(prog: Program, fn: str, holes: dict | None = None, _memo=None):
             if t is Call:
                 total += weight(prog, n.fn, holes, memo)
             elif t is Loop:     # N runs of the step, each with its call interface
-                total += n.n * (weight(prog, n.fn, holes, memo) + interface_weight(prog[n.fn]))
+                total += n.n * (holes[n.fn] if n.fn in holes else
+                                weight(prog, n.fn, holes, memo) + interface_weight(prog[n.fn]))
     memo[fn] = total
     return total
 
