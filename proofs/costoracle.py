@@ -357,7 +357,6 @@ class Oracle:
                 per_iter = sum(reals(s) for s in outs[nc:k])
                 if n:
                     peak = max(peak, live + held + (n - 1) * per_iter + step.memory)
-                live -= held
                 shapes = outs[:nc] + [[s] * n for s in outs[nc:k]] + outs[k:]
                 for nm, s in zip(nl_b + lin_b, shapes):
                     shape[nm] = s

@@ -52,12 +52,14 @@ import random
 
 from hypothesis import strategies as st
 
-from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Type, Zero)
 
 INPUT_BOUND = 2.0     # arguments (and call arguments) lie in [-INPUT_BOUND, INPUT_BOUND]
 LIMIT = 50.0          # no generated non-linear value exceeds this in magnitude
 MIN_POSITIVE = 0.05   # log / sqrt / pow / division only see values ≥ this
+MAX_N = 5             # a generated loop runs its step 0..MAX_N times
+LOOP_ONE_IN = 3       # about one non-linear program in LOOP_ONE_IN has a step function and a loop
 
 PAIR = TupleType((REAL, REAL))
 PARAM_TYPES = (REAL, PAIR, TupleType((REAL, REAL, REAL)), TupleType((PAIR, REAL)),
@@ -92,11 +94,13 @@ class _V:
 
 
 class _Fn:
-    """A generated definition and the bounds of its results (for |args| ≤ INPUT_BOUND)."""
-    __slots__ = ("d", "nl_bounds", "lin_bounds")
+    """A generated definition and the bounds of its results (for |args| ≤ INPUT_BOUND);
+    ``step``: a step function (its results have its parameters' types and
+    |value| ≤ INPUT_BOUND, so it can run any number of times in a loop)."""
+    __slots__ = ("d", "nl_bounds", "lin_bounds", "step")
 
-    def __init__(self, d, nl_bounds, lin_bounds):
-        self.d, self.nl_bounds, self.lin_bounds = d, nl_bounds, lin_bounds
+    def __init__(self, d, nl_bounds, lin_bounds, step=False):
+        self.d, self.nl_bounds, self.lin_bounds, self.step = d, nl_bounds, lin_bounds, step
 
 
 def _type_depth(t: Type) -> int:
@@ -367,6 +371,19 @@ class _Builder:
                  nl=[(t, b, None) for t, b in zip(sig.nl_out, fn.nl_bounds)],
                  lin=[(t, b * scale, None) for t, b in zip(sig.lin_out, fn.lin_bounds)])
 
+    def op_loop(self):
+        """``let (x̄' ;) = loop N f(x̄) in …``: a step function run N = 0..5 times
+        (MAX_N), its carry arguments bounded by INPUT_BOUND, as its results are."""
+        steps = [f for f in self.callees if f.step]
+        if not steps:
+            return self.op_unary()
+        fn = self.choice(steps)
+        sig = fn.d.signature
+        carry = [self.arg_of_type(t) for t in sig.nl_in]
+        n = self.int(0, MAX_N)
+        self.let(Loop(n, fn.d.name, [self.use(v) for v in carry], ()),
+                 nl=[(t, max(b, v.bound), None) for t, b, v in zip(sig.nl_out, fn.nl_bounds, carry)])
+
     def op_nested(self):
         """``let (ȳ ; k̄) = <a chain of its own> in …``"""
         if self.depth >= self.max_depth:
@@ -524,7 +541,8 @@ class _Builder:
         return Ret(names, [v.name for v in lin_out]), nl_out, lin_out
 
 
-def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) -> _Fn:
+def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int,
+               loop_first: bool = False) -> _Fn:
     flat = kind == "flat"
     kind = "nonlinear" if flat else kind
     linear = kind != "nonlinear"
@@ -538,6 +556,8 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
         b.nl.append(_V(p.name, p.ty, INPUT_BOUND))
     for p in lin_params:
         b.pool.append(_V(p.name, p.ty, INPUT_BOUND))
+    if loop_first:
+        b.op_loop()
     for _ in range(b.int(1, max_lets)):
         b.step()
     if callees and kind == "linear" and not any(type(x) is Let and type(x.rhs) is Call for x in b.binds):
@@ -556,10 +576,44 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
     return _Fn(d, [v.bound for v in nl_out], [v.bound for v in lin_out])
 
 
+def _build_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
+    """A step function: a non-linear carry of 1–3 values (reals and tuples:
+    PARAM_TYPES), a body like any definition's (calls of earlier definitions
+    included, one forced when there are any), and results of the carry's types
+    with |value| ≤ INPUT_BOUND, so that every iteration keeps the contract."""
+    b = _Builder(draw, callees, False)
+    params = [Param(f"x{i}", b.choice(PARAM_TYPES)) for i in range(b.int(1, 3))]
+    for p in params:
+        b.uses[p.name] = 0
+        b.nl.append(_V(p.name, p.ty, INPUT_BOUND))
+    for _ in range(b.int(1, max_lets)):
+        b.step()
+    if callees and not b.chance(3):
+        b.op_call()
+    outs = [b.arg_of_type(p.ty) for p in params]
+    names = [b.use(v) for v in outs]
+    for v in b.nl:
+        if b.uses[v.name] == 0:
+            b.drop(b.use(v))
+    tail = Ret(names, [])
+    body = Block(b.binds, tail) if b.binds else tail
+    d = Def(name, params, [], [p.ty for p in params], [], body)
+    return _Fn(d, [v.bound for v in outs], [], step=True)
+
+
 def _program(draw, kind: str, max_defs: int, max_lets: int) -> Program:
+    """Definitions f0, f1, …; a non-linear program has a step function with
+    probability about LOOP_ONE_IN⁻¹ (it becomes one of the definitions, and the
+    entry starts with a loop of it; later definitions may loop over it too)."""
     fns: list[_Fn] = []
-    for i in range(draw(st.integers(1, max_defs))):
-        fns.append(_build_def(draw, f"f{i}", list(fns), kind, max_lets))
+    count = draw(st.integers(1, max_defs))
+    looped = kind == "nonlinear" and draw(st.integers(0, LOOP_ONE_IN - 1)) == LOOP_ONE_IN - 1
+    for i in range(count):
+        if looped and i == count - 1:
+            fns.append(_build_step(draw, f"f{i}", list(fns), max_lets))
+            fns.append(_build_def(draw, f"f{i + 1}", list(fns), kind, max_lets, loop_first=True))
+        else:
+            fns.append(_build_def(draw, f"f{i}", list(fns), kind, max_lets))
     return Program([f.d for f in fns])
 
 
