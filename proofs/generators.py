@@ -3,6 +3,7 @@
 Three strategies build whole :class:`~linear_a.semantics.syntax.Program` values:
 
 * :func:`nonlinear_programs` -- purely non-linear definitions (JVP's input);
+* :func:`looped_programs` -- the same with a step function and a loop of it;
 * :func:`linear_programs` -- definitions with linear inputs and outputs and no
   non-linear outputs (transpose's input);
 * :func:`mixed_programs` -- non-linear and linear inputs and results, the shape
@@ -59,7 +60,6 @@ INPUT_BOUND = 2.0     # arguments (and call arguments) lie in [-INPUT_BOUND, INP
 LIMIT = 50.0          # no generated non-linear value exceeds this in magnitude
 MIN_POSITIVE = 0.05   # log / sqrt / pow / division only see values ≥ this
 MAX_N = 5             # a generated loop runs its step 0..MAX_N times
-LOOP_ONE_IN = 3       # about one non-linear program in LOOP_ONE_IN has a step function and a loop
 
 PAIR = TupleType((REAL, REAL))
 PARAM_TYPES = (REAL, PAIR, TupleType((REAL, REAL, REAL)), TupleType((PAIR, REAL)),
@@ -602,18 +602,18 @@ def _build_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
 
 
 def _program(draw, kind: str, max_defs: int, max_lets: int) -> Program:
-    """Definitions f0, f1, …; a non-linear program has a step function with
-    probability about LOOP_ONE_IN⁻¹ (it becomes one of the definitions, and the
-    entry starts with a loop of it; later definitions may loop over it too)."""
+    """Definitions f0, f1, …; kind ``looped``: a non-linear program whose
+    second-to-last definition is a step function and whose entry starts with a
+    loop of it (later steps may loop over it again, or call it)."""
     fns: list[_Fn] = []
     count = draw(st.integers(1, max_defs))
-    looped = kind == "nonlinear" and draw(st.integers(0, LOOP_ONE_IN - 1)) == LOOP_ONE_IN - 1
     for i in range(count):
-        if looped and i == count - 1:
+        if kind == "looped" and i == count - 1:
             fns.append(_build_step(draw, f"f{i}", list(fns), max_lets))
-            fns.append(_build_def(draw, f"f{i + 1}", list(fns), kind, max_lets, loop_first=True))
+            fns.append(_build_def(draw, f"f{i + 1}", list(fns), "nonlinear", max_lets, loop_first=True))
         else:
-            fns.append(_build_def(draw, f"f{i}", list(fns), kind, max_lets))
+            fns.append(_build_def(draw, f"f{i}", list(fns), "nonlinear" if kind == "looped" else kind,
+                                  max_lets))
     return Program([f.d for f in fns])
 
 
@@ -659,6 +659,13 @@ def nonlinear_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrateg
     results, all primitives, tuples and unpacks, sharing, literals, drops,
     nested right-hand sides, calls of earlier definitions."""
     return _programs("nonlinear", max_defs, max_lets)
+
+
+def looped_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Program]:
+    """Non-linear programs with a loop: a step function (1–3 carried values,
+    reals and tuples, calling earlier definitions) run N = 0..5 times at the
+    start of the entry, which may call it or loop over it again."""
+    return _programs("looped", max_defs, max_lets)
 
 
 def flat_programs(max_lets: int = 10) -> st.SearchStrategy[Program]:

@@ -8,8 +8,9 @@ its literal N; symbolic inputs of array type (the residual stacks of the
 linear half) are tuples of N symbolic elements.
 
 **Long loops.**  The symbolic checks (normal forms, sympy) grow with the
-unrolled program.  Where it has more than :data:`LONG` nodes, the theorems of
-:data:`SYMBOLIC` are decided by **induction on N** (:func:`by_induction`):
+unrolled program.  Where unrolling adds more than :data:`LONG` nodes and a
+loop runs more than twice, the theorems of :data:`SYMBOLIC` are decided by
+**induction on N** (:func:`by_induction`):
 
 1. the transformed programs are *N-parametric*: T(P) and T(P[2]) (every loop
    count set to 2) print the same text once loop counts and array lengths are
@@ -75,19 +76,24 @@ def unsupported(prog: Program, theorem: str) -> str | None:
 
 
 def long_loop(prog: Program, theorem: str) -> int | None:
-    """The unrolled size of ``prog`` if ``theorem``'s symbolic check is decided
-    by induction on N there (a loop longer than LONG nodes unrolled), else None."""
+    """The number of nodes unrolling adds to ``prog`` if ``theorem``'s symbolic
+    check is decided by induction on N there (unrolling adds more than LONG
+    nodes, and some loop runs more than max(SMALL_N) times), else None."""
     if theorem not in SYMBOLIC or not _cached_has_loops(prog):
         return None
-    n = unrolled_size(prog)
-    return n if n > LONG else None
+    counts = [n.n for d in prog.defs for n in iter_nodes(d.body) if type(n) is Loop]
+    if max(counts) <= max(SMALL_N):
+        return None
+    added = unrolled_size(prog) - unrolled_size(prog, counted=False)
+    return added if added > LONG else None
 
 
-def unrolled_size(prog: Program) -> int:
+def unrolled_size(prog: Program, counted: bool = True) -> int:
     """|P| as if every loop were unrolled (a loop counts N·|step|): the size
-    that decides whether the sympy/z3 cross-checks are affordable."""
+    that decides whether the sympy/z3 cross-checks are affordable
+    (``counted=False``: as if every loop ran 0 times)."""
     from . import measure
-    if not has_loops(prog):
+    if not has_loops(prog) or not counted:
         return measure.program_size(prog)
     memo: dict = {}
 
@@ -182,14 +188,14 @@ def parametric(s, s2) -> str | None:
     return None
 
 
-def _decide(sub, theorem: str, seconds: float):
+def _decide(sub, theorem: str, seconds: float, induction: bool):
     """(status, method, detail, counterexample) of ``theorem`` on the subject ``sub``
-    (by induction again if it has long loops)."""
+    (by induction again if ``induction`` and it has long loops)."""
     from linear_a.semantics.errors import ProofTimeout, time_limit
     from .checks import CHECKS, Refuted, Verdicts
     v = Verdicts()
     check = CHECKS[theorem]
-    if long_loop(sub.prog, theorem):
+    if induction and long_loop(sub.prog, theorem):
         check = lambda sub, v: by_induction(sub, theorem, v)
     try:
         try:
@@ -246,7 +252,7 @@ def by_induction(s, theorem: str, v, seconds: float = 8.0) -> None:
             subs.append((f"step `{fn}`", sub))
     notes = []
     for label, sub in subs:
-        st, method, detail, cex = _decide(sub, theorem, seconds)
+        st, method, detail, cex = _decide(sub, theorem, seconds, label.startswith("step"))
         if st == "refuted":
             cex = dict(cex or {})
             cex.setdefault("program", show(sub.prog))

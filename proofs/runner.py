@@ -33,7 +33,8 @@ from .checks import PROGRAM_SECONDS, Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-KINDS = ("nonlinear", "nonlinear", "flat", "linear", "mixed")   # the random mix (⅖, ⅕, ⅕, ⅕);
+KINDS = ("nonlinear", "looped", "flat", "linear", "mixed")   # the random mix (⅕ each);
+# "looped": non-linear with a loop (issue 14);
 # "flat": the fast path's fragment, so that the program `linear-a vjp` prints is checked
 MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
 SHRINK_SECONDS = 5.0
@@ -128,7 +129,7 @@ def definition(prog: Program, fn: str) -> Program:
 def strategy(kind: str):
     from . import generators as g
     return {"nonlinear": g.nonlinear_programs, "flat": g.flat_programs, "linear": g.linear_programs,
-            "mixed": g.mixed_programs}[kind]()
+            "mixed": g.mixed_programs, "looped": g.looped_programs}[kind]()
 
 
 def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
