@@ -235,3 +235,18 @@ def test_three_counters_agree_on_loops_with_hand_computed_W_and_M(text, fn, args
     assert (c.work, c.memory) == want
     assert measure.work(prog, fn) == want[0]
     assert c.size == measure.size(prog, fn)
+
+
+def test_the_loop_overhead_is_charged_N_times_by_every_counter():
+    """With Costs.loop = 5, each of the three counters adds N·5 (and the
+    cost-oracle theorem, comparing them, holds)."""
+    import dataclasses
+    from linear_a.proofs import measure
+    costs = dataclasses.replace(DEFAULT_COSTS, loop=5)
+    prog = parse_program(STEP_SIN, "<loop overhead>")
+    base = 3 * DEFAULT_COSTS.prim_cost("sin")
+    assert evaluate(prog, "f", ([0.3], []), "float", costs).work == base + 15
+    assert Oracle(show(prog), costs).count("f").work == base + 15
+    assert measure.work(prog, "f", costs) == base + 15
+    s = Subject("f", prog, costs=costs, positive=True)
+    assert run_check(s, "cost-oracle").status == "proved"
