@@ -23,8 +23,9 @@ loop runs more than twice, the theorems of :data:`SYMBOLIC` are decided by
 4. the loop rule itself (JLoop, ULoop, TLoop) is a per-rule obligation with
    N symbolic (proofs/obligations.py).
 
-Points (float, the real N) are checked beside it and give counterexamples on
-P itself.  The method is reported as ``induction on N``; a failed premise is
+Points (float, the real N: jvp-correct, unzip-correct, transpose-adjoint,
+vjp-correct against the tape oracle) are checked beside it and give
+counterexamples on P itself.  The method is reported as ``induction on N``; a failed premise is
 *unknown* with its reason, a refuted premise refutes the theorem with the
 premise's counterexample.  The checks listed in :data:`NOT_YET` do not
 support loops yet: they report *unknown* with :data:`REASON`.
@@ -210,8 +211,28 @@ def _decide(sub, theorem: str, seconds: float, induction: bool):
         return "refuted", "crash", f"{type(e).__name__}: {e}", None
 
 
+def _points_vjp(C, s, v):
+    """The reference vjp program's gradient against the tape oracle at float
+    points, at the real N."""
+    from linear_a.transforms.compose import vjp as run_vjp
+    from linear_a.transforms.oracle import oracle_grad
+    f = s.entry
+    pts = C._points(s)
+    for args in pts:
+        ct = C._cotangent(s.rng, f)
+        ctv = ct if len(ct) != 1 else ct[0]
+        r = run_vjp(s.prog, f.name, args, ctv, program=s.vjp())
+        g = oracle_grad(s.prog, f.name, args, ctv)
+        a = C._float_flat([r.gradient[p.name] for p in f.nl_params])
+        b = C._float_flat([g[p.name] for p in f.nl_params])
+        if not C._close(a, b):
+            v.refute("oracle", f"vjp {a} ≠ oracle {b} (N as written)", {"args": args, "cotangent": ct})
+    v.add("oracle", "checked" if pts else "unknown", f"gradient vs tape oracle, {len(pts)} points")
+
+
 POINTS = {   # the float checks at the real N, beside the induction (counterexamples on P)
     "jvp-correct": lambda c, s, v: c._points_jvp(s, v),
+    "vjp-correct": _points_vjp,
     "unzip-correct": lambda c, s, v: c._points_split(s, v),
     "transpose-adjoint": lambda c, s, v: c._points_adjoint(s, *s.linear_program(), *s.transposed(), v),
 }

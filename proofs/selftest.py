@@ -376,7 +376,8 @@ def _repeat(f, k):
 LOOPED = """def step(x: real, y: real) -> (real, real ;) =
   let (s ;) = sin(x) in
   let (p ;) = s * y in
-  let (q ;) = x + y in
+  let (t ;) = x + y in
+  let (q ;) = tanh(t) in
   (p, q ;)
 
 def f(x: real, y: real) -> (real ;) =
