@@ -45,12 +45,31 @@ def f(x: real, y: real) -> (real ;) =
   t + z1
 """
 
+# a loop whose step runs a loop: induction on N applied to the step again
+NESTED = """def inner(x: real, c: real) -> (real, real ;) =
+  let (s ;) = sin(x) in
+  let (t ;) = s * c in
+  let (u ;) = tanh(t) in
+  (u, c ;)
+
+def outer(x: real, c: real) -> (real, real ;) =
+  let (y, c1 ;) = loop 30 inner(x, c) in
+  let (z ;) = y + c1 in
+  let (w ;) = cos(z) in
+  (w, c1 ;)
+
+def f(x: real, c: real) -> (real ;) =
+  let (y, c1 ;) = loop 20 outer(x, c) in
+  y * c1
+"""
+
 PROGRAMS = {
     "short": selftest.LOOPED,
     "tuple-call": TUPLE_CALL.format(n=4),
     "zero-iterations": TUPLE_CALL.format(n=0),
     "long (induction)": selftest.LONG_LOOPED,
     "euler (200 steps)": EULER,
+    "nested long loops": NESTED,
 }
 
 
@@ -75,6 +94,8 @@ def test_every_theorem_is_proved_on_a_looped_program(name):
     if long:        # each premise is named in the detail
         d = by["jvp-correct"].detail
         assert "N = 1: proved" in d and "N = 2: proved" in d and "step `" in d and "N-parametric" in d
+    if name == "nested long loops":     # the step `outer` has a long loop of its own
+        assert "step `outer`: proved by induction on N" in by["vjp-correct"].detail
 
 
 def test_the_cost_bounds_carry_the_loop_term():
