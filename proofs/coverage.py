@@ -18,6 +18,8 @@ exercises, and the default run requires every item:
 * ``loop with a tuple carry`` / ``loop whose step calls a function`` -- a
   loop (JLoop, ULoop, TLoop at work) carrying a tuple, and one whose step
   function calls another definition (the random generator's step functions);
+  a linear loop written by the user (TLoop on it directly) is counted too, not
+  required;
 * ``typing mutation: …`` -- each kind of ill-typed mutant the
   ``typing-rejects`` theorem made and saw rejected.
 
@@ -191,6 +193,8 @@ def _loop_items(prog) -> set[str]:
                     out.add("loop with a tuple carry")
                 if any(type(m) is Call or type(m) is Loop for m in iter_nodes(step.body)):
                     out.add("loop whose step calls a function")
+                if n.lin and not n.nl and not n.over:
+                    out.add("loop with a linear carry (a user's linear loop)")
     return out
 
 

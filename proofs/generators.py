@@ -373,12 +373,20 @@ class _Builder:
 
     def op_loop(self):
         """``let (x̄' ;) = loop N f(x̄) in …``: a step function run N = 0..5 times
-        (MAX_N), its carry arguments bounded by INPUT_BOUND, as its results are."""
+        (MAX_N), its carry arguments bounded by INPUT_BOUND, as its results are;
+        in linear code ``let (; l̄') = loop N f(; l̄) in …``, a linear carry."""
         steps = [f for f in self.callees if f.step]
         if not steps:
             return self.op_unary()
         fn = self.choice(steps)
         sig = fn.d.signature
+        if sig.lin_in:
+            lin = [self.lin_arg_of_type(t) for t in sig.lin_in]
+            n = self.int(0, MAX_N)
+            grow = max([1.0] + [b / INPUT_BOUND for b in fn.lin_bounds]) ** n
+            self.let(Loop(n, fn.d.name, (), [v.name for v in lin]),
+                     lin=[(t, max(v.bound for v in lin) * grow, None) for t in sig.lin_out])
+            return
         carry = [self.arg_of_type(t) for t in sig.nl_in]
         n = self.int(0, MAX_N)
         self.let(Loop(n, fn.d.name, [self.use(v) for v in carry], ()),
@@ -579,7 +587,7 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int,
 def _build_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
     """A step function: a non-linear carry of 1–3 values (reals and tuples:
     PARAM_TYPES), a body like any definition's (calls of earlier definitions
-    included, one forced when there are any), and results of the carry's types
+    included, one always), and results of the carry's types
     with |value| ≤ INPUT_BOUND, so that every iteration keeps the contract."""
     b = _Builder(draw, callees, False)
     params = [Param(f"x{i}", b.choice(PARAM_TYPES)) for i in range(b.int(1, 3))]
@@ -588,7 +596,7 @@ def _build_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
         b.nl.append(_V(p.name, p.ty, INPUT_BOUND))
     for _ in range(b.int(1, max_lets)):
         b.step()
-    if callees and not b.chance(3):
+    if callees:
         b.op_call()
     outs = [b.arg_of_type(p.ty) for p in params]
     names = [b.use(v) for v in outs]
@@ -601,19 +609,56 @@ def _build_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
     return _Fn(d, [v.bound for v in outs], [], step=True)
 
 
+def _build_linear_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
+    """A linear step function ``(; l̄) -> (; l̄)``: a linear carry of 1–2 values
+    (reals and tuples), a body of linear operations whose coefficients are
+    non-linear values it computes (literals, primitives of them), calls of
+    earlier (linear) definitions; TLoop transposes a loop of it."""
+    b = _Builder(draw, callees, True)
+    params = [Param(f"dx{i}", b.choice(PARAM_TYPES)) for i in range(b.int(1, 2))]
+    for p in params:
+        b.pool.append(_V(p.name, p.ty, INPUT_BOUND))
+    for _ in range(b.int(1, max_lets)):
+        b.step()
+    for _ in range(b.int(1, 2)):      # the carry is scaled (an iteration is not the identity)
+        b.op_scale()
+    outs = []
+    for p in params:                  # the newest value of the carry's type (the scaled one)
+        cands = [v for v in b.pool if v.ty == p.ty]
+        if cands:
+            b.take(cands[-1])
+            outs.append(cands[-1])
+        else:
+            outs.append(b.lin_arg_of_type(p.ty))
+    for v in list(b.pool):
+        b.drop(b.take(v))
+    for v in b.nl:
+        if b.uses[v.name] == 0:
+            b.drop(b.use(v))
+    tail = Ret([], [v.name for v in outs])
+    body = Block(b.binds, tail) if b.binds else tail
+    d = Def(name, [], params, [], [p.ty for p in params], body)
+    return _Fn(d, [], [v.bound for v in outs], step=True)
+
+
 def _program(draw, kind: str, max_defs: int, max_lets: int) -> Program:
-    """Definitions f0, f1, …; kind ``looped``: a non-linear program whose
-    second-to-last definition is a step function and whose entry starts with a
-    loop of it (later steps may loop over it again, or call it)."""
+    """Definitions f0, f1, …; kind ``looped``: a non-linear program (or, one in
+    three, a linear one) whose second-to-last definition is a step function and
+    whose entry starts with a loop of it."""
     fns: list[_Fn] = []
     count = draw(st.integers(1, max_defs))
+    base = kind
+    if kind == "looped":             # the step has a function before it to call
+        count = max(count, 2)
+    if kind == "looped":             # one looped program in three carries a linear state
+        base = "linear" if draw(st.integers(0, 2)) == 2 else "nonlinear"
     for i in range(count):
         if kind == "looped" and i == count - 1:
-            fns.append(_build_step(draw, f"f{i}", list(fns), max_lets))
-            fns.append(_build_def(draw, f"f{i + 1}", list(fns), "nonlinear", max_lets, loop_first=True))
+            make = _build_linear_step if base == "linear" else _build_step
+            fns.append(make(draw, f"f{i}", list(fns), max_lets))
+            fns.append(_build_def(draw, f"f{i + 1}", list(fns), base, max_lets, loop_first=True))
         else:
-            fns.append(_build_def(draw, f"f{i}", list(fns), "nonlinear" if kind == "looped" else kind,
-                                  max_lets))
+            fns.append(_build_def(draw, f"f{i}", list(fns), base, max_lets))
     return Program([f.d for f in fns])
 
 
@@ -662,9 +707,11 @@ def nonlinear_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrateg
 
 
 def looped_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Program]:
-    """Non-linear programs with a loop: a step function (1–3 carried values,
-    reals and tuples, calling earlier definitions) run N = 0..5 times at the
-    start of the entry, which may call it or loop over it again."""
+    """Programs with a loop: a step function run N = 0..5 times at the start of
+    the entry (which may call it too).  Two in three are non-linear (the step
+    carries 1–3 values, reals and tuples, and calls earlier definitions: JVP,
+    unzip and transposition of the loop); one in three linear (the step
+    carries 1–2 linear values: TLoop on the user's loop)."""
     return _programs("looped", max_defs, max_lets)
 
 
