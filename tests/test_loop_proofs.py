@@ -199,8 +199,12 @@ def test_the_generator_produces_loops():
     counts = [n.n for p in progs for d in p.defs for n in iter_nodes(d.body) if type(n) is Loop]
     assert set(counts) <= set(range(6)) and len(set(counts)) >= 3
     items = set().union(*(_loop_items(p) for p in progs))
-    assert items == {"loop with a tuple carry", "loop whose step calls a function"}
-    assert set(items) <= set(STRUCTURE)
+    assert items == {"loop with a tuple carry", "loop whose step calls a function",
+                     "loop with a linear carry (a user's linear loop)"}
+    assert {"loop with a tuple carry", "loop whose step calls a function"} <= set(STRUCTURE)
+    from linear_a.proofs.checks import program_kind
+    kinds = [program_kind(p) for p in progs]
+    assert "linear" in kinds and "nonlinear" in kinds       # both kinds of loop are generated
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -211,7 +215,7 @@ def test_the_default_random_corpus_has_loops(seed):
     looped = [p for _, k, p in progs if k == "looped"]
     assert len(looped) >= 5 and all(loops.has_loops(p) for p in looped)
     items = set().union(*(_loop_items(p) for _, _, p in progs))
-    assert items == {"loop with a tuple carry", "loop whose step calls a function"}
+    assert {"loop with a tuple carry", "loop whose step calls a function"} <= items
 
 
 def test_random_looped_programs_are_proved():
@@ -271,3 +275,21 @@ def test_the_loop_overhead_is_charged_N_times_by_every_counter():
     assert measure.work(prog, "f", costs) == base + 15
     s = Subject("f", prog, costs=costs, positive=True)
     assert run_check(s, "cost-oracle").status == "proved"
+
+
+def test_a_short_loop_whose_normal_form_outgrows_its_budget_falls_back_to_induction(monkeypatch):
+    """At N = 5 the iterated normal form can outgrow its budget (here made
+    small): the direct check says unknown, and induction on N (whose N = 1, 2
+    and step instances fit) proves the theorem; both verdicts are reported."""
+    import functools
+    from linear_a.proofs import checks
+    from linear_a.proofs.normalform import NormalForm
+    monkeypatch.setattr(checks, "NormalForm", functools.partial(NormalForm, max_terms=100))
+    prog = parse_program(selftest.LOOPED.replace("loop 3", "loop 5"), "<five>")
+    assert not loops.long_loop(prog, "jvp-correct")
+    o = run_check(Subject("f", prog, seed=1), "jvp-correct")
+    assert o.status == "proved" and o.method == "induction on N", o
+    assert "normal form: unknown (a normal form has more than 100 terms)" in o.detail
+    monkeypatch.setattr(checks, "NormalForm", functools.partial(NormalForm, max_terms=10 ** 6))
+    o = run_check(Subject("f", prog, seed=1), "jvp-correct")
+    assert o.status == "proved" and "induction" not in o.method    # the direct proof, where it fits
