@@ -41,7 +41,7 @@ from . import measure
 from .refute import witness
 from .normalform import (NormalForm, atom_id, NotLinear, TooBig, as_linform, basis_value, flatten, matrix,
                          mentions_linear, symbolic_value, tangent, transpose_rows)
-from .loops import unrolled_size as loop_aware_size, unsupported as loop_unsupported
+from .loops import loop_check, unrolled_size as loop_aware_size, unsupported as loop_unsupported
 from .checkpoint_checks import check_checkpoint_memory, check_sched_invariance
 from .theorems import FOR_LINEAR, FOR_MIXED, FOR_NONLINEAR, constants
 
@@ -1216,10 +1216,11 @@ def run_check(s: Subject, theorem: str, seconds: float | None = CHECK_SECONDS) -
     if why:
         return Outcome(theorem, s.name, "unknown", "loops", 0.0, why)
     v = Verdicts()
+    check = loop_check(s.prog, theorem, CHECKS[theorem])   # loops: induction on N (proofs/loops.py)
     try:
         try:
             with time_limit(seconds, f"`{theorem}` on {s.name}"):
-                CHECKS[theorem](s, v)
+                check(s, v)
         except ProofTimeout as e:
             v.add("time limit", "unknown", e.message)
         st = v.status()

@@ -20,7 +20,12 @@ variable's shape (1 for a real, a list of shapes for a tuple) and class
   allocates its results, then frees the variables read for the last time; a
   passing line (a return group, a tuple, an unpack) frees first and then
   allocates; a call frees its last-use arguments, peaks at the frame plus the
-  callee's own peak, then allocates its results.  M is the peak.
+  callee's own peak, then allocates its results; a loop ``loop N f(…) over
+  (ā)`` frees its carry at its last use, holds the arrays while it runs
+  (those read for the last time move into it), peaks at the frame plus the
+  N − 1 iterations' stacked outputs plus the step's own peak, then allocates
+  the final carry and the stacked arrays (W: N·(W(f) + ``loop``)).  M is the
+  peak.  A type ``[τ; N]`` is a tuple of N shapes τ.
 
 W, M and |e| of straight-line code do not depend on the inputs, so one
 number per definition is compared with the evaluator's (at any point in the
@@ -34,6 +39,8 @@ from dataclasses import dataclass, field
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$")
 INFIX = ("+", "-", "*", "/")
+_ARRAY = re.compile(r"\[(.*);\s*([0-9]+)\]$")
+_LOOP = re.compile(r"loop\s+(reverse\s+)?([0-9]+)\s+([A-Za-z_][A-Za-z0-9_']*)\((.*?)\)(\s+over\s+\((.*)\))?$")
 
 
 class OracleError(Exception):
@@ -49,6 +56,9 @@ def parse_shape(text: str):
     text = text.strip()
     if text == "real":
         return 1
+    m = _ARRAY.match(text)
+    if m:                           # [t; N]: N elements, shaped as a tuple of them
+        return [parse_shape(m.group(1)) for _ in range(int(m.group(2)))]
     if not (text.startswith("(") and text.endswith(")")):
         raise OracleError(f"not a type: {text!r}")
     return [parse_shape(p) for p in _split(text[1:-1], ",") if p.strip()]
@@ -72,9 +82,9 @@ def _split(text: str, sep: str) -> list[str]:
     """Split at ``sep`` outside parentheses."""
     out, depth, cur = [], 0, []
     for ch in text:
-        if ch == "(":
+        if ch in "([":
             depth += 1
-        elif ch == ")":
+        elif ch in ")]":
             depth -= 1
         if ch == sep and depth == 0:
             out.append("".join(cur))
@@ -201,6 +211,13 @@ def read_leaf(rhs: str, defs) -> tuple[str, list[str], str]:
         if lin is None:
             return "tuple", [n for n, _ in nl], ""
         return "group", [n for n, _ in nl] + [n for n, _ in lin], ""
+    m = _LOOP.match(r)
+    if m:                       # loop [reverse] N f(carry ; linear carry) over (arrays)
+        parts = _split(m.group(4), ";")
+        nl = _names(parts[0])
+        lin = _names(parts[1]) if len(parts) > 1 else []
+        over = _names(m.group(6) or "")
+        return "loop", nl + over + lin, (m.group(3), int(m.group(2)), len(nl), len(over), len(lin))
     for op, form in ((" +. ", "add"), (" *. ", "scale")):
         if op in r:
             a, b = r.split(op)
@@ -326,6 +343,27 @@ class Oracle:
                     linear.add(n)
                 alloc(outs)
                 continue
+            if form == "loop":
+                fn, n, nc, na, nlin = extra
+                step = self.count(fn)
+                work += n * (step.work + costs.loop)
+                carry, arrays = reads[:nc], reads[nc:nc + na]
+                free(i, carry + reads[nc + na:])        # the carry moves into the loop
+                before = live
+                free(i, arrays)                          # the arrays at their last use too …
+                held = before - live                     # … and are held while it runs
+                outs = self._result_shapes(self.defs[fn])
+                k = len(outs) - nlin             # the step's results: carry, per-iteration, linear
+                per_iter = sum(reals(s) for s in outs[nc:k])
+                if n:
+                    peak = max(peak, live + held + (n - 1) * per_iter + step.memory)
+                shapes = outs[:nc] + [[s] * n for s in outs[nc:k]] + outs[k:]
+                for nm, s in zip(nl_b + lin_b, shapes):
+                    shape[nm] = s
+                for nm in lin_b:
+                    linear.add(nm)
+                alloc(shapes)
+                continue
             if form == "group":
                 outs = [shape[x] for x in reads]
             elif form == "tuple":
@@ -406,6 +444,11 @@ class Oracle:
                     outs = [shape[reads[1]]]
                 elif form == "call":
                     outs = self._result_shapes(self.defs[extra])
+                elif form == "loop":
+                    fn, n, nc, _, nlin = extra
+                    st = self._result_shapes(self.defs[fn])
+                    k = len(st) - nlin
+                    outs = st[:nc] + [[x] * n for x in st[nc:k]] + st[k:]
                 else:
                     outs = []
                 if ln.kind == "let":

@@ -15,6 +15,11 @@ exercises, and the default run requires every item:
 * ``call (non-linear)`` / ``call (linear)`` -- a call of a definition in a
   non-linear program (JVP, unzip and transposition of calls) and in a linear
   one (transposition of a linear call);
+* ``loop with a tuple carry`` / ``loop whose step calls a function`` -- a
+  loop (JLoop, ULoop, TLoop at work) carrying a tuple, and one whose step
+  function calls another definition (the random generator's step functions);
+  a linear loop written by the user (TLoop on it directly) is counted too, not
+  required;
 * ``typing mutation: …`` -- each kind of ill-typed mutant the
   ``typing-rejects`` theorem made and saw rejected.
 
@@ -28,7 +33,8 @@ from linear_a.semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, L
                                        NUnpack, Prim, Ret, Scale, TupleType, Zero)
 
 JUDGMENTS = ("typing", "jvp", "unzip", "transpose")
-STRUCTURE = ("tuple > 1 (non-linear)", "tuple > 1 (linear)", "call (non-linear)", "call (linear)")
+STRUCTURE = ("tuple > 1 (non-linear)", "tuple > 1 (linear)", "call (non-linear)", "call (linear)",
+             "loop with a tuple carry", "loop whose step calls a function")
 
 
 def expected() -> list[str]:
@@ -176,6 +182,22 @@ def _has_call(prog) -> bool:
     return any(type(n) is Let and type(n.rhs) is Call for d in prog.defs for n in iter_nodes(d.body))
 
 
+def _loop_items(prog) -> set[str]:
+    from linear_a.semantics.syntax import Loop, iter_nodes
+    out = set()
+    for d in prog.defs:
+        for n in iter_nodes(d.body):
+            if type(n) is Loop:
+                step = prog[n.fn]
+                if any(isinstance(p.ty, TupleType) for p in step.params):
+                    out.add("loop with a tuple carry")
+                if any(type(m) is Call or type(m) is Loop for m in iter_nodes(step.body)):
+                    out.add("loop whose step calls a function")
+                if n.lin and not n.nl and not n.over:
+                    out.add("loop with a linear carry (a user's linear loop)")
+    return out
+
+
 def collect(s) -> set[str]:
     """The items one subject (``linear_a.proofs.checks.Subject``) exercises."""
     from linear_a.semantics.typecheck import typecheck
@@ -190,6 +212,7 @@ def collect(s) -> set[str]:
         items.add(f"tuple > 1 ({kind})")
     if _has_call(s.prog) and s.kind != "mixed":
         items.add(f"call ({kind})")
+    items.update(_loop_items(s.prog))
     if s.kind == "nonlinear":
         from linear_a.transforms.jvp import jvp
         items.update(f"primitive {op}" for op in live_primitives(s.prog))

@@ -3,6 +3,7 @@
 Three strategies build whole :class:`~linear_a.semantics.syntax.Program` values:
 
 * :func:`nonlinear_programs` -- purely non-linear definitions (JVP's input);
+* :func:`looped_programs` -- the same with a step function and a loop of it;
 * :func:`linear_programs` -- definitions with linear inputs and outputs and no
   non-linear outputs (transpose's input);
 * :func:`mixed_programs` -- non-linear and linear inputs and results, the shape
@@ -52,12 +53,13 @@ import random
 
 from hypothesis import strategies as st
 
-from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack,
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, LUnpack,
                               NTup, NUnpack, Param, Prim, Program, Ret, Scale, TupleType, Type, Zero)
 
 INPUT_BOUND = 2.0     # arguments (and call arguments) lie in [-INPUT_BOUND, INPUT_BOUND]
 LIMIT = 50.0          # no generated non-linear value exceeds this in magnitude
 MIN_POSITIVE = 0.05   # log / sqrt / pow / division only see values ≥ this
+MAX_N = 5             # a generated loop runs its step 0..MAX_N times
 
 PAIR = TupleType((REAL, REAL))
 PARAM_TYPES = (REAL, PAIR, TupleType((REAL, REAL, REAL)), TupleType((PAIR, REAL)),
@@ -92,11 +94,13 @@ class _V:
 
 
 class _Fn:
-    """A generated definition and the bounds of its results (for |args| ≤ INPUT_BOUND)."""
-    __slots__ = ("d", "nl_bounds", "lin_bounds")
+    """A generated definition and the bounds of its results (for |args| ≤ INPUT_BOUND);
+    ``step``: a step function (its results have its parameters' types and
+    |value| ≤ INPUT_BOUND, so it can run any number of times in a loop)."""
+    __slots__ = ("d", "nl_bounds", "lin_bounds", "step")
 
-    def __init__(self, d, nl_bounds, lin_bounds):
-        self.d, self.nl_bounds, self.lin_bounds = d, nl_bounds, lin_bounds
+    def __init__(self, d, nl_bounds, lin_bounds, step=False):
+        self.d, self.nl_bounds, self.lin_bounds, self.step = d, nl_bounds, lin_bounds, step
 
 
 def _type_depth(t: Type) -> int:
@@ -367,6 +371,27 @@ class _Builder:
                  nl=[(t, b, None) for t, b in zip(sig.nl_out, fn.nl_bounds)],
                  lin=[(t, b * scale, None) for t, b in zip(sig.lin_out, fn.lin_bounds)])
 
+    def op_loop(self):
+        """``let (x̄' ;) = loop N f(x̄) in …``: a step function run N = 0..5 times
+        (MAX_N), its carry arguments bounded by INPUT_BOUND, as its results are;
+        in linear code ``let (; l̄') = loop N f(; l̄) in …``, a linear carry."""
+        steps = [f for f in self.callees if f.step]
+        if not steps:
+            return self.op_unary()
+        fn = self.choice(steps)
+        sig = fn.d.signature
+        if sig.lin_in:
+            lin = [self.lin_arg_of_type(t) for t in sig.lin_in]
+            n = self.int(0, MAX_N)
+            grow = max([1.0] + [b / INPUT_BOUND for b in fn.lin_bounds]) ** n
+            self.let(Loop(n, fn.d.name, (), [v.name for v in lin]),
+                     lin=[(t, max(v.bound for v in lin) * grow, None) for t in sig.lin_out])
+            return
+        carry = [self.arg_of_type(t) for t in sig.nl_in]
+        n = self.int(0, MAX_N)
+        self.let(Loop(n, fn.d.name, [self.use(v) for v in carry], ()),
+                 nl=[(t, max(b, v.bound), None) for t, b, v in zip(sig.nl_out, fn.nl_bounds, carry)])
+
     def op_nested(self):
         """``let (ȳ ; k̄) = <a chain of its own> in …``"""
         if self.depth >= self.max_depth:
@@ -524,7 +549,8 @@ class _Builder:
         return Ret(names, [v.name for v in lin_out]), nl_out, lin_out
 
 
-def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) -> _Fn:
+def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int,
+               loop_first: bool = False) -> _Fn:
     flat = kind == "flat"
     kind = "nonlinear" if flat else kind
     linear = kind != "nonlinear"
@@ -538,6 +564,8 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
         b.nl.append(_V(p.name, p.ty, INPUT_BOUND))
     for p in lin_params:
         b.pool.append(_V(p.name, p.ty, INPUT_BOUND))
+    if loop_first:
+        b.op_loop()
     for _ in range(b.int(1, max_lets)):
         b.step()
     if callees and kind == "linear" and not any(type(x) is Let and type(x.rhs) is Call for x in b.binds):
@@ -556,10 +584,81 @@ def _build_def(draw, name: str, callees: list[_Fn], kind: str, max_lets: int) ->
     return _Fn(d, [v.bound for v in nl_out], [v.bound for v in lin_out])
 
 
+def _build_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
+    """A step function: a non-linear carry of 1–3 values (reals and tuples:
+    PARAM_TYPES), a body like any definition's (calls of earlier definitions
+    included, one always), and results of the carry's types
+    with |value| ≤ INPUT_BOUND, so that every iteration keeps the contract."""
+    b = _Builder(draw, callees, False)
+    params = [Param(f"x{i}", b.choice(PARAM_TYPES)) for i in range(b.int(1, 3))]
+    for p in params:
+        b.uses[p.name] = 0
+        b.nl.append(_V(p.name, p.ty, INPUT_BOUND))
+    for _ in range(b.int(1, max_lets)):
+        b.step()
+    if callees:
+        b.op_call()
+    outs = [b.arg_of_type(p.ty) for p in params]
+    names = [b.use(v) for v in outs]
+    for v in b.nl:
+        if b.uses[v.name] == 0:
+            b.drop(b.use(v))
+    tail = Ret(names, [])
+    body = Block(b.binds, tail) if b.binds else tail
+    d = Def(name, params, [], [p.ty for p in params], [], body)
+    return _Fn(d, [v.bound for v in outs], [], step=True)
+
+
+def _build_linear_step(draw, name: str, callees: list[_Fn], max_lets: int) -> _Fn:
+    """A linear step function ``(; l̄) -> (; l̄)``: a linear carry of 1–2 values
+    (reals and tuples), a body of linear operations whose coefficients are
+    non-linear values it computes (literals, primitives of them), calls of
+    earlier (linear) definitions; TLoop transposes a loop of it."""
+    b = _Builder(draw, callees, True)
+    params = [Param(f"dx{i}", b.choice(PARAM_TYPES)) for i in range(b.int(1, 2))]
+    for p in params:
+        b.pool.append(_V(p.name, p.ty, INPUT_BOUND))
+    for _ in range(b.int(1, max_lets)):
+        b.step()
+    for _ in range(b.int(1, 2)):      # the carry is scaled (an iteration is not the identity)
+        b.op_scale()
+    outs = []
+    for p in params:                  # the newest value of the carry's type (the scaled one)
+        cands = [v for v in b.pool if v.ty == p.ty]
+        if cands:
+            b.take(cands[-1])
+            outs.append(cands[-1])
+        else:
+            outs.append(b.lin_arg_of_type(p.ty))
+    for v in list(b.pool):
+        b.drop(b.take(v))
+    for v in b.nl:
+        if b.uses[v.name] == 0:
+            b.drop(b.use(v))
+    tail = Ret([], [v.name for v in outs])
+    body = Block(b.binds, tail) if b.binds else tail
+    d = Def(name, [], params, [], [p.ty for p in params], body)
+    return _Fn(d, [], [v.bound for v in outs], step=True)
+
+
 def _program(draw, kind: str, max_defs: int, max_lets: int) -> Program:
+    """Definitions f0, f1, …; kind ``looped``: a non-linear program (or, one in
+    three, a linear one) whose second-to-last definition is a step function and
+    whose entry starts with a loop of it."""
     fns: list[_Fn] = []
-    for i in range(draw(st.integers(1, max_defs))):
-        fns.append(_build_def(draw, f"f{i}", list(fns), kind, max_lets))
+    count = draw(st.integers(1, max_defs))
+    base = kind
+    if kind == "looped":             # the step has a function before it to call
+        count = max(count, 2)
+    if kind == "looped":             # one looped program in three carries a linear state
+        base = "linear" if draw(st.integers(0, 2)) == 2 else "nonlinear"
+    for i in range(count):
+        if kind == "looped" and i == count - 1:
+            make = _build_linear_step if base == "linear" else _build_step
+            fns.append(make(draw, f"f{i}", list(fns), max_lets))
+            fns.append(_build_def(draw, f"f{i + 1}", list(fns), base, max_lets, loop_first=True))
+        else:
+            fns.append(_build_def(draw, f"f{i}", list(fns), base, max_lets))
     return Program([f.d for f in fns])
 
 
@@ -605,6 +704,15 @@ def nonlinear_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrateg
     results, all primitives, tuples and unpacks, sharing, literals, drops,
     nested right-hand sides, calls of earlier definitions."""
     return _programs("nonlinear", max_defs, max_lets)
+
+
+def looped_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Program]:
+    """Programs with a loop: a step function run N = 0..5 times at the start of
+    the entry (which may call it too).  Two in three are non-linear (the step
+    carries 1–3 values, reals and tuples, and calls earlier definitions: JVP,
+    unzip and transposition of the loop); one in three linear (the step
+    carries 1–2 linear values: TLoop on the user's loop)."""
+    return _programs("looped", max_defs, max_lets)
 
 
 def flat_programs(max_lets: int = 10) -> st.SearchStrategy[Program]:

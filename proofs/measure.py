@@ -18,8 +18,9 @@ sub-expression it stands for, in any context.
 Trace weight ‖e‖ (the size the cost theorems are stated with, see
 docs/theorems.md): every node counts 1 and every variable occurrence
 (binders included) counts the size ‖τ‖ of its type; a call counts its node
-plus its callee's body, once per call.  For programs over ``real`` without
-calls it is the size |e|.
+plus its callee's body, once per call; a loop adds N times its step's
+weight and call interface a‖step‖ (the loop rules' cost bounds, N·|step|).
+For programs over ``real`` without calls it is the size |e|.
 """
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ def work(prog: Program, fn: str, costs: Costs | None = None, holes: dict | None 
                 callee = prog[n.fn]
                 full = nonlinear_only and not callee.lin_params and not callee.lin_out
                 total += work(prog, n.fn, costs, holes, nonlinear_only and not full, memo)
+        elif t is Loop and n.fn in holes:   # a loop of a hole (per-rule obligations)
+            total += n.n * (holes[n.fn] + costs.loop)
         elif t is Loop:         # N·W(step) + N·c_loop (semantics/loops.py)
             callee = prog[n.fn]
             full = nonlinear_only and not callee.lin_params and not callee.lin_out
@@ -160,6 +163,9 @@ def weight(prog: Program, fn: str, holes: dict | None = None, _memo=None):
             total += 1 + sum(w(v) for v in leaf_uses(n))
             if t is Call:
                 total += weight(prog, n.fn, holes, memo)
+            elif t is Loop:     # N runs of the step, each with its call interface
+                total += n.n * (holes[n.fn] if n.fn in holes else
+                                weight(prog, n.fn, holes, memo) + interface_weight(prog[n.fn]))
     memo[fn] = total
     return total
 

@@ -60,7 +60,7 @@ from typing import Callable
 from linear_a.semantics.evaluate import Costs, DEFAULT_COSTS
 from linear_a.semantics.parser import parse_program
 from linear_a.semantics.primitives import PRIMITIVES
-from linear_a.semantics.syntax import Call, Let, Program, iter_nodes, size_of_type
+from linear_a.semantics.syntax import Call, Let, Loop, Program, iter_nodes, size_of_type
 
 from . import measure
 
@@ -320,8 +320,42 @@ def _transpose_families() -> list[Family]:
     return F
 
 
+def _loop_families() -> list[Family]:
+    """JLoop, ULoop, TLoop with N symbolic: the step function is a hole h, run N
+    times (``loop N h(…)``); the measure counts N·(the hole's value + c_loop),
+    so the forms are affine in N with the hole variables as coefficients and z3
+    proves the bound for every N ≥ 0 (nonlinear real arithmetic: N·W'_h ≤
+    c·N·W_h + … from the step's own bound W'_h ≤ c·W_h + d·V_h)."""
+    return [
+        # a 2-real carry (N) and a carry of size K; the carry's tangents are split
+        # by dup where the rest reads the value too (g reads a)
+        Family("jvp", "JLoop", lambda N, K: (
+            hole("h", nl=[T(K), "real"], nl_out=[T(K), "real"]) +
+            hole("g", nl=[T(K), "real", "real"], nl_out=["real"]) +
+            f"def f(a: {T(K)}, b: real) -> (real ;) =\n"
+            f"  let (x, y ;) = loop {N} h(a, b) in\n  g(x, y, b)\n"),
+            ("N", "K"), {"N": 1, "K": 1}, holes=("h", "g")),
+        # unzip: f_nl's loop stacks h_nl's residuals, f_lin's loop reads them
+        Family("unzip", "ULoop", lambda N, K: (
+            hole("h", nl=[T(K)], lin=[T(K)], nl_out=[T(K)], lin_out=[T(K)]) +
+            f"def f(a: {T(K)} ; d: {T(K)}) -> ({T(K)} ; {T(K)}) =\n"
+            f"  let (y ; e) = loop {N} h(a ; d) in\n  (y ; e)\n"),
+            ("N", "K"), {"N": 1, "K": 1}),
+        # transposition: a linear loop, and one reading an array (the residual stack)
+        Family("transpose", "TLoop", lambda N, K: (
+            hole("h", lin=[T(K)], lin_out=[T(K)]) +
+            f"def f( ; d: {T(K)}) -> (; {T(K)}) =\n  let (; e) = loop {N} h(; d) in\n  (; e)\n"),
+            ("N", "K"), {"N": 1, "K": 1}),
+        Family("transpose", "TLoop:over", lambda N, K: (
+            hole("h", nl=["real"], lin=[T(K)], lin_out=[T(K)]) +
+            f"def f(ws: [real; {N}] ; d: {T(K)}) -> (; {T(K)}) =\n"
+            f"  let (; e) = loop {N} h(; d) over (ws) in\n  (; e)\n"),
+            ("N", "K"), {"N": 1, "K": 1}),
+    ]
+
+
 def families() -> list[Family]:
-    return _jvp_families() + _unzip_families() + _transpose_families()
+    return _jvp_families() + _unzip_families() + _transpose_families() + _loop_families()
 
 
 # ----------------------------------------------------------------------------
@@ -367,6 +401,8 @@ def measure_instance(fam: Family, point: dict, costs: Costs, sym_costs=None) -> 
             if type(n) is Call and n.fn == h:
                 smin += 1 + len(n.nl) + len(n.lin)
                 vmin += 1 + sum(K(v) for v in n.nl + n.lin)
+            if type(n) is Loop and n.fn == h:      # each iteration: the step's interface
+                vmin = max(vmin, measure.interface_weight(prog[h]))
         q[f"Smin_{h}"], q[f"Vmin_{h}"] = smin, vmin
     # ... and so does the instance itself, seen as a sub-expression of a bigger
     # program: Ain = its call-site interface in the input, Aout in the output
@@ -644,6 +680,92 @@ def local_adjoint(rule: str, K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligati
     return out
 
 
+LOOP_STEPS = {
+    # a linear step reading one element of the stack per iteration: K = 1 a scaling,
+    # K = 2 a 2×2 matrix (its four entries the element), so iterations do not commute
+    1: ("real", "def g(w: real ; l: real) -> (; real) =\n  w *. l\n"),
+    2: ("(real, real, real, real)",
+        "def g(w: (real, real, real, real) ; l: (real, real)) -> (; (real, real)) =\n"
+        "  let (a, b, c, e) = w in\n  let (l1, l2) = l in\n"
+        "  let (; l1a, l1b) = dup(l1) in\n  let (; l2a, l2b) = dup(l2) in\n"
+        "  let (; p) = a *. l1a in\n  let (; q) = b *. l2a in\n"
+        "  let (; r) = c *. l1b in\n  let (; s) = e *. l2b in\n"
+        "  let (; u) = p +. q in\n  let (; v) = r +. s in\n  (u, v)\n"),
+}
+LOOP_NS = (0, 1, 2, 3)
+
+
+def loop_adjoint(K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligation]:
+    """TLoop's adjoint identity ⟨ÿ, L ẋ⟩ = ⟨Lᵀ ÿ, ẋ⟩ and the loop's linearity,
+    by induction on N.  L = ``loop N g(; ẋ) over (ws)``, g a linear step whose
+    coefficients are the element of ws (symbolic, z3 reals), Lᵀ what TLoop
+    makes of it.  Base and steps: z3 proves the identity for N = 0, 1, 2, 3 on
+    the real transformation's output run by the evaluator (N = 2, 3 fix the
+    order: the K = 2 steps are matrices that do not commute, so a transposed
+    loop running forwards fails there); Lᵀ is N-parametric (its text at every N
+    equal with the count blanked), so for N + 1 it runs the transposed step of
+    iteration N first, then Lᵀ of the first N: ⟨ÿ, B A ẋ⟩ = ⟨Bᵀ ÿ, A ẋ⟩ =
+    ⟨Aᵀ Bᵀ ÿ, ẋ⟩, the induction step."""
+    from linear_a.semantics.evaluate import evaluate
+    from linear_a.semantics.domains import get_domain
+    from linear_a.semantics.printer import show
+    from linear_a.transforms.transpose import transpose_program
+    from .loops import blank_counts
+    z3 = _z3()
+    t0 = time.perf_counter()
+    elem, step = LOOP_STEPS[K]
+    lin = T(K) if K == 1 else "(real, real)"
+    dom = get_domain("z3")
+    fails, lin_fails, texts = [], [], set()
+    for N in LOOP_NS:
+        text = step + (f"def f(ws: [{elem}; {N}] ; d: {lin}) -> (; {lin}) =\n"
+                       f"  let (; e) = loop {N} g(; d) over (ws) in\n  (; e)\n")
+        prog = parse_program(text, f"<TLoop N={N}>")
+        try:
+            tp = transpose_program(prog, ["f"])
+        except Exception as e:
+            return [Obligation("transpose-adjoint", f"TLoop[K={K}]", "refuted", time.perf_counter() - t0,
+                               f"transpose failed at N = {N}: {e}", {"program": text})]
+        texts.add(blank_counts(show(Program([tp["f_T"]]))))
+        d, dT = prog["f"], tp["f_T"]
+        xs, _ = _z3_inputs(dom, d.nl_params, "x_")
+        us, uflat = _z3_inputs(dom, d.lin_params, "u_")
+        vs, _ = _z3_inputs(dom, d.lin_params, "v_")
+        ys, yflat = _z3_inputs(dom, dT.lin_params, "y_")
+        r = evaluate(prog, "f", (xs, us), dom)
+        rT = evaluate(tp, "f_T", (xs, ys), dom)
+        lhs = z3.Sum([a * b for a, b in zip(yflat, _flat(r.lin))])
+        rhs = z3.Sum([a * b for a, b in zip(_flat(rT.lin), uflat)])
+        st, cex = prove(lhs == rhs, [], timeout_ms)
+        if st != "proved":
+            fails.append((N, st, cex, text))
+        a = z3.Real("alpha")
+        rv = evaluate(prog, "f", (xs, vs), dom).lin
+        rm = evaluate(prog, "f", (xs, [_combine(a, u, v) for u, v in zip(us, vs)]), dom).lin
+        claim = z3.And([m == a * p + q for m, p, q in zip(_flat(rm), _flat(r.lin), _flat(rv))])
+        st, cex = prove(claim, [], timeout_ms)
+        if st != "proved":
+            lin_fails.append((N, st, cex, text))
+    secs = time.perf_counter() - t0
+    out = []
+    for theorem, bad, what in (("transpose-adjoint", fails, "⟨ÿ, L ẋ⟩ = ⟨Lᵀ ÿ, ẋ⟩"),
+                               ("typing-sound", lin_fails, "L(a·u + v) = a·L(u) + L(v)")):
+        if bad:
+            N, st, cex, text = bad[0]
+            out.append(Obligation(theorem, f"TLoop[K={K}]", st, secs,
+                                  f"{what} fails for the loop at N = {N}",
+                                  {"program": text, "model": cex}))
+        elif theorem == "transpose-adjoint" and len(texts) != 1:
+            out.append(Obligation(theorem, f"TLoop[K={K}]", "unknown", secs,
+                                  "Lᵀ is not N-parametric (its text differs beyond the loop count): "
+                                  "no induction step"))
+        else:
+            out.append(Obligation(theorem, f"TLoop[K={K}]", "proved", secs,
+                                  f"{what} for N = {', '.join(map(str, LOOP_NS))} (z3), and for every N "
+                                  f"by induction (Lᵀ N-parametric, the last iteration transposed first)"))
+    return out
+
+
 def _combine(a, u, v):
     if type(u) is tuple:
         return tuple(_combine(a, x, y) for x, y in zip(u, v))
@@ -772,8 +894,12 @@ def run_all(costs: Costs | None = None, timeout_ms=TIMEOUT_MS, progress=None) ->
             res.extend(local_adjoint(rule, K, timeout_ms))
         if progress:
             progress()
+    for K in LOOP_STEPS:
+        res.extend(loop_adjoint(K, timeout_ms))
+    if progress:
+        progress()
     return res
 
 
 def count_units() -> int:
-    return len(families()) + len(LINEAR_FORMS)
+    return len(families()) + len(LINEAR_FORMS) + 1

@@ -33,7 +33,8 @@ from .checks import PROGRAM_SECONDS, Outcome, Subject, check_program, run_check
 from .theorems import IDS, STATUSES, constants
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-KINDS = ("nonlinear", "nonlinear", "flat", "linear", "mixed")   # the random mix (⅖, ⅕, ⅕, ⅕);
+KINDS = ("nonlinear", "looped", "flat", "linear", "mixed")   # the random mix (⅕ each);
+# "looped": non-linear with a loop (issue 14);
 # "flat": the fast path's fragment, so that the program `linear-a vjp` prints is checked
 MAX_SHRINKS = 3          # refutations shrunk per run (each within SHRINK_SECONDS)
 SHRINK_SECONDS = 5.0
@@ -128,7 +129,7 @@ def definition(prog: Program, fn: str) -> Program:
 def strategy(kind: str):
     from . import generators as g
     return {"nonlinear": g.nonlinear_programs, "flat": g.flat_programs, "linear": g.linear_programs,
-            "mixed": g.mixed_programs}[kind]()
+            "mixed": g.mixed_programs, "looped": g.looped_programs}[kind]()
 
 
 def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
@@ -296,6 +297,8 @@ def run_suite(files=None, random_n: int = 200, seed: int = 0, rules: bool = True
     for name, kind, prog in random_programs(random_n, seed):
         subjects.append(Subject(name, prog, costs, seed + len(subjects), path=path))
         kinds[name] = subjects[-1].kind   # the program's actual shape decides the theorems
+        if kind == "looped":              # … and a looped one shrinks among looped programs
+            kinds[name] = kind
     total = len(subjects) + (2 if rules else 0)
     if progress:
         progress(0, total, "constants")

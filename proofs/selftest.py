@@ -369,6 +369,118 @@ def _repeat(f, k):
     return g
 
 
+# ----------------------------------------------------------------------------
+# Mistakes in the loop rules (issue 14)
+
+
+LOOPED = """def step(x: real, y: real) -> (real, real ;) =
+  let (s ;) = sin(x) in
+  let (p ;) = s * y in
+  let (t ;) = x + y in
+  let (q ;) = tanh(t) in
+  (p, q ;)
+
+def f(x: real, y: real) -> (real ;) =
+  let (a, b ;) = loop 3 step(x, y) in
+  a * b
+"""
+LONG_LOOPED = LOOPED.replace("loop 3", "loop 60")   # long: decided by induction on N
+
+
+def _flip(b: Let) -> Let:
+    from linear_a.semantics.syntax import Loop
+    e = b.rhs
+    return Let(b.nl, b.lin, Loop(e.n, e.fn, e.nl, e.lin, e.over, not e.reverse, e.pos), b.pos,
+               b.nl_ty, b.lin_ty)
+
+
+def _tloop_forwards():
+    """TLoop emitting the transposed loop in the original order (not reversed)."""
+    from linear_a.semantics.syntax import Loop
+    m = _mod("linear_a.transforms.transpose")
+    real = m.LEAF_RULES[Loop]
+
+    def tloop(cx, e, cts):
+        dv = real(cx, e, cts)
+        cx.out[-1] = _flip(cx.out[-1])
+        return dv
+    return [(m.LEAF_RULES, Loop, tloop)]
+
+
+def _uloop_wrong_order():
+    """ULoop's linear loop reading the residual stack from the end."""
+    m = _mod("linear_a.transforms.unzip")
+    real = m.ULoop
+
+    def uloop(u, b):
+        item = real(u, b)
+        item.lin = tuple(_flip(x) for x in item.lin)
+        return item
+    return [(m, "ULoop", uloop)]
+
+
+def _jloop_drops_tangent(out, *a, **k) -> Program:
+    """f_jvp's loop started with a zero for its last carried tangent (dropped)."""
+    from linear_a.semantics.syntax import Loop, Zero
+
+    def rewrite(d: Def) -> Def:
+        binds, tail = _binds(d)
+        for i, b in enumerate(binds):
+            if type(b) is Let and type(b.rhs) is Loop and b.rhs.lin:
+                e = b.rhs
+                z = _fresh(d, "zt")
+                ty = out[e.fn].lin_params[-1].ty
+                lp = Loop(e.n, e.fn, e.nl, e.lin[:-1] + (z,), e.over, e.reverse, e.pos)
+                binds[i:i + 1] = [Let([], [], Drop(e.lin[-1])), Let([], [z], Zero(ty)),
+                                  Let(b.nl, b.lin, lp, b.pos, b.nl_ty, b.lin_ty)]
+                return _with_body(d, binds, tail)
+        return d
+    return _map_defs(out, lambda d: True, rewrite)
+
+
+def _loop_work_once():
+    """The evaluator charging a loop's work once, not once per iteration."""
+    m = _mod("linear_a.semantics.evaluate")
+    real = m.eval_Loop
+
+    def eval_loop(ev, e, f):
+        w0 = f.work
+        out = real(ev, e, f)
+        if e.n:
+            f.work = w0 + (f.work - w0) // e.n
+        return out
+    return [(m, "eval_Loop", eval_loop)]
+
+
+def _loop_rule_outcomes():
+    """TLoop's per-rule adjoint obligation (N symbolic), as outcomes."""
+    from .checks import Outcome
+    from .obligations import LOOP_STEPS, loop_adjoint
+    out = []
+    for K in LOOP_STEPS:
+        for o in loop_adjoint(K):
+            out.append(Outcome(o.theorem, o.rule, o.status, "z3 (per-rule obligation)", o.seconds,
+                               o.detail, o.counterexample))
+    return out
+
+
+LOOP_CORPUS: list[Bad] = [
+    Bad("TLoop: the transposed loop runs forwards, not reversed", "transpose-adjoint", LOOPED,
+        _tloop_forwards),
+    Bad("TLoop: the transposed loop runs forwards (long loop: induction on N)", "transpose-adjoint",
+        LONG_LOOPED, _tloop_forwards),
+    Bad("TLoop: the transposed loop runs forwards (per-rule obligation, N symbolic)", "transpose-adjoint",
+        LOOPED, _tloop_forwards, _loop_rule_outcomes),
+    Bad("ULoop: the linear loop reads the residual stack in the wrong order", "unzip-correct", LOOPED,
+        _uloop_wrong_order),
+    Bad("ULoop: the residual stack read in the wrong order (long loop: induction on N)", "vjp-correct",
+        LONG_LOOPED, _uloop_wrong_order),
+    Bad("JLoop: a carried tangent dropped (the loop starts it at zero)", "jvp-correct", LOOPED,
+        lambda: _wrap("linear_a.transforms.jvp", "jvp_program", _jloop_drops_tangent)),
+    Bad("evaluator: a loop's work charged once, not N times", "cost-oracle", LOOPED, _loop_work_once),
+]
+
+
 CORPUS: list[Bad] = [
     Bad("primitive table: ∂sin = sin (should be cos)", "jvp-correct", SEED,
         lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])]))),
@@ -449,7 +561,7 @@ CORPUS: list[Bad] = [
         "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True))),
     Bad("fast path: ∂tanh ×3 in the flat emitter only, checked as the user's program", "vjp-correct",
         UNARY.format(op="tanh"), lambda: _partials("tanh", lambda o: _tripled(o, True))),
-]
+] + LOOP_CORPUS
 
 
 def _apply(patches):

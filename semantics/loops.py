@@ -149,8 +149,9 @@ def eval_Loop(ev, e: Loop, f):
     arrays = [env[a] for a in e.over]
     nc, n = len(e.nl), e.n
     ev.release(f, e.nl + e.lin)        # the carry at its last use moves into the loop
-    held = sum(_vsize(a) for a in arrays)
-    ev.release(f, e.over)              # the arrays are held by the loop until it ends …
+    before = f.live
+    ev.release(f, e.over)              # the arrays at their last use are held by the loop until
+    held = before - f.live             # it ends (the others stay live in the frame: counted once) …
     base = f.live + held
     stacks = None
     stacked = 0

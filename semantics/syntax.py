@@ -86,6 +86,13 @@ class ArrayType(Type):
     def __hash__(self):
         return hash(("array", self.elem, self.n))
 
+    @property
+    def items(self):
+        """The element types, one per element: a value of an array type is a
+        tuple of N elements (the checks build symbolic and random inputs of
+        array type, the residual stacks, as they build tuples)."""
+        return (self.elem,) * self.n
+
 
 def has_array(t: Type) -> bool:
     """Whether an array type occurs in t."""

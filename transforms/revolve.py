@@ -91,7 +91,7 @@ from math import comb
 from linear_a.semantics.errors import LinearAError, TransformError
 from linear_a.semantics.evaluate import Costs, _typing_info
 from linear_a.semantics.printer import show_expr
-from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, NTup,
+from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, NTup,
                               Param, Prim, Program, Ret, Scale, TupleType, Zero, bind_uses,
                               leaf_uses, size_of_type)
 
@@ -239,6 +239,8 @@ def _rename(e, m: dict):
         return LTup(rs(e.args))
     if t is Call:
         return Call(e.fn, rs(e.nl), rs(e.lin))
+    if t is Loop:
+        return Loop(e.n, e.fn, rs(e.nl), rs(e.lin), rs(e.over), e.reverse)
     raise TransformError(f"internal: cannot rename {t.__name__}")
 
 
