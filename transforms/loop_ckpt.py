@@ -435,3 +435,20 @@ def binomial_bound(plan: LoopPlan, source: Program) -> tuple[int, int, int]:
     k = sum(size_of_type(t) for t in d.nl_out)
     snaps = schedule_cost(plan.trees[0])[1] if plan.trees else 0
     return snaps, k, step_working_set(source, step) + k
+
+
+def budget_candidates(prog: Program, fn: str) -> list[str]:
+    """The schedules ``budget:M`` measures on a definition with loops: save-all,
+    every:K for K ≈ √N/2, √N, 2√N (N the longest loop), binomial:S for
+    S ∈ {1, 2, 4, 10, 20} (S = 1 only for N ≤ 400: it writes N definitions),
+    recompute-all.  The least W whose measured M fits is taken."""
+    from math import isqrt
+    d = prog.get(fn)
+    n = max((b.rhs.n for b in _loop_lets(d)), default=0)
+    if type(d.body) is Loop:
+        n = max(n, d.body.n)
+    r = max(1, isqrt(max(n, 1)))
+    ks = sorted({max(1, r // 2), r, 2 * r})
+    ss = ([1] if n <= 400 else []) + [2, 4, 10, 20]
+    return (["save-all"] + [f"every:{k}" for k in ks] + [f"binomial:{s}" for s in ss]
+            + ["recompute-all"])
