@@ -25,7 +25,6 @@ NOT_YET = {
     # theorems that joined with issues 13 and 19, written before loops existed
     "cost-oracle": REASON + " (the independent counter reads no loop form yet)",
     "sched-invariance": REASON + " (its symbolic inputs of array type are not built)",
-    "checkpoint-memory": REASON + " (schedules over iterations are not built yet)",
 }
 
 

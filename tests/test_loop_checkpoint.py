@@ -292,3 +292,18 @@ def f(x: real) -> (real ;) =
     with pytest.raises(TransformError, match="read or stack no arrays") as e:
         segment(p, "f", 2)
     assert e.value.pos is not None
+
+
+def test_checkpoint_memory_theorem_holds_on_loops(tmp_path, capsys):
+    """`linear-a check --theorem checkpoint-memory` on the looped examples: proved
+    (the bounds of loop_ckpt.memory_bound), no longer unknown."""
+    f = tmp_path / "three.la"
+    f.write_text(THREE.format(n=13))
+    code = main(["check", str(f), str(EXAMPLES / "euler.la"), "--theorem", "checkpoint-memory",
+                 "--fn", "f", "--fn", "euler", "--json"])
+    import json
+    out = json.loads(capsys.readouterr().out)
+    rows = [r for r in out["results"] if r["theorem"] == "checkpoint-memory"]
+    assert code == 0 and len(rows) == 2
+    assert all(r["status"] == "proved" for r in rows), rows
+    assert all("over iterations" in json.dumps(r) for r in rows)

@@ -452,3 +452,53 @@ def budget_candidates(prog: Program, fn: str) -> list[str]:
     ss = ([1] if n <= 400 else []) + [2, 4, 10, 20]
     return (["save-all"] + [f"every:{k}" for k in ks] + [f"binomial:{s}" for s in ss]
             + ["recompute-all"])
+
+
+def _one_loop(plan: LoopPlan):
+    if len(plan.loops) != 1:
+        raise TransformError(f"the memory bound of a loop schedule is stated for a definition "
+                             f"with one loop (this one has {len(plan.loops)})", rule="Policy")
+    return plan.loops[0]
+
+
+def base_memory(source: Program, fn: str, at, domain="z3") -> int:
+    """A: M of fn's save-all vjp with its loop run once (``loop 1``) -- fn's own
+    frame, one iteration's residual tuple and its reversal -- measured at
+    ``at`` (argument values in ``domain``, e.g. z3 symbols; M does not depend on them)."""
+    from .compose import grad
+    d = source.get(fn)
+    once = _rewrite_fn(d, lambda b, fresh: [Let(b.nl, b.lin, Loop(1, b.rhs.fn, b.rhs.nl, b.rhs.lin,
+                                                                  b.rhs.over, False, b.rhs.pos),
+                                                b.pos, b.nl_ty, b.lin_ty)])
+    p1 = Program([once if x.name == fn else x for x in source.defs], source.file)
+    return grad(p1, fn, at, domain=domain).memory
+
+
+def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3") -> tuple[int, str]:
+    """The peak memory a loop schedule states for ``fn``'s vjp, in reals, and
+    the formula with its terms:
+
+    * ``binomial:S``: snaps·k + max(c, A) -- snaps ≤ S snapshots of the k-real
+      carry, c = :func:`step_working_set` + k (one iteration re-taped or
+      reversed while the carried cotangent is held), A = :func:`base_memory`
+      (what fn itself holds around its loop).
+    * ``every:K``: Q·k + max(K − 1, R)·ρ + A + k -- the Q segment-start states,
+      one segment's re-stacked residual tuples (ρ reals each; the remainder's R
+      if longer), A as above (it holds one residual tuple and one iteration's
+      reversal), and the segment's own copy of its start state."""
+    from linear_a.semantics.syntax import size_of_type
+    from .compose import vjp_program
+    from .revolve import schedule_cost
+    n, step, _ = _one_loop(plan)
+    d = source.get(step)
+    k = sum(size_of_type(t) for t in d.nl_out)
+    a = base_memory(source, fn, at, domain)
+    if plan.kind == "binomial":
+        snaps = schedule_cost(plan.trees[0])[1] if plan.trees else 0
+        c = step_working_set(source, step) + k
+        return snaps * k + max(c, a), f"snaps·k + max(c, A) = {snaps}·{k} + max({c}, {a})"
+    q, r = divmod(n, plan.param)
+    rho = size_of_type(vjp_program(source, step).get(step + "_jvp_nl").nl_out[-1])
+    kk = plan.param
+    return (q * k + max(kk - 1, r) * rho + a + k,
+            f"Q·k + max(K−1, R)·ρ + A + k = {q}·{k} + {max(kk - 1, r)}·{rho} + {a} + {k}")
