@@ -440,18 +440,24 @@ def binomial_bound(plan: LoopPlan, source: Program) -> tuple[int, int, int]:
 def budget_candidates(prog: Program, fn: str) -> list[str]:
     """The schedules ``budget:M`` measures on a definition with loops: save-all,
     every:K for K ≈ √N/2, √N, 2√N (N the longest loop), binomial:S for
-    S ∈ {1, 2, 4, 10, 20} (S = 1 only for N ≤ 400: it writes N definitions),
-    recompute-all.  The least W whose measured M fits is taken."""
+    S ∈ {1, 2, 3, 4, 6, 10, 20} whose repetition number r(N, S) is at most
+    ``MAX_REPS`` (beyond it the schedule costs more than r·N forward steps,
+    and measuring it would too), recompute-all.  The least W whose measured
+    M fits is taken."""
     from math import isqrt
+    from .revolve import repetitions
     d = prog.get(fn)
     n = max((b.rhs.n for b in _loop_lets(d)), default=0)
     if type(d.body) is Loop:
         n = max(n, d.body.n)
     r = max(1, isqrt(max(n, 1)))
     ks = sorted({max(1, r // 2), r, 2 * r})
-    ss = ([1] if n <= 400 else []) + [2, 4, 10, 20]
+    ss = [s for s in (1, 2, 3, 4, 6, 10, 20) if repetitions(max(n, 1), s) <= MAX_REPS]
     return (["save-all"] + [f"every:{k}" for k in ks] + [f"binomial:{s}" for s in ss]
             + ["recompute-all"])
+
+
+MAX_REPS = 12
 
 
 def _one_loop(plan: LoopPlan):
