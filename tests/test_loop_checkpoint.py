@@ -307,3 +307,40 @@ def test_checkpoint_memory_theorem_holds_on_loops(tmp_path, capsys):
     assert code == 0 and len(rows) == 2
     assert all(r["status"] == "proved" for r in rows), rows
     assert all("over iterations" in json.dumps(r) for r in rows)
+
+
+TWO_LOOPS = """
+def spin(x: real, w: real) -> (real, real ;) =
+  let (s ;) = sin(x) in
+  let (y ;) = w * s in
+  (y, w ;)
+
+def decay(x: real, y: real) -> (real, real ;) =
+  let (z ;) = x * y in
+  let (h ;) = 0.9 in
+  let (x2 ;) = h * z in
+  (x2, y ;)
+
+def f(x: real, w: real) -> (real ;) =
+  let (u ;) =
+    let (a, w1 ;) = loop 11 spin(x, w) in
+    let (b, c ;) = loop 6 decay(a, w1) in
+    let (;) = drop(c) in
+    (b ;) in
+  let (v ;) = u * w in
+  (v ;)
+"""
+
+
+@pytest.mark.parametrize("policy", ["every:2", "every:4", "binomial:1", "binomial:3", "budget:40",
+                                    "recompute-all"])
+def test_two_loops_in_a_nested_let(policy):
+    """Both loops of f are rewritten (one inside a nested right-hand side);
+    the gradient is the unrolled program's."""
+    p = parse_program(TWO_LOOPS, "two.la")
+    at = {"x": 0.4, "w": 1.3}
+    want = grad(unroll_loops(p), "f", at).gradient
+    vp = vjp_program(p, "f", policy)
+    typecheck(parse_program(show(vp), "two_vjp.la"))
+    got = grad(p, "f", at, program=vp).gradient
+    assert all(close(got[k], want[k]) for k in at), (got, want)

@@ -482,16 +482,16 @@ def base_memory(source: Program, fn: str, at, domain="z3") -> int:
 
 def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3") -> tuple[int, str]:
     """The peak memory a loop schedule states for ``fn``'s vjp, in reals, and
-    the formula with its terms:
+    the formula with its terms.  At any time the live values are: what fn's own
+    halves hold around the loop (at most A = :func:`base_memory`), what the
+    schedule stores, and one iteration being re-taped or reversed with the
+    carried cotangent (at most c = :func:`step_working_set` + k, k the carry's
+    reals).  What the schedule stores:
 
-    * ``binomial:S``: snaps·k + max(c, A) -- snaps ≤ S snapshots of the k-real
-      carry, c = :func:`step_working_set` + k (one iteration re-taped or
-      reversed while the carried cotangent is held), A = :func:`base_memory`
-      (what fn itself holds around its loop).
-    * ``every:K``: Q·k + max(K − 1, R)·ρ + A + k -- the Q segment-start states,
-      one segment's re-stacked residual tuples (ρ reals each; the remainder's R
-      if longer), A as above (it holds one residual tuple and one iteration's
-      reversal), and the segment's own copy of its start state."""
+    * ``binomial:S``: snaps ≤ S snapshots of the carry: M ≤ snaps·k + c + A.
+    * ``every:K``: the Q segment-start states and one segment's re-stacked
+      residual tuples (ρ reals each; the remainder's R if longer) and the
+      segment's copy of its start state: M ≤ Q·k + max(K, R)·ρ + k + c + A."""
     from linear_a.semantics.syntax import size_of_type
     from .compose import vjp_program
     from .revolve import schedule_cost
@@ -499,12 +499,12 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3") -> t
     d = source.get(step)
     k = sum(size_of_type(t) for t in d.nl_out)
     a = base_memory(source, fn, at, domain)
+    c = step_working_set(source, step) + k
     if plan.kind == "binomial":
         snaps = schedule_cost(plan.trees[0])[1] if plan.trees else 0
-        c = step_working_set(source, step) + k
-        return snaps * k + max(c, a), f"snaps·k + max(c, A) = {snaps}·{k} + max({c}, {a})"
+        return snaps * k + c + a, f"snaps·k + c + A = {snaps}·{k} + {c} + {a}"
     q, r = divmod(n, plan.param)
     rho = size_of_type(vjp_program(source, step).get(step + "_jvp_nl").nl_out[-1])
-    kk = plan.param
-    return (q * k + max(kk - 1, r) * rho + a + k,
-            f"Q·k + max(K−1, R)·ρ + A + k = {q}·{k} + {max(kk - 1, r)}·{rho} + {a} + {k}")
+    m = max(plan.param, r)
+    return (q * k + m * rho + k + c + a,
+            f"Q·k + max(K, R)·ρ + k + c + A = {q}·{k} + {m}·{rho} + {k} + {c} + {a}")
