@@ -171,6 +171,8 @@ def test_every_k_stores_one_state_per_segment(n, k):
     vp = vjp_program(p, fn, pol)
     plan = pol.loops
     q, r = divmod(n, k)
+    (dv,) = plan.derivations
+    assert (dv.judgment, dv.rule, dv.notes["Q"], dv.notes["R"]) == ("checkpoint", "CkEvery", q, r)
     seg_loops = [x for d in plan.program.defs if d.name == fn for x in iter_nodes(d.body)
                  if type(x) is Loop]
     assert [(x.n, x.fn == "euler_step") for x in seg_loops] == \
@@ -207,6 +209,7 @@ def test_binomial_extra_steps_are_t_and_memory_within_bound(n, s):
     assert r.work == n + optimal_forward_steps(n, s)
     snaps, k, c = binomial_bound(pol.loops, p)
     assert snaps <= s and k == 3
+    assert [(dv.rule, dv.notes["N"]) for dv in pol.loops.derivations] == [("CkRevolve", n)]
     assert r.memory <= snaps * k + c, (r.memory, snaps, k, c)
     # and the gradient is the save-all one
     g = grad(p, "f", CELL_AT)

@@ -90,7 +90,8 @@ class LoopPlan:
     ``advances``: ``{definition: (m, step)}``: in ``definition_jvp_nl`` the
     recomputed (call or loop) binding whose tape is dropped becomes the
     untaped ``loop m step(x̄)``; ``new_defs``: the definitions added;
-    ``derivation``: the CkEvery / CkRevolve derivations, one per loop."""
+    ``derivations``: the CkEvery / CkRevolve derivations, one per loop (subject:
+    the loop's ``let``; result: the bindings that replace it)."""
 
     def __init__(self, program, recompute, advances, new_defs, derivations, kind, param):
         self.program = program
@@ -206,6 +207,35 @@ def _call_def(name, params, outs, rhs) -> Def:
     return Def(name, params, [], list(outs), [], Block([Let(ys, (), rhs)], Ret(ys, ())))
 
 
+class _Rewriting:
+    """The state of one rewriting of fn's loops: the new definitions (named
+    ``fn_…``, memoized), which of their choice points unzip recomputes, the
+    advances of the post-pass, and per loop (N, step, carry length) and, for
+    binomial, its schedule tree."""
+
+    def __init__(self, prog: Program, fn: str, policy: str):
+        self.prog, self.fn, self.policy = prog, fn, policy
+        self.new_name = _namer(prog, fn)
+        self.new_defs: list[Def] = []
+        self.recompute: set = set()
+        self.advances: dict = {}
+        self.memo: dict = {}
+        self.loops: list = []
+        self.trees: list = []
+        self.derivations: list[Derivation] = []
+
+    def run(self, rule_fn, kind: str, param: int) -> LoopPlan:
+        def replace(b: Let, fresh):
+            dv = rule_fn(self, b, fresh, param)
+            self.derivations.append(dv)
+            return list(dv.result)
+        new_fn = _rewrite_fn(self.prog.get(self.fn), replace)
+        plan = LoopPlan(_insert_before(self.prog, self.fn, self.new_defs, new_fn), self.recompute,
+                        self.advances, self.new_defs, self.derivations, kind, param)
+        plan.loops, plan.trees = self.loops, self.trees
+        return plan
+
+
 # ----------------------------------------------------------------------------
 # every:K over iterations
 
@@ -215,45 +245,38 @@ def _call_def(name, params, outs, rhs) -> Def:
       [r"\mathit{seg}(\bar x) = \mathsf{loop}\ K\ f(\bar x)", r"\text{unzip recomputes } \mathit{seg}\text{'s loop}"],
       "every:K over iterations: the carried state is stored once per segment of K iterations; "
       "each segment is recomputed just before its reversed linear loop")
+def CkEvery(cx: _Rewriting, b: Let, fresh, k: int) -> Derivation:
+    """One loop ``let (x̄') = loop N f(x̄)`` ⟶ the segment loop and the remainder
+    loop (a loop shorter than K is left as it is)."""
+    e = b.rhs
+    step = _checked_loop(cx.prog, cx.fn, b, cx.policy)
+    q, r = divmod(e.n, k)
+    cx.loops.append((e.n, e.fn, len(e.nl)))
+    if q == 0:
+        return Derivation("checkpoint", "CkEvery", b, (b,), notes={"K": k, "Q": 0, "R": r})
+    seg = cx.memo.get(("seg", e.fn))
+    if seg is None:
+        seg = cx.memo[("seg", e.fn)] = cx.new_name(f"seg{k}_{e.fn}")
+        params, outs = _carry_params(step)
+        cx.new_defs.append(_call_def(seg, params, outs,
+                                     Loop(k, e.fn, tuple(p.name for p in params), ())))
+        cx.recompute.add((seg, "loop"))
+        cx.advances[seg] = (k, e.fn)
+    if r == 0:
+        out = (Let(b.nl, (), Loop(q, seg, e.nl, (), (), False, e.pos), b.pos, b.nl_ty),)
+    else:
+        zs = tuple(fresh(x) for x in b.nl)
+        out = (Let(zs, (), Loop(q, seg, e.nl, (), (), False, e.pos), b.pos),
+               Let(b.nl, (), Loop(r, e.fn, zs, (), (), False, e.pos), b.pos, b.nl_ty))
+    return Derivation("checkpoint", "CkEvery", b, out, notes={"K": k, "Q": q, "R": r, "seg": seg})
+
+
 def segment(prog: Program, fn: str, k: int) -> LoopPlan:
     """Rewrite every loop of ``fn`` into a loop over segments of ``k`` iterations
-    and a remainder loop (see the module docstring, CkEvery)."""
+    and a remainder loop (rule CkEvery, one derivation per loop)."""
     if k < 1:
         raise TransformError(f"every:K needs a positive number of steps, got {k!r}", rule="Policy")
-    d = prog.get(fn)
-    new_name = _namer(prog, fn)
-    new_defs, recompute, advances, dvs, loops = [], set(), {}, [], []
-    seg_of: dict[str, str] = {}
-
-    def replace(b: Let, fresh):
-        e = b.rhs
-        step = _checked_loop(prog, fn, b, f"every:{k}")
-        q, r = divmod(e.n, k)
-        loops.append((e.n, e.fn, len(e.nl)))
-        if q == 0:
-            return [b]
-        seg = seg_of.get(e.fn)
-        if seg is None:
-            seg = seg_of[e.fn] = new_name(f"seg{k}_{e.fn}")
-            params, outs = _carry_params(step)
-            new_defs.append(_call_def(seg, params, outs,
-                                      Loop(k, e.fn, tuple(p.name for p in params), ())))
-            recompute.add((seg, "loop"))
-            advances[seg] = (k, e.fn)
-        if r == 0:
-            out = [Let(b.nl, (), Loop(q, seg, e.nl, (), (), False, e.pos), b.pos, b.nl_ty)]
-        else:
-            zs = tuple(fresh(x) for x in b.nl)
-            out = [Let(zs, (), Loop(q, seg, e.nl, (), (), False, e.pos), b.pos),
-                   Let(b.nl, (), Loop(r, e.fn, zs, (), (), False, e.pos), b.pos, b.nl_ty)]
-        dvs.append(Derivation("checkpoint", "CkEvery", e, out, notes={"K": k, "Q": q, "R": r}))
-        return out
-
-    new_fn = _rewrite_fn(d, replace)
-    plan = LoopPlan(_insert_before(prog, fn, new_defs, new_fn), recompute, advances, new_defs,
-                    dvs, "every", k)
-    plan.loops = loops
-    return plan
+    return _Rewriting(prog, fn, f"every:{k}").run(CkEvery, "every", k)
 
 
 # ----------------------------------------------------------------------------
@@ -267,72 +290,67 @@ def segment(prog: Program, fn: str, k: int) -> LoopPlan:
        r"m = \text{optimal split of } (n, s)"],
       "binomial:S over iterations: Revolve's recursion, one definition per distinct subproblem, "
       "the advances as loops of the step")
+def CkRevolve(cx: _Rewriting, b: Let, fresh, s: int) -> Derivation:
+    """One loop ``let (x̄') = loop N f(x̄)`` ⟶ ``let (x̄') = rev[N,s](x̄)`` (a loop of
+    fewer than two iterations is left as it is)."""
+    e = b.rhs
+    step = _checked_loop(cx.prog, cx.fn, b, cx.policy)
+    cx.loops.append((e.n, e.fn, len(e.nl)))
+    if e.n < 2:
+        return Derivation("checkpoint", "CkRevolve", b, (b,), notes={"S": s, "N": e.n})
+    root = _revolve_defs(cx, step, e.n, s)
+    out = (Let(b.nl, (), Call(root, e.nl, (), e.pos), b.pos, b.nl_ty),)
+    return Derivation("checkpoint", "CkRevolve", b, out, notes={"S": s, "N": e.n, "root": root})
+
+
+def _revolve_defs(cx: _Rewriting, step: Def, n: int, snaps: int) -> str:
+    """The name of rev[n, snaps] for ``step``, writing the rev and adv definitions
+    of its schedule tree that are not written yet (post-order, no recursion)."""
+    from .revolve import schedule
+    params, outs = _carry_params(step)
+    xs = tuple(p.name for p in params)
+    ys = tuple(f"y{j + 1}" for j in range(len(outs)))
+    zs = tuple(f"z{j + 1}" for j in range(len(outs)))
+    memo = cx.memo
+    root = schedule(n, snaps)
+    post, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        post.append(node)
+        if node.head is not None:
+            stack += (node.head, node.tail)
+    for node in reversed(post):
+        key = ("rev", step.name, node.length, node.snaps)
+        if key in memo:
+            continue
+        if node.head is None:
+            memo[key] = step.name
+            continue
+        h = memo[("rev", step.name, node.head.length, node.head.snaps)]
+        t = memo[("rev", step.name, node.tail.length, node.tail.snaps)]
+        m = node.head.length
+        adv = memo.get(("adv", step.name, m, node.snaps))
+        if adv is None:
+            adv = memo[("adv", step.name, m, node.snaps)] = \
+                cx.new_name(f"adv{m}s{node.snaps}_{step.name}")
+            cx.new_defs.append(_call_def(adv, params, outs, Call(h, xs, ())))
+            cx.recompute.add((adv, "call"))
+            cx.advances[adv] = (m, step.name)
+        name = memo[key] = cx.new_name(f"rev{node.length}s{node.snaps}_{step.name}")
+        cx.new_defs.append(Def(name, params, [], list(outs), [],
+                               Block([Let(ys, (), Call(adv, xs, ())), Let(zs, (), Call(t, ys, ()))],
+                                     Ret(zs, ()))))
+    cx.trees.append(root)
+    return memo[("rev", step.name, n, snaps)]
+
+
 def revolve(prog: Program, fn: str, s: int) -> LoopPlan:
     """Rewrite every loop of ``fn`` into Revolve's schedule with ``s`` snapshots
-    (see the module docstring, CkRevolve)."""
-    from .revolve import schedule
+    (rule CkRevolve, one derivation per loop)."""
     if s < 1:
         raise TransformError(f"binomial:S needs a positive number of snapshots, got {s!r}",
                              rule="Policy")
-    d = prog.get(fn)
-    new_name = _namer(prog, fn)
-    new_defs, recompute, advances, dvs, loops, trees = [], set(), {}, [], [], []
-    memo: dict[tuple, str] = {}
-
-    def build(step: Def, n: int, snaps: int) -> str:
-        """The name of rev[n, snaps] for ``step`` (built iteratively, post-order)."""
-        params, outs = _carry_params(step)
-        xs = tuple(p.name for p in params)
-        root = schedule(n, snaps)
-        post, stack = [], [root]
-        while stack:
-            node = stack.pop()
-            post.append(node)
-            if node.head is not None:
-                stack += (node.head, node.tail)
-        for node in reversed(post):
-            key = (step.name, node.length, node.snaps)
-            if key in memo:
-                continue
-            if node.head is None:
-                memo[key] = step.name
-                continue
-            h = memo[(step.name, node.head.length, node.head.snaps)]
-            t = memo[(step.name, node.tail.length, node.tail.snaps)]
-            m = node.head.length
-            adv_key = ("adv", step.name, m, node.snaps)
-            adv = memo.get(adv_key)
-            if adv is None:
-                adv = memo[adv_key] = new_name(f"adv{m}s{node.snaps}_{step.name}")
-                new_defs.append(_call_def(adv, params, outs, Call(h, xs, ())))
-                recompute.add((adv, "call"))
-                advances[adv] = (m, step.name)
-            name = memo[key] = new_name(f"rev{node.length}s{node.snaps}_{step.name}")
-            ys = tuple(f"y{j + 1}" for j in range(len(outs)))
-            zs = tuple(f"z{j + 1}" for j in range(len(outs)))
-            new_defs.append(Def(name, params, [], list(outs), [],
-                                Block([Let(ys, (), Call(adv, xs, ())), Let(zs, (), Call(t, ys, ()))],
-                                      Ret(zs, ()))))
-        trees.append(root)
-        return memo[(step.name, n, snaps)]
-
-    def replace(b: Let, fresh):
-        e = b.rhs
-        step = _checked_loop(prog, fn, b, f"binomial:{s}")
-        loops.append((e.n, e.fn, len(e.nl)))
-        if e.n < 2:
-            return [b]
-        root = build(step, e.n, s)
-        out = [Let(b.nl, (), Call(root, e.nl, (), e.pos), b.pos, b.nl_ty)]
-        dvs.append(Derivation("checkpoint", "CkRevolve", e, out, notes={"S": s, "N": e.n}))
-        return out
-
-    new_fn = _rewrite_fn(d, replace)
-    plan = LoopPlan(_insert_before(prog, fn, new_defs, new_fn), recompute, advances, new_defs,
-                    dvs, "binomial", s)
-    plan.loops = loops
-    plan.trees = trees
-    return plan
+    return _Rewriting(prog, fn, f"binomial:{s}").run(CkRevolve, "binomial", s)
 
 
 # ----------------------------------------------------------------------------
