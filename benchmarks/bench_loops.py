@@ -21,8 +21,10 @@ includes measuring its candidates, which does depend on N), |vjp|, W and M of
 the gradient (``fn_jvp_nl`` then ``fn_jvp_lin_T``, the §4 evaluator), M in
 states of the carry (k reals), the forward step evaluations and the extra
 ones (steps − N; fractional where a policy recomputes only part of a step,
-as recompute-all does inside the step) -- for binomial:S next to t(N, S) and its bound
-snaps·k + max(c, A) -- and the number of definitions the schedule added.
+as recompute-all does inside the step) -- for binomial:S next to t(N, S) --,
+the bound on M the schedule states (``loop_ckpt.memory_bound``: binomial
+snaps·k + c + A, every:K Q·k + max(K, R)·ρ + k + c + A) and the number of
+definitions the schedule added.
 Steps are counted by W under a cost table pricing only the step's primal
 primitives that the JVP does not introduce (``STEP_OPS``), less fn's own, over
 the step's own count.  Programs: ``euler`` (examples/euler.la), ``rnn`` (a
@@ -180,6 +182,7 @@ def policy_rows(name: str, n: int):
         t = bound = "—"
         if pol_text.startswith("binomial"):
             t = optimal_forward_steps(n, pol.snaps) if n else 0
+        if pol_text.startswith(("binomial", "every")):
             bound = memory_bound(plan, p, fn, at, "float")[0]
         yield {"program": name, "N": n, "policy": pol_text + (
                    f" → {pol.method.split(': ')[-1]}" if pol_text.startswith("budget") else ""),
