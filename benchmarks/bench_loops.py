@@ -168,6 +168,7 @@ def policy_rows(name: str, n: int):
     per_step = _step_count(p, step.name, counting)
     own = grad(p0, fn, at, costs=counting).work
     k = sum(size_of_type(t) for t in step.nl_out)
+    consts: dict = {}
     for pol_text in policies_for(n):
         pol = policy_from_string(pol_text)
         t0 = time.perf_counter()
@@ -183,7 +184,7 @@ def policy_rows(name: str, n: int):
         if pol_text.startswith("binomial"):
             t = optimal_forward_steps(n, pol.snaps) if n else 0
         if pol_text.startswith(("binomial", "every")):
-            bound = memory_bound(plan, p, fn, at, "float")[0]
+            bound = memory_bound(plan, p, fn, at, "float", consts)[0]
         yield {"program": name, "N": n, "policy": pol_text + (
                    f" → {pol.method.split(': ')[-1]}" if pol_text.startswith("budget") else ""),
                "seconds": secs, "size": program_size(vp), "W": g.work, "M": g.memory,

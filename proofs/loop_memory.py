@@ -28,7 +28,7 @@ def check_loop_memory(s, v) -> bool:
         return False
     dom = get_domain("z3")
     at = {p.name: _symbolic(p.ty, dom, p.name) for p in d.nl_params}
-    notes = []
+    notes, consts = [], {}
     try:
         n = max(x.n for x in _loops(d))
         pols = [Binomial(k) for k in ((1, 2, 3, 4) if n <= 60 else (2, 3, 4))]
@@ -36,7 +36,7 @@ def check_loop_memory(s, v) -> bool:
         for pol in pols:
             vp = vjp_program(s.prog, d.name, pol)
             M = grad(s.prog, d.name, at, domain=dom, program=vp).memory
-            bound, formula = memory_bound(pol.loops, s.prog, d.name, at, dom)
+            bound, formula = memory_bound(pol.loops, s.prog, d.name, at, dom, consts)
             if M > bound:
                 v.refute("measurement", f"{pol.describe()}: M = {M} > {formula} = {bound}",
                          {"policy": pol.describe(), "M": M, "bound": bound})

@@ -498,7 +498,8 @@ def base_memory(source: Program, fn: str, at, domain="z3") -> int:
     return grad(p1, fn, at, domain=domain).memory
 
 
-def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3") -> tuple[int, str]:
+def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
+                 cache: dict | None = None) -> tuple[int, str]:
     """The peak memory a loop schedule states for ``fn``'s vjp, in reals, and
     the formula with its terms.  At any time the live values are: what fn's own
     halves hold around the loop (at most A = :func:`base_memory`), what the
@@ -509,20 +510,28 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3") -> t
     * ``binomial:S``: snaps ≤ S snapshots of the carry: M ≤ snaps·k + c + A.
     * ``every:K``: the Q segment-start states and one segment's re-stacked
       residual tuples (ρ reals each; the remainder's R if longer) and the
-      segment's copy of its start state: M ≤ Q·k + max(K, R)·ρ + k + c + A."""
+      segment's copy of its start state: M ≤ Q·k + max(K, R)·ρ + k + c + A.
+
+    ``cache``: a dict kept across calls for the same program and loop (c, A and
+    ρ do not depend on the policy)."""
     from linear_a.semantics.syntax import size_of_type
     from .compose import vjp_program
     from .revolve import schedule_cost
     n, step, _ = _one_loop(plan)
     d = source.get(step)
     k = sum(size_of_type(t) for t in d.nl_out)
-    a = base_memory(source, fn, at, domain)
-    c = step_working_set(source, step) + k
+    cache = {} if cache is None else cache
+    if "A" not in cache:
+        cache["A"] = base_memory(source, fn, at, domain)
+        cache["c"] = step_working_set(source, step) + k
+    a, c = cache["A"], cache["c"]
     if plan.kind == "binomial":
         snaps = schedule_cost(plan.trees[0])[1] if plan.trees else 0
         return snaps * k + c + a, f"snaps·k + c + A = {snaps}·{k} + {c} + {a}"
     q, r = divmod(n, plan.param)
-    rho = size_of_type(vjp_program(source, step).get(step + "_jvp_nl").nl_out[-1])
+    if "rho" not in cache:
+        cache["rho"] = size_of_type(vjp_program(source, step).get(step + "_jvp_nl").nl_out[-1])
+    rho = cache["rho"]
     m = max(plan.param, r)
     return (q * k + m * rho + k + c + a,
             f"Q·k + max(K, R)·ρ + k + c + A = {q}·{k} + {m}·{rho} + {k} + {c} + {a}")
