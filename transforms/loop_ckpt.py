@@ -117,7 +117,7 @@ class LoopPlan:
 
 
 def _loop_lets(fn_def: Def):
-    """The (let, loop) pairs of fn's body, nested right-hand sides included
+    """The ``let``s of fn's body whose right-hand side is a loop, nested right-hand sides included
     (recursion on nesting depth only, walks chains iteratively)."""
     out, stack = [], [fn_def.body]
     while stack:
@@ -161,15 +161,17 @@ def _rewrite_fn(d: Def, replace) -> Def:
     return Def(d.name, d.nl_params, d.lin_params, d.nl_out, d.lin_out, walk(d.body), d.pos)
 
 
-def _checked_loop(prog: Program, fn: str, b: Let, policy: str):
+def _checked_loop(prog: Program, fn: str, b: Let, policy: str) -> Def:
+    """The step definition of the loop bound by ``b``, if the schedules accept the
+    loop (a purely non-linear carry, no arrays read or stacked); else a located
+    Policy error."""
     e = b.rhs
     if e.over or e.lin or len(b.nl) != len(e.nl):
         raise TransformError(f"policy `{policy}` checkpoints loops whose state is purely "
                              f"non-linear and that read or stack no arrays; the loop of `{e.fn}` "
                              f"in `{fn}` does not", e.pos, file=prog.file, rule="Policy",
                              hint="use save-all or recompute-all for this loop")
-    step = prog.get(e.fn)
-    return step
+    return prog.get(e.fn)
 
 
 def _namer(prog: Program, fn: str):
