@@ -347,3 +347,16 @@ def test_two_loops_in_a_nested_let(policy):
     typecheck(parse_program(show(vp), "two_vjp.la"))
     got = grad(p, "f", at, program=vp).gradient
     assert all(close(got[k], want[k]) for k in at), (got, want)
+
+
+def test_checkpoint_command_on_the_looped_example(capsys):
+    """`linear-a checkpoint` on examples/euler.la: every schedule gives save-all's
+    gradient; every:14 and binomial:4 lower M (and both are on the frontier)."""
+    import json
+    code = main(["checkpoint", str(EXAMPLES / "euler.la"), "--fn", "euler", "--policies",
+                 "save-all,recompute-all,every:14,binomial:4", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["policy"]: r for r in out["rows"]}
+    assert code == 0 and all(r["same_gradient"] for r in rows.values())
+    assert rows["binomial:4"]["memory"] < rows["every:14"]["memory"] < rows["save-all"]["memory"] / 5
+    assert {"every:14", "binomial:4", "save-all"} <= set(out["frontier"])
