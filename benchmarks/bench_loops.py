@@ -150,6 +150,7 @@ def policies_for(n: int) -> list[str]:
 
 
 def policy_rows(name: str, n: int):
+    from linear_a.semantics.errors import LinearAError
     from linear_a.semantics.evaluate import Costs
     from linear_a.semantics.primitives import PRIMITIVES
     from linear_a.transforms.checkpoint import policy_from_string
@@ -172,7 +173,13 @@ def policy_rows(name: str, n: int):
     for pol_text in policies_for(n):
         pol = policy_from_string(pol_text)
         t0 = time.perf_counter()
-        vp = vjp_program(p, fn, pol)
+        try:
+            vp = vjp_program(p, fn, pol)
+        except LinearAError as e:          # e.g. a budget nothing fits
+            yield {"program": name, "N": n, "policy": f"{pol_text}: {e.message}", "seconds": 0,
+                   "size": "—", "W": "—", "M": "—", "M_states": float("nan"), "steps": "—",
+                   "extra": "—", "t": "—", "bound": "—", "new_defs": "—"}
+            continue
         secs = time.perf_counter() - t0
         g = grad(p, fn, at, program=vp)
         counted = grad(p, fn, at, program=vp, costs=counting).work - own

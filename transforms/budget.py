@@ -133,8 +133,9 @@ class Budget(Policy):
         if self.delegate is not None and prog is getattr(self, "_prepared", None):
             return prog
         if has_loops(prog, fn):        # over iterations: the loop schedules (loop_ckpt)
-            self._prepared = self._heuristic(prog, fn, None, budget_candidates(prog, fn),
-                                             domain="float")
+            first, fallback = budget_candidates(prog, fn)
+            self._prepared = self._heuristic(prog, fn, None, first, domain="float",
+                                             fallback=fallback)
             return self._prepared
         points = choice_points(prog, fn)
         if len(points) <= MAX_POINTS:
@@ -149,7 +150,7 @@ class Budget(Policy):
             return prog
         return self._heuristic(prog, fn, len(points))
 
-    def _heuristic(self, prog, fn: str, n: int | None, cands=None, domain="z3"):
+    def _heuristic(self, prog, fn: str, n: int | None, cands=None, domain="z3", fallback=()):
         from .checkpoint import policy_from_string
         if cands is None:
             cands = ["save-all", "recompute-all"]
@@ -167,6 +168,16 @@ class Budget(Policy):
             least = m if least is None else min(least, m)
             if m <= self.memory and (best is None or (w, m) < best[:2]):
                 best = (w, m, c)
+        for c in fallback if best is None else ():     # in order; the first that fits
+            try:
+                w, m = measure_policy(prog, fn, c, domain)
+            except (LinearAError, RecursionError):
+                continue
+            cands = list(cands) + [c]
+            least = m if least is None else min(least, m)
+            if m <= self.memory:
+                best = (w, m, c)
+                break
         if best is None:
             raise TransformError(f"no schedule tried fits in memory {self.memory}: the least peak "
                                  f"memory found for `{fn}`'s vjp is {least}", rule="Policy",

@@ -457,13 +457,16 @@ def binomial_bound(plan: LoopPlan, source: Program) -> tuple[int, int, int]:
     return snaps, k, step_working_set(source, step) + k
 
 
-def budget_candidates(prog: Program, fn: str) -> list[str]:
-    """The schedules ``budget:M`` measures on a definition with loops: save-all,
-    every:K for K ≈ √N/2, √N, 2√N (N the longest loop), binomial:S for
-    S ∈ {1, 2, 3, 4, 6, 10, 20} whose repetition number r(N, S) is at most
-    ``MAX_REPS`` (beyond it the schedule costs more than r·N forward steps,
-    and measuring it would too), recompute-all.  The least W whose measured
-    M fits is taken."""
+def budget_candidates(prog: Program, fn: str) -> tuple[list[str], list[str]]:
+    """The schedules ``budget:M`` measures on a definition with loops, as
+    ``(first, fallback)``.  First: save-all, every:K for K ≈ √N/2, √N, 2√N (N
+    the longest loop), binomial:S for S ∈ {1, 2, 3, 4, 6, 10, 20} whose
+    repetition number r(N, S) is at most ``MAX_REPS`` (beyond it a schedule
+    costs more than r·N forward steps, and so does measuring it), and
+    recompute-all; the least W whose measured M fits is taken.  Fallback, only
+    if none of those fits: the remaining binomial:S by decreasing S (W grows
+    as S falls), the first that fits (S = 1 only up to 150 iterations: it
+    nests N calls)."""
     from math import isqrt
     from .revolve import repetitions
     d = prog.get(fn)
@@ -472,9 +475,12 @@ def budget_candidates(prog: Program, fn: str) -> list[str]:
         n = max(n, d.body.n)
     r = max(1, isqrt(max(n, 1)))
     ks = sorted({max(1, r // 2), r, 2 * r})
-    ss = [s for s in (1, 2, 3, 4, 6, 10, 20) if repetitions(max(n, 1), s) <= MAX_REPS]
-    return (["save-all"] + [f"every:{k}" for k in ks] + [f"binomial:{s}" for s in ss]
-            + ["recompute-all"])
+    snaps = (20, 10, 6, 4, 3, 2, 1)
+    cheap = [s for s in snaps if repetitions(max(n, 1), s) <= MAX_REPS]
+    rest = [s for s in snaps if s not in cheap and (s > 1 or n <= 150)]
+    first = (["save-all"] + [f"every:{k}" for k in ks] + [f"binomial:{s}" for s in reversed(cheap)]
+             + ["recompute-all"])
+    return first, [f"binomial:{s}" for s in rest]
 
 
 MAX_REPS = 12
