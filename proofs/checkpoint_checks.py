@@ -133,6 +133,9 @@ def check_checkpoint_memory(s, v) -> None:
     from linear_a.transforms.revolve import Binomial, peak_bound
     from linear_a.transforms.transpose import binder_env
     from linear_a.semantics.evaluate import vsize
+    from .loop_memory import check_loop_memory
+    if check_loop_memory(s, v):       # a loop: the schedules over iterations (issue 14)
+        return
     d = s.entry
     dom = get_domain("z3")
     notes = []

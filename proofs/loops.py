@@ -29,8 +29,10 @@ Points (float, the real N: jvp-correct, unzip-correct, transpose-adjoint,
 vjp-correct against the tape oracle) are checked beside it and give
 counterexamples on P itself.  The method is reported as ``induction on N``; a failed premise is
 *unknown* with its reason, a refuted premise refutes the theorem with the
-premise's counterexample.  The checks listed in :data:`NOT_YET` do not
-support loops yet: they report *unknown* with :data:`REASON`.
+premise's counterexample.  A check listed in :data:`NOT_YET` would report
+*unknown* with :data:`REASON` on a looped program; since issue 14 every
+theorem supports loops and the table is empty (checkpoint-memory's own
+limits on loops are in proofs/loop_memory.py).
 """
 from __future__ import annotations
 
@@ -40,10 +42,7 @@ from linear_a.semantics.syntax import Loop, Program, iter_nodes
 
 REASON = "loops not yet supported by this check"
 
-NOT_YET = {
-    # (issue 14, checkpointing over iterations: another branch's work)
-    "checkpoint-memory": REASON + " (schedules over iterations are not built yet)",
-}
+NOT_YET: dict[str, str] = {}
 
 
 # The symbolic checks (normal forms, sympy) of these theorems grow with the

@@ -175,7 +175,8 @@ theorem("sched-invariance", "Scheduling the transposed code changes no value and
         per_program=("normal form of both", "measured W"))
 theorem("checkpoint-memory", "A schedule's peak memory is within the bound it states",
         "M(vjp) under binomial:S is at most snaps·k + c (snapshots held, state width, one step's "
-        "reversal working set); under every:K at most max(M_nl(save-all), R + S + Λ).",
+        "reversal working set); under every:K at most max(M_nl(save-all), R + S + Λ); over a "
+        "loop's iterations, the bounds of transforms/loop_ckpt.memory_bound.",
         r"M(\mathit{vjp}_\pi f) \le B_\pi(f)",
         per_program=("measured M (input-independent) against the bound",))
 

@@ -129,6 +129,14 @@ class Budget(Policy):
         self.method: str | None = None           # "exact" | "heuristic: <policy>"
 
     def prepare(self, prog, fn: str):
+        from .loop_ckpt import budget_candidates, has_loops
+        if self.delegate is not None and prog is getattr(self, "_prepared", None):
+            return prog
+        if has_loops(prog, fn):        # over iterations: the loop schedules (loop_ckpt)
+            first, fallback = budget_candidates(prog, fn)
+            self._prepared = self._heuristic(prog, fn, None, first, domain="float",
+                                             fallback=fallback)
+            return self._prepared
         points = choice_points(prog, fn)
         if len(points) <= MAX_POINTS:
             _, table, _ = frontier(prog, fn)
@@ -142,28 +150,40 @@ class Budget(Policy):
             return prog
         return self._heuristic(prog, fn, len(points))
 
-    def _heuristic(self, prog, fn: str, n: int):
+    def _heuristic(self, prog, fn: str, n: int | None, cands=None, domain="z3", fallback=()):
         from .checkpoint import policy_from_string
-        cands = ["save-all", "recompute-all"]
-        k = 1
-        while k <= n:
-            cands.append(f"every:{k}")
-            k *= 2
-        cands += [f"binomial:{s}" for s in range(1, 33)]
+        if cands is None:
+            cands = ["save-all", "recompute-all"]
+            k = 1
+            while k <= n:
+                cands.append(f"every:{k}")
+                k *= 2
+            cands += [f"binomial:{s}" for s in range(1, 33)]
         best, least = None, None
         for c in cands:
             try:
-                w, m = measure_policy(prog, fn, c)
+                w, m = measure_policy(prog, fn, c, domain)
             except (LinearAError, RecursionError):
                 continue
             least = m if least is None else min(least, m)
             if m <= self.memory and (best is None or (w, m) < best[:2]):
                 best = (w, m, c)
+        for c in fallback if best is None else ():     # in order; the first that fits
+            try:
+                w, m = measure_policy(prog, fn, c, domain)
+            except (LinearAError, RecursionError):
+                continue
+            cands = list(cands) + [c]
+            least = m if least is None else min(least, m)
+            if m <= self.memory:
+                best = (w, m, c)
+                break
         if best is None:
             raise TransformError(f"no schedule tried fits in memory {self.memory}: the least peak "
                                  f"memory found for `{fn}`'s vjp is {least}", rule="Policy",
-                                 hint="the search is exhaustive only up to "
-                                      f"{MAX_POINTS} choice points; this program has {n}")
+                                 hint=(f"tried over the loop's iterations: {', '.join(cands)}"
+                                       if n is None else "the search is exhaustive only up to "
+                                       f"{MAX_POINTS} choice points; this program has {n}"))
         self.cost, self.method = best[:2], f"heuristic: {best[2]}"
         self.delegate = policy_from_string(best[2])
         self.choices = {}
@@ -201,12 +221,18 @@ class Budget(Policy):
         return f"budget:{self.memory}"
 
 
-def measure_policy(prog, fn: str, policy) -> tuple[int, int]:
-    """(W, M) of fn's vjp (cotangent 1) under a policy string, on z3 symbols."""
+def measure_policy(prog, fn: str, policy, domain: str = "z3") -> tuple[int, int]:
+    """(W, M) of fn's vjp (cotangent 1) under a policy string, on z3 symbols
+    (``domain="float"``: at 1/2 for every real, for long loops, whose z3
+    terms would grow with N; a domain error there skips the candidate)."""
     from .compose import grad
     d = prog.get(fn)
-    dom = get_domain("z3")
-    args = {p.name: _symbolic(p.ty, dom, p.name) for p in d.nl_params}
+    dom = get_domain(domain)
+    if domain == "z3":
+        args = {p.name: _symbolic(p.ty, dom, p.name) for p in d.nl_params}
+    else:
+        half = lambda t: dom.const("0.5") if type(t) is RealType else tuple(half(u) for u in t.items)
+        args = {p.name: half(p.ty) for p in d.nl_params}
     r = grad(prog, fn, args, policy=policy, domain=dom)
     return r.work, r.memory
 

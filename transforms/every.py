@@ -55,11 +55,24 @@ class EveryK(Policy):
         self.saved: dict[str, set] = {}     # def name -> indices of saved choice points
         self.cuts: dict[str, list] = {}     # def name -> state width (values) at each cut
         self.segment_reals: dict[str, int] = {}   # def name -> most reals one segment recomputes
+        self.loops = None     # a LoopPlan when fn has loops (transforms/loop_ckpt.py, CkEvery)
 
     def prepare(self, prog, fn: str):
-        """Cut only ``fn`` (and its JVP ``fn_jvp``); other definitions are saved."""
+        """Cut only ``fn`` (and its JVP ``fn_jvp``); other definitions are saved.
+        If ``fn`` has loops, they are segmented over iterations instead
+        (``loop_ckpt.segment``) and fn's other bindings are saved."""
+        from .loop_ckpt import has_loops, segment
         self.root = fn
+        if self.loops is not None and prog is self.loops.program:
+            return prog
+        if has_loops(prog, fn):
+            self.loops = segment(prog, fn, self.k)
+            return self.loops.program
         return prog
+
+    def finish(self, vp, roots):
+        """Loops: the segments' forward runs become untaped (``loop_ckpt.untape_advances``)."""
+        return self.loops.finish(vp, roots) if self.loops is not None else vp
 
     def _applies(self, name: str) -> bool:
         return self.root is None or name in (self.root, self.root + "_jvp")
@@ -70,7 +83,7 @@ class EveryK(Policy):
         ``returned``: the non-linear variables the definition returns;
         ``types``: the non-linear variables' types (for sizes in reals)."""
         name = d.name
-        if not self._applies(name):
+        if not self._applies(name) or self.loops is not None:
             return
         n = len(flow)
         # steps: choice points whose results a later non-linear binding reads (or are returned)
@@ -120,6 +133,8 @@ class EveryK(Policy):
         self.cuts[name] = list(reversed(widths))
 
     def decide(self, point: ChoicePoint) -> str:
+        if self.loops is not None:
+            return self.loops.decide(point)
         if not self._applies(point.fn):
             return SAVE
         saved = self.saved.get(point.fn)

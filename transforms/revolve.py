@@ -477,22 +477,33 @@ class Binomial(Policy):
                                  rule="Policy")
         self.snaps = snaps
         self.restructured: Restructured | None = None
+        self.loops = None     # a LoopPlan when fn has loops (transforms/loop_ckpt.py, CkRevolve)
 
     def prepare(self, prog: Program, fn: str) -> Program:
         """Restructure ``fn`` (a chain) into the nested calls of the schedule
         (idempotent: a program this policy already restructured is returned as is)."""
+        from .loop_ckpt import has_loops, revolve
         if self.restructured is not None and prog is self.restructured.program:
             return prog
+        if self.loops is not None and prog is self.loops.program:
+            return prog
+        if has_loops(prog, fn):           # Revolve over the iterations (CkRevolve)
+            self.loops = revolve(prog, fn, self.snaps)
+            return self.loops.program
         self.restructured = restructure(prog, fn, self.snaps)
         return self.restructured.program
 
     def decide(self, point: ChoicePoint) -> str:
+        if self.loops is not None:
+            return self.loops.decide(point)
         r = self.restructured
         if r is not None and point.kind == "call" and _source_name(point.fn) in r.wrappers:
             return RECOMPUTE
         return SAVE
 
     def check(self, points) -> None:
+        if self.loops is not None:
+            return
         if self.restructured is None:
             raise TransformError(
                 f"policy `{self.describe()}` schedules a chain restructured into nested calls; "
@@ -507,6 +518,8 @@ class Binomial(Policy):
     def finish(self, vp: Program, roots) -> Program:
         """The vjp program's post-pass (called by ``compose.vjp_program``): the
         head wrappers' forward sweeps become untaped advances (:func:`advance_calls`)."""
+        if self.loops is not None:
+            return self.loops.finish(vp, roots)
         if self.restructured is None:
             return vp
         return advance_calls(vp, self.restructured.program, roots)
