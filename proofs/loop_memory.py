@@ -19,9 +19,9 @@ def check_loop_memory(s, v) -> bool:
     """Check ``checkpoint-memory`` when the subject has loops; False if it has none."""
     from linear_a.semantics.domains import get_domain
     from linear_a.transforms.budget import _symbolic
-    from linear_a.transforms.compose import grad, vjp_program
+    from linear_a.transforms.compose import vjp_program
     from linear_a.transforms.every import EveryK
-    from linear_a.transforms.loop_ckpt import has_loops, memory_bound
+    from linear_a.transforms.loop_ckpt import has_loops, memory_bound, vjp_memory
     from linear_a.transforms.revolve import Binomial
     d = s.entry
     if not has_loops(s.prog, d.name):
@@ -35,7 +35,7 @@ def check_loop_memory(s, v) -> bool:
         pols += [EveryK(k) for k in sorted({2, 3, max(1, isqrt(n))})]
         for pol in pols:
             vp = vjp_program(s.prog, d.name, pol)
-            M = grad(s.prog, d.name, at, domain=dom, program=vp).memory
+            M = vjp_memory(s.prog, d.name, at, dom, program=vp)
             bound, formula = memory_bound(pol.loops, s.prog, d.name, at, dom, consts)
             if M > bound:
                 v.refute("measurement", f"{pol.describe()}: M = {M} > {formula} = {bound}",

@@ -69,8 +69,8 @@ from __future__ import annotations
 from linear_a.semantics.derivation import Derivation
 from linear_a.semantics.errors import TransformError
 from linear_a.semantics.rules import rule
-from linear_a.semantics.syntax import (Block, Call, Def, Drop, Let, Loop, Param, Program, Ret,
-                                       call_closure, iter_nodes)
+from linear_a.semantics.syntax import (Block, Call, Def, Drop, Let, Loop, Param, Program, RealType,
+                                       Ret, call_closure, iter_nodes)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint
 from .fresh import Fresh, def_names
@@ -497,13 +497,24 @@ def base_memory(source: Program, fn: str, at, domain="z3") -> int:
     """A: M of fn's save-all vjp with its loop run once (``loop 1``) -- fn's own
     frame, one iteration's residual tuple and its reversal -- measured at
     ``at`` (argument values in ``domain``, e.g. z3 symbols; M does not depend on them)."""
-    from .compose import grad
     d = source.get(fn)
     once = _rewrite_fn(d, lambda b, fresh: [Let(b.nl, b.lin, Loop(1, b.rhs.fn, b.rhs.nl, b.rhs.lin,
                                                                   b.rhs.over, False, b.rhs.pos),
                                                 b.pos, b.nl_ty, b.lin_ty)])
     p1 = Program([once if x.name == fn else x for x in source.defs], source.file)
-    return grad(p1, fn, at, domain=domain).memory
+    return vjp_memory(p1, fn, at, domain)
+
+
+def vjp_memory(prog: Program, fn: str, at, domain="z3", program: Program | None = None) -> int:
+    """M of fn's vjp at ``at`` with a cotangent of ones for each result (M does
+    not depend on the values, so any cotangent of the right shape will do; unlike
+    ``grad`` this also measures functions with several or tuple results)."""
+    from .compose import vjp
+
+    def ones(t):
+        return 1.0 if isinstance(t, RealType) else [ones(x) for x in t.items]
+    return vjp(prog, fn, at, [ones(t) for t in prog.get(fn).nl_out], domain=domain,
+               program=program).memory
 
 
 def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
