@@ -39,12 +39,8 @@ def test_corpus_proves_every_applicable_theorem(name, prog):
     s = Subject(name, prog, positive=True)
     outs = check_program(s)
     assert {o.theorem for o in outs} == set(checks.applicable(s))
-    # a program with loops: the checks that do not support loops yet say so (issue 14)
-    from linear_a.proofs.loops import REASON, has_loops
-    pending = [o for o in outs if o.status == "unknown" and o.method == "loops"]
-    assert all(o.detail.startswith(REASON) for o in pending)
-    assert bool(pending) == has_loops(prog)
-    bad = [(o.theorem, o.status, o.detail) for o in outs if o.status != "proved" and o not in pending]
+    # every theorem applies to programs with loops too (issue 14): nothing is left unknown
+    bad = [(o.theorem, o.status, o.detail) for o in outs if o.status != "proved"]
     assert not bad
 
 
