@@ -9,7 +9,9 @@ exercises, and the default run requires every item:
   derivative checks see ``op``'s partials: a wrong one changes the gradient);
 * ``rule judgment:Name`` -- every rule of the typing, JVP, unzip and
   transposition judgments (``linear_a.semantics.rules.RULES``) used in a
-  derivation of a checked program or of its transforms;
+  derivation of a checked program or of its transforms, and the schedules over
+  loop iterations (``checkpoint:CkEvery``, ``checkpoint:CkRevolve``) that
+  checkpoint-memory applied;
 * ``tuple > 1 (non-linear)`` / ``tuple > 1 (linear)`` -- a tuple type with more
   than one component in a program of that kind;
 * ``call (non-linear)`` / ``call (linear)`` -- a call of a definition in a
@@ -32,7 +34,7 @@ from __future__ import annotations
 from linear_a.semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, LTup, LUnpack, NTup,
                                        NUnpack, Prim, Ret, Scale, TupleType, Zero)
 
-JUDGMENTS = ("typing", "jvp", "unzip", "transpose")
+JUDGMENTS = ("typing", "jvp", "unzip", "transpose", "checkpoint")
 STRUCTURE = ("tuple > 1 (non-linear)", "tuple > 1 (linear)", "call (non-linear)", "call (linear)",
              "loop with a tuple carry", "loop whose step calls a function")
 
@@ -42,6 +44,7 @@ def expected() -> list[str]:
     from linear_a.semantics.rules import RULES
     import linear_a.semantics.typecheck  # noqa: F401  (the rules register on import)
     import linear_a.transforms.jvp, linear_a.transforms.unzip, linear_a.transforms.transpose  # noqa: F401,E401
+    import linear_a.transforms.loop_ckpt  # noqa: F401
     prims = [f"primitive {op}" for op in PRIMITIVES]
     rules = [f"rule {j}:{n}" for (j, n) in RULES if j in JUDGMENTS and n != "Program"]
     from .typing_mutations import KINDS
@@ -224,6 +227,7 @@ def collect(s) -> set[str]:
     from .checks import _unzip_dv
     rules("unzip", _unzip_dv(s, RecomputeAll(), "recompute-all")[0])
     items.update(f"typing mutation: {k}" for k in s._cache.get("typing-mutations", ()))
+    items.update(f"rule checkpoint:{r}" for r in s._cache.get("loop-ckpt-rules", ()))
     staged = s._cache.get("staged")                            # staging, when unzip-correct ran it
     if staged is not None:
         rules("unzip", staged)

@@ -35,6 +35,8 @@ def check_loop_memory(s, v) -> bool:
         pols += [EveryK(k) for k in sorted({2, 3, max(1, isqrt(n))})]
         for pol in pols:
             vp = vjp_program(s.prog, d.name, pol)
+            s._cache.setdefault("loop-ckpt-rules", set()).update(   # for the coverage table
+                dv.rule for dv in pol.loops.derivations)
             M = vjp_memory(s.prog, d.name, at, dom, program=vp)
             bound, formula = memory_bound(pol.loops, s.prog, d.name, at, dom, consts)
             if M > bound:
