@@ -294,3 +294,23 @@ def test_exhaustive_budget_measures_exactly():
     for bits in product(("save", "recompute"), repeat=len(points)):
         choices = {(q.fn, q.index): b for q, b in zip(points, bits)}
         assert measure(prog, "f", choices) == measure(prog, "f", choices, "z3")
+
+
+def test_loop_schedule_subproblems_match_the_tree():
+    """binomial:S over a loop writes one definition per distinct (length, snaps), found
+    without building Revolve's O(N) tree; its (advances, snapshots) are the tree's."""
+    from linear_a.transforms.loop_ckpt import _subproblems
+    from linear_a.transforms.revolve import schedule, schedule_cost
+    for n, s in product((2, 3, 7, 13, 57, 200, 1000), (1, 2, 3, 4, 10)):
+        if s == 1 and n > 200:
+            continue
+        order, split, cost = _subproblems(n, s)
+        assert cost == schedule_cost(schedule(n, s)), (n, s)
+        tree, stack = set(), [schedule(n, s)]
+        while stack:
+            node = stack.pop()
+            tree.add((node.length, node.snaps))
+            if node.head is not None:
+                assert split[(node.length, node.snaps)] == node.head.length
+                stack += (node.head, node.tail)
+        assert set(order) == tree and len(order) == len(tree)
