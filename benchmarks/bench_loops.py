@@ -17,7 +17,8 @@ comparison, the size of the gradient program of the *unrolled* source
 ``--policies`` (checkpointing over iterations, ``transforms/loop_ckpt.py``)
 prints, per program, N and policy: the transform time (``vjp_program``: the
 restructuring, JVP, unzip, transposition, the post-pass; for budget:M it
-includes measuring its candidates, which does depend on N), |vjp|, W and M of
+includes measuring its candidates, by cost-only runs -- ``semantics/cost.py``,
+a loop's step run once -- so it does not run the N iterations), |vjp|, W and M of
 the gradient (``fn_jvp_nl`` then ``fn_jvp_lin_T``, the §4 evaluator), M in
 states of the carry (k reals), the forward step evaluations and the extra
 ones (steps − N; fractional where a policy recomputes only part of a step,

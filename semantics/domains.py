@@ -9,6 +9,10 @@ which floats, sympy expressions and z3 terms all provide.
 * ``sympy`` – exact rationals and symbols: symbolic execution.
 * ``z3``    – z3 real terms; transcendental primitives are uninterpreted
   functions, so identities proved there hold for *every* interpretation.
+* ``cost``  – one number, ``•``, that every operation returns: a value is its
+  shape and nothing else.  W and M depend on the program alone (no control
+  flow), so running on ``•`` measures them; ``semantics/cost.py`` uses it to
+  measure without running a loop's N iterations.
 """
 from __future__ import annotations
 
@@ -94,8 +98,41 @@ class Z3Domain(Domain):
         raise UsageError(f"z3 term is not a number: {v}")
 
 
+class CostScalar:
+    """The one number of the cost domain: every arithmetic operation on it gives it back."""
+    __slots__ = ()
+
+    def _same(self, *_):
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __pos__ = _same
+
+    def __repr__(self):
+        return "•"
+
+
+SCALAR = CostScalar()
+
+
+class CostDomain(Domain):
+    """Values are shapes: every real is ``•`` (no domain errors, no overflow)."""
+    name = "cost"
+
+    def const(self, text):
+        return SCALAR
+
+    def function(self, name: str, arity: int):
+        """Every primitive (``Primitive.evaluate`` asks for it: no ``cost`` entry in the table)."""
+        return CostScalar._same.__get__(SCALAR)
+
+    def as_float(self, v):
+        raise UsageError("the cost domain has no numbers, only shapes")
+
+
 FLOAT = FloatDomain()
-_DOMAINS = {"float": lambda: FLOAT, "sympy": SympyDomain, "z3": Z3Domain}
+COST = CostDomain()
+_DOMAINS = {"float": lambda: FLOAT, "sympy": SympyDomain, "z3": Z3Domain, "cost": lambda: COST}
 
 
 def get_domain(d) -> Domain:

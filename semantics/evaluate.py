@@ -43,7 +43,7 @@ from .gcpause import paused_gc
 from .domains import Domain, get_domain
 from .errors import DomainError, EvalError, LinearAError, UsageError
 from .primitives import PRIMITIVES, apply
-from .loops import eval_Loop
+from .loops import Repeated, eval_Loop
 from .syntax import (ArrayType, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, LUnpack, NTup, NUnpack,
                      Prim, Program, RealType, Ret, Scale, Type, Zero, expr_size,
                      iter_nodes, leaf_uses)
@@ -98,14 +98,17 @@ class Result:
 
 
 def vsize(v) -> int:
-    """The number of scalars in v (iterative: values may nest deeply)."""
+    """The number of scalars in v (iterative: values may nest deeply; a
+    :class:`~.loops.Repeated` array, met only in cost-only runs, knows its size)."""
     if type(v) is not tuple:
-        return 1
+        return 1 if type(v) is not Repeated else v.size
     n, todo = 0, [v]
     while todo:
         v = todo.pop()
         if type(v) is tuple:
             todo.extend(v)
+        elif type(v) is Repeated:
+            n += v.size
         else:
             n += 1
     return n
@@ -181,6 +184,8 @@ class Frame:
 
 
 class Evaluator:
+    summarize = False   # cost-only runs (semantics/cost.py): a loop runs its step once, not N times
+
     def __init__(self, prog: Program, domain: Domain | str = "float", costs: Costs | None = None,
                  derive: bool = False):
         self.prog = prog

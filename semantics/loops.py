@@ -31,6 +31,12 @@ cost table does not price; configurable).  Memory: the loop's arguments at
 their last use move into the loop; while it runs, the arrays of ``over``, the
 stacked outputs filled so far and the step's frame (which holds the carry as
 its parameters) are live; M is the peak over the iterations.
+
+Cost only (``semantics/cost.py``, ``ev.summarize``).  W and M do not depend on
+the values, and every iteration runs the same step on values of the same
+types, so the step is run once: W = N·(W(step) + ``Costs.loop``) and M = the
+peak of the last iteration, base + (N − 1)·s + M(step), s the reals one
+iteration stacks; the stacks are :class:`Repeated`.
 """
 from __future__ import annotations
 
@@ -159,6 +165,8 @@ def eval_Loop(ev, e: Loop, f):
     peak = base
     premises = [] if ev.derive else None
     order = range(n - 1, -1, -1) if e.reverse else range(n)
+    if ev.summarize:                   # cost-only: the first iteration stands for all (below)
+        order = order[:1]
     for k in order:
         nl, lin, w, p, dv = ev.call(d, carry + [a[k] for a in arrays], lin)
         work += w
@@ -167,20 +175,30 @@ def eval_Loop(ev, e: Loop, f):
         carry = list(nl[:nc])
         lin = list(lin)
         outs = nl[nc:]
-        if stacks is None:
-            stacks = [[None] * n for _ in outs]
+        if stacks is None:             # (a cost-only run keeps its one iteration's in a dict)
+            stacks = [[None] * n if len(order) == n else {} for _ in outs]
         for s, v in zip(stacks, outs):
             s[k] = v
             stacked += _vsize(v)
         if premises is not None:
             premises.append(dv)
+    if len(order) < n:
+        # Cost-only run (semantics/cost.py: values are shapes).  Iteration i runs the
+        # same step on values of the same types as iteration 0 did: the same work w and
+        # step-frame peak p, the same s = ``stacked`` reals stacked.  It peaks at
+        # base + i·s + p, so the loop peaks at its last iteration, i = N − 1.
+        work += (n - 1) * w
+        peak = max(peak, base + (n - 1) * stacked + p)
+        arrays_out = tuple(Repeated(s[k], n) for s in stacks)
+    else:
+        if stacks is None:             # N = 0: empty arrays, one per stacked output
+            stacks = [[] for _ in range(len(d.nl_out) - nc)]
+        arrays_out = tuple(tuple(s) for s in stacks)
     work += n * ev.costs.loop
     f.work += work
     if peak > f.peak:
         f.peak = peak
-    if stacks is None:                 # N = 0: empty arrays, one per stacked output
-        stacks = [[] for _ in range(len(d.nl_out) - nc)]
-    nl_out = tuple(carry) + tuple(tuple(s) for s in stacks)
+    nl_out = tuple(carry) + arrays_out
     ev.alloc(f, nl_out)                # … and freed when it ends (moved into the results)
     ev.alloc(f, lin)
     dv = None
@@ -188,6 +206,25 @@ def eval_Loop(ev, e: Loop, f):
         dv = Derivation("eval", "Loop", e, (nl_out, tuple(lin)), premises,
                         notes={"work": work, "iterations": n})
     return nl_out, tuple(lin), dv
+
+
+class Repeated:
+    """An array of ``n`` values of one shape, not materialized: what a loop stacks in a
+    cost-only run, where every value of a type has the same shape (``•`` for each
+    real).  ``a[k]`` is that value; ``size`` = n·‖value‖ (``evaluate.vsize`` reads it)."""
+    __slots__ = ("elem", "n", "size")
+
+    def __init__(self, elem, n: int):
+        self.elem, self.n, self.size = elem, n, n * _vsize(elem)
+
+    def __getitem__(self, k):
+        return self.elem
+
+    def __len__(self):
+        return self.n
+
+    def __repr__(self):
+        return f"[{self.elem!r}; {self.n}]"
 
 
 def _vsize(v) -> int:

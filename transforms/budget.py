@@ -5,8 +5,10 @@ choice point (``linear_a.transforms.checkpoint.ChoicePoint``, all definitions th
 unzips) is saved or recomputed, the vjp program is built and run, and its
 work W (sum of the two runs) and peak memory M (the larger peak) are
 measured with the §4 evaluator.  W and M depend only on the program, never on
-the argument values (there is no control flow), so the runs use the z3 domain
-on symbolic arguments: no point can hit a domain error.
+the argument values (there is no control flow), so the runs are cost-only
+(``semantics/cost.py``: the evaluator in the ``cost`` domain, whose values are
+shapes; a loop's step runs once, each definition once): no point can hit a
+domain error, and the time does not grow with the loops' lengths.
 
 Contract.
 * ``choice_points(prog, fn)`` — the choice points of fn's vjp, in unzip's order.
@@ -74,16 +76,12 @@ def _symbolic(ty, dom, name):
     return [_symbolic(t, dom, f"{name}_{i}") for i, t in enumerate(ty.items)]
 
 
-def measure(prog, fn: str, choices: dict) -> tuple[int, int]:
-    """(W, M) of fn's vjp (cotangent 1) under the choice vector ``choices``."""
-    from .compose import grad
-    d = prog.get(fn)
-    if d is None:
+def measure(prog, fn: str, choices: dict, domain: str = "cost") -> tuple[int, int]:
+    """(W, M) of fn's vjp (cotangent 1) under the choice vector ``choices``
+    (by cost-only runs; ``domain="z3"``: on z3 symbols, see :func:`measure_policy`)."""
+    if prog.get(fn) is None:
         raise TransformError(f"no function `{fn}`", rule="Policy")
-    dom = get_domain("z3")
-    args = {p.name: _symbolic(p.ty, dom, p.name) for p in d.nl_params}
-    r = grad(prog, fn, args, policy=Fixed(choices), domain=dom)
-    return r.work, r.memory
+    return measure_policy(prog, fn, Fixed(choices), domain)
 
 
 def frontier(prog, fn: str):
@@ -134,8 +132,7 @@ class Budget(Policy):
             return prog
         if has_loops(prog, fn):        # over iterations: the loop schedules (loop_ckpt)
             first, fallback = budget_candidates(prog, fn)
-            self._prepared = self._heuristic(prog, fn, None, first, domain="float",
-                                             fallback=fallback)
+            self._prepared = self._heuristic(prog, fn, None, first, fallback=fallback)
             return self._prepared
         points = choice_points(prog, fn)
         if len(points) <= MAX_POINTS:
@@ -150,7 +147,7 @@ class Budget(Policy):
             return prog
         return self._heuristic(prog, fn, len(points))
 
-    def _heuristic(self, prog, fn: str, n: int | None, cands=None, domain="z3", fallback=()):
+    def _heuristic(self, prog, fn: str, n: int | None, cands=None, domain="cost", fallback=()):
         from .checkpoint import policy_from_string
         if cands is None:
             cands = ["save-all", "recompute-all"]
@@ -221,12 +218,21 @@ class Budget(Policy):
         return f"budget:{self.memory}"
 
 
-def measure_policy(prog, fn: str, policy, domain: str = "z3") -> tuple[int, int]:
-    """(W, M) of fn's vjp (cotangent 1) under a policy string, on z3 symbols
-    (``domain="float"``: at 1/2 for every real, for long loops, whose z3
-    terms would grow with N; a domain error there skips the candidate)."""
-    from .compose import grad
+def measure_policy(prog, fn: str, policy, domain: str = "cost") -> tuple[int, int]:
+    """(W, M) of fn's vjp (cotangent 1) under a policy string.  W and M depend on
+    the program only, so by default they are measured by cost-only runs
+    (``compose.vjp_cost``, ``semantics/cost.py``): a loop's step is run once,
+    each definition once, so the time does not grow with the loops' lengths.
+    ``domain="z3"`` / ``"float"``: by the full evaluator on z3 symbols / at 1/2
+    for every real (the same W and M; ``tests/test_loop_cost.py`` compares)."""
+    from .compose import grad, vjp_cost
+    from .oracle import cotangent_values
     d = prog.get(fn)
+    if domain == "cost":
+        if d is None:
+            raise TransformError(f"no function `{fn}`", rule="Policy")
+        cotangent_values(fn, d.nl_out, None)      # as grad: one real result
+        return vjp_cost(prog, fn, policy)
     dom = get_domain(domain)
     if domain == "z3":
         args = {p.name: _symbolic(p.ty, dom, p.name) for p in d.nl_params}

@@ -12,6 +12,8 @@ JVP, then unzip, then transpose.
   larger peak.
 * ``grad(prog, fn, args)``: ``vjp`` with ȳ = 1 for a function with one real
   result (a :class:`TransformError` otherwise).
+* ``vjp_cost(prog, fn, policy)``: ``vjp``'s W and M only, by cost-only runs
+  (``semantics/cost.py``), in time independent of the loops' lengths.
 
 Gradients are keyed by parameter name; tuple parameters get nested tuples.
 The checkpoint ``policy`` (see ``linear_a.transforms.checkpoint``) is passed to unzip;
@@ -134,6 +136,25 @@ def vjp(prog: Program, fn: str, args, cotangent, policy=None, domain="float",
     r2 = evaluate(vp, t_name, (list(residuals), cts), dom, costs)
     gradient = {p.name: v for p, v in zip(d.nl_params, r2.lin)}
     return VJPResult(tuple(primal), gradient, r1.work + r2.work, max(r1.memory, r2.memory))
+
+
+def vjp_cost(prog: Program, fn: str, policy=None, costs: Costs | None = None,
+             program: Program | None = None) -> tuple[int, int]:
+    """``(W, M)`` of fn's vjp as :func:`vjp` measures them (W of the two runs summed,
+    the larger peak), by cost-only runs (``semantics/cost.py``): no values, and a
+    time independent of the loops' lengths.  W and M of a vjp do not depend on
+    the point or the cotangent, so none is given."""
+    from linear_a.semantics.cost import evaluate_cost
+    d = prog.get(fn)
+    if d is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    if not d.is_nonlinear:
+        raise TransformError(f"vjp needs a purely non-linear function, but `{fn}` has linear "
+                             f"parameters or results", d.pos, file=prog.file, rule="JDef")
+    vp = program if program is not None else vjp_program(prog, fn, policy)
+    nl_name, t_name = names_for(fn)
+    a, b = evaluate_cost(vp, nl_name, costs), evaluate_cost(vp, t_name, costs)
+    return a.work + b.work, max(a.memory, b.memory)
 
 
 def grad(prog: Program, fn: str, args, policy=None, domain="float", costs: Costs | None = None,

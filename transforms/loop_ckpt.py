@@ -102,7 +102,7 @@ class LoopPlan:
         self.kind = kind
         self.param = param
         self.loops: list[tuple[int, str, int]] = []     # (N, step, carry size) per loop
-        self.trees: list = []                           # binomial: one schedule tree per loop
+        self.trees: list = []        # binomial, per loop: (advances, snapshots held) of its schedule
 
     def decide(self, point: ChoicePoint) -> str:
         src = point.fn[:-4] if point.fn.endswith("_jvp") else point.fn
@@ -305,44 +305,70 @@ def CkRevolve(cx: _Rewriting, b: Let, fresh, s: int) -> Derivation:
     return Derivation("checkpoint", "CkRevolve", b, out, notes={"S": s, "N": e.n, "root": root})
 
 
+def _subproblems(n: int, snaps: int):
+    """The distinct subproblems ``(length, snaps)`` of Revolve's recursion on (n, snaps),
+    children before parents, with the split m of each (None for a step), and
+    ``(advances, snapshots held)`` of the whole schedule.  Over a loop the
+    schedule of a subproblem does not depend on where it starts, so this is
+    ``revolve.schedule`` + ``schedule_cost`` with each subtree once: O(S·r)
+    subproblems, not the tree's O(N) nodes (no recursion)."""
+    from .revolve import optimal_forward_steps, optimal_split
+    optimal_forward_steps(n, snaps)          # validates n and snaps
+    order, split, seen, stack = [], {}, set(), [(n, snaps, False)]
+    while stack:
+        l, k, done = stack.pop()
+        if done:
+            order.append((l, k))
+            continue
+        if (l, k) in seen:                   # (a subproblem seen is finished: lengths decrease)
+            continue
+        seen.add((l, k))
+        stack.append((l, k, True))
+        if l > 1:
+            m = split[(l, k)] = optimal_split(l, k)
+            stack += ((l - m, k - 1, False), (m, k, False))
+    cost = {}
+    for l, k in order:                       # as schedule_cost: B = B(tail) + m + B(head)
+        m = split.get((l, k))
+        if m is None:
+            cost[(l, k)] = (0, 0)
+        else:
+            bh, sh = cost[(m, k)]
+            bt, st = cost[(l - m, k - 1)]
+            cost[(l, k)] = (bt + m + bh, max(sh, 1 + st))
+    return order, split, cost[(n, snaps)]
+
+
 def _revolve_defs(cx: _Rewriting, step: Def, n: int, snaps: int) -> str:
     """The name of rev[n, snaps] for ``step``, writing the rev and adv definitions
-    of its schedule tree that are not written yet (post-order, no recursion)."""
-    from .revolve import schedule
+    of its schedule's subproblems that are not written yet (callees first)."""
     params, outs = _carry_params(step)
     xs = tuple(p.name for p in params)
     ys = tuple(f"y{j + 1}" for j in range(len(outs)))
     zs = tuple(f"z{j + 1}" for j in range(len(outs)))
     memo = cx.memo
-    root = schedule(n, snaps)
-    post, stack = [], [root]
-    while stack:
-        node = stack.pop()
-        post.append(node)
-        if node.head is not None:
-            stack += (node.head, node.tail)
-    for node in reversed(post):
-        key = ("rev", step.name, node.length, node.snaps)
+    order, split, cost = _subproblems(n, snaps)
+    for length, k in order:
+        key = ("rev", step.name, length, k)
         if key in memo:
             continue
-        if node.head is None:
+        m = split.get((length, k))
+        if m is None:
             memo[key] = step.name
             continue
-        h = memo[("rev", step.name, node.head.length, node.head.snaps)]
-        t = memo[("rev", step.name, node.tail.length, node.tail.snaps)]
-        m = node.head.length
-        adv = memo.get(("adv", step.name, m, node.snaps))
+        h = memo[("rev", step.name, m, k)]
+        t = memo[("rev", step.name, length - m, k - 1)]
+        adv = memo.get(("adv", step.name, m, k))
         if adv is None:
-            adv = memo[("adv", step.name, m, node.snaps)] = \
-                cx.new_name(f"adv{m}s{node.snaps}_{step.name}")
+            adv = memo[("adv", step.name, m, k)] = cx.new_name(f"adv{m}s{k}_{step.name}")
             cx.new_defs.append(_call_def(adv, params, outs, Call(h, xs, ())))
             cx.recompute.add((adv, "call"))
             cx.advances[adv] = (m, step.name)
-        name = memo[key] = cx.new_name(f"rev{node.length}s{node.snaps}_{step.name}")
+        name = memo[key] = cx.new_name(f"rev{length}s{k}_{step.name}")
         cx.new_defs.append(Def(name, params, [], list(outs), [],
                                Block([Let(ys, (), Call(adv, xs, ())), Let(zs, (), Call(t, ys, ()))],
                                      Ret(zs, ()))))
-    cx.trees.append(root)
+    cx.trees.append(cost)
     return memo[("rev", step.name, n, snaps)]
 
 
@@ -446,14 +472,13 @@ def binomial_bound(plan: LoopPlan, source: Program) -> tuple[int, int, int]:
     snapshots of the carry (k reals each) are held, plus c
     (:func:`step_working_set`, plus the k-real carried cotangent): M ≤ snaps·k + c."""
     from linear_a.semantics.syntax import size_of_type
-    from .revolve import schedule_cost
     if len(plan.loops) != 1:
         raise TransformError("the binomial bound is stated for a definition with one loop",
                              rule="Policy")
     n, step, _ = plan.loops[0]
     d = source.get(step)
     k = sum(size_of_type(t) for t in d.nl_out)
-    snaps = schedule_cost(plan.trees[0])[1] if plan.trees else 0
+    snaps = plan.trees[0][1] if plan.trees else 0
     return snaps, k, step_working_set(source, step) + k
 
 
@@ -535,7 +560,6 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
     ρ do not depend on the policy)."""
     from linear_a.semantics.syntax import size_of_type
     from .compose import vjp_program
-    from .revolve import schedule_cost
     n, step, _ = _one_loop(plan)
     d = source.get(step)
     k = sum(size_of_type(t) for t in d.nl_out)
@@ -545,7 +569,7 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
         cache["c"] = step_working_set(source, step) + k
     a, c = cache["A"], cache["c"]
     if plan.kind == "binomial":
-        snaps = schedule_cost(plan.trees[0])[1] if plan.trees else 0
+        snaps = plan.trees[0][1] if plan.trees else 0
         return snaps * k + c + a, f"snaps·k + c + A = {snaps}·{k} + {c} + {a}"
     q, r = divmod(n, plan.param)
     if "rho" not in cache:
