@@ -628,6 +628,47 @@ def mixed_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Pr
 
 
 # ----------------------------------------------------------------------------
+# Names the transformations also make
+
+# The bases the transformations draw fresh names from (JVP's partials `c`,
+# residuals `r`, multiplications `m`, tangents `d`+x, cotangents `ct_`+x,
+# unzip's `r`/`s`/`w`/`w_`+f, transposition's `k`), some with the suffix
+# Fresh adds (`c_1`), and tangent names of these names (`dc`, `dr`, `ddc`):
+# a program using them makes every transformation take its collision path
+# (`c` taken: `c_1`; `c_1` taken too: `c_2`; `dc` taken: `dc_1` …).  The
+# generator's own names (`v3`, `l4`, `x0`, `dx1`) never meet these.
+CLASHING_NAMES = ("c", "dc", "c_1", "r", "m", "dm", "d", "dd", "c_2", "ddc", "r_1", "dr", "w", "s",
+                  "k", "ct_c", "m_1", "dx", "x", "x_1", "w_f0", "w_f1", "ws_f0", "ct_x", "dw", "cr",
+                  "r_2", "dc_1", "mc", "dd_1")
+
+
+def clashing_names(prog: Program, rng: random.Random) -> Program:
+    """``prog`` with its variables renamed (consistently, injectively, in
+    random order) to :data:`CLASHING_NAMES` (in the list's order, or
+    shuffled) — alpha-equivalent, so every
+    theorem holds of it iff it holds of ``prog``; what changes is that each
+    transformation's fresh names now meet names already bound, the case the
+    random programs' ``v1, l2, …`` never produce (the fast path's name supply
+    must then still agree with the reference's, character for character)."""
+    import re
+
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    text = show(prog)
+    names = sorted(set(re.findall(r"\b(?:v|l|x|dx)[0-9]+\b", text)),
+                   key=lambda n: (len(n), n))
+    rng.shuffle(names)
+    pool = list(CLASHING_NAMES)
+    if rng.random() < 0.5:      # half the time the dense clashes of the list's order, else a random few
+        rng.shuffle(pool)
+    mapping = dict(zip(names, pool))
+    if not mapping:
+        return prog
+    text = re.sub(r"\b(?:v|l|x|dx)[0-9]+\b", lambda m: mapping.get(m.group(0), m.group(0)), text)
+    return parse_program(text, prog.file)
+
+
+# ----------------------------------------------------------------------------
 # Sample points
 
 

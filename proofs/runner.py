@@ -157,7 +157,13 @@ def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
         extra += 1
         if len(out) == before:
             break
-    return [(f"random-{seed}-{i}:{k}", k, p) for i, (k, p) in enumerate(out[:n])]
+    # every other program with its names renamed to the transformations' own (``c``, ``c_1``, ``dc``,
+    # ``ct_c`` …): the fresh-name collision paths, which names like ``v1`` never reach
+    import random as _random
+    from .generators import clashing_names
+    return [(f"random-{seed}-{i}:{k}" + (":clash" if i % 2 else ""), k,
+             clashing_names(p, _random.Random(seed * 100003 + i)) if i % 2 else p)
+            for i, (k, p) in enumerate(out[:n])]
 
 
 class _OutOfTime(Exception):
