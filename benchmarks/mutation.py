@@ -227,6 +227,10 @@ class Coverage:
         out = set()
         for n in lines:
             out.update(per.get(n, ()))
+        if not out and any(n in per for n in lines):
+            # executed only outside any test function (at import: tables, defaults): every test
+            # may depend on it, so the module's own test files
+            out.update(TESTS.get(mod, ()))
         own = tuple(f + "::" for f in TESTS.get(mod, ()))
         return sorted(out, key=lambda t: (not t.startswith(own), t))
 
@@ -237,7 +241,7 @@ class Coverage:
         include = "\n    ".join(str(base / m) for m in modules for base in (tree, pkg / "linear_a"))
         py = sys.executable
         for name, args, ctx in (("check", ["-m", "linear_a", "check", *check_args, "-j", "1"], ""),
-                                ("tests", ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", "tests"],
+                                ("tests", ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", str(tree / "tests")],
                                  "dynamic_context = test_function\n")):
             if (cov_dir / f"{name}.cov").exists():
                 continue                                # kept from an earlier run (--cov-dir)
@@ -245,7 +249,9 @@ class Coverage:
             rc_file.write_text(f"[run]\ndata_file = {cov_dir / (name + '.cov')}\n{ctx}"
                                f"include =\n    {include}\n", encoding="utf-8")
             t0 = time.perf_counter()
-            rc, _ = run([py, "-m", "coverage", "run", f"--rcfile={rc_file}", *args], tree, pkg, 3600)
+            # cwd = pkg: the copy's `linear_a` is the one imported (from the tree, `linear_a/` would be
+            # found without its subpackages, and an installed checkout's would fill them in)
+            rc, _ = run([py, "-m", "coverage", "run", f"--rcfile={rc_file}", *args], pkg, pkg, 3600)
             print(f"coverage of the {name} run: exit {rc}, {time.perf_counter() - t0:.0f} s", flush=True)
 
     @classmethod
@@ -259,16 +265,17 @@ class Coverage:
             m = module_of(f)
             if m:
                 check.setdefault(m, set()).update(d.lines(f) or ())
-        d = CoverageData(str(cov_dir / "tests.cov"))
-        d.read()
-        for f in d.measured_files():
-            m = module_of(f)
-            if not m:
-                continue
-            per = tests.setdefault(m, {})
-            for line, ctxs in d.contexts_by_lineno(f).items():
-                ids = {context_nodeid(c, test_files) for c in ctxs if c}
-                per.setdefault(line, set()).update(i for i in ids if i)
+        for data in sorted(cov_dir.glob("tests*.cov")):     # tests.cov, and any added since (tests-*.cov)
+            d = CoverageData(str(data))
+            d.read()
+            for f in d.measured_files():
+                m = module_of(f)
+                if not m:
+                    continue
+                per = tests.setdefault(m, {})
+                for line, ctxs in d.contexts_by_lineno(f).items():
+                    ids = {context_nodeid(c, test_files) for c in ctxs if c}
+                    per.setdefault(line, set()).update(i for i in ids if i)   # {} : at import only
         return cls(check, tests)
 
 
@@ -385,8 +392,8 @@ def main(argv=None):
                     rec["tests_run"] = len(tests)
                     if tests:
                         rc, secs = run([py, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                        "-m", "not slow", *tests],
-                                       tree, pkg, ns.timeout * 3)
+                                        "-m", "not slow", *(str(tree / t) for t in tests)],
+                                       pkg, pkg, ns.timeout * 3)
                         rec["tests_seconds"] = round(secs, 1)
                         if rc != 0:
                             stats["tests"] += 1

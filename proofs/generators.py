@@ -668,6 +668,42 @@ def clashing_names(prog: Program, rng: random.Random) -> Program:
     return parse_program(text, prog.file)
 
 
+def leaf_tails(prog: Program) -> Program:
+    """``prog`` with every chain that ends ``let (ȳ ; k̄) = e in (ȳ ; k̄)`` ending
+    in ``e`` itself (a *leaf tail*: ``sin(v3)``, ``f0(v1 ; l2)``, ``v *. l``),
+    in the definitions' bodies and in nested right-hand sides — the same
+    program (the let only names the results), in the shape a user writes and
+    the generator's ``Ret`` tails never have, where JVP, unzip, transposition
+    and the fast path name the results themselves (their ``r``)."""
+    import dataclasses
+
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+
+    def tail_of(e):
+        if type(e) is not Block:
+            return e
+        binds = [Let(b.nl, b.lin, tail_of(b.rhs), b.pos, b.nl_ty, b.lin_ty)
+                 if type(b) is Let and type(b.rhs) is Block else b for b in e.binds]
+        k = len(binds) - 1            # the drops after the last let move before it (their value is unused)
+        while k >= 0 and type(binds[k]) is Let and type(binds[k].rhs) is Drop:
+            k -= 1
+        if 0 <= k < len(binds) - 1 and type(binds[k]) is Let and type(binds[k].rhs) is not Block:
+            dropped = {b.rhs.v for b in binds[k + 1:]}
+            from linear_a.semantics.syntax import leaf_uses
+            if not dropped & (set(leaf_uses(binds[k].rhs)) | set(binds[k].binders)):
+                binds = binds[:k] + binds[k + 1:] + [binds[k]]
+        last, t = binds[-1], e.tail
+        if (type(last) is Let and type(t) is Ret and list(last.nl) == list(t.nl)
+                and list(last.lin) == list(t.lin) and last.nl_ty is None and last.lin_ty is None
+                and type(last.rhs) not in (Block, Zero) and len(set(t.nl)) == len(t.nl)):
+            return Block(binds[:-1], last.rhs) if len(binds) > 1 else last.rhs
+        return Block(binds, t)
+
+    out = Program([dataclasses.replace(d, body=tail_of(d.body)) for d in prog.defs], prog.file)
+    return parse_program(show(out), prog.file)       # as printed and read back (positions, checks)
+
+
 # ----------------------------------------------------------------------------
 # Sample points
 

@@ -157,13 +157,20 @@ def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
         extra += 1
         if len(out) == before:
             break
-    # every other program with its names renamed to the transformations' own (``c``, ``c_1``, ``dc``,
-    # ``ct_c`` …): the fresh-name collision paths, which names like ``v1`` never reach
+    # two shapes the generator does not write, each on half the programs (alpha- and let-equivalent):
+    # names renamed to the transformations' own (``c``, ``c_1``, ``dc``, ``ct_c`` …: the fresh-name
+    # collision paths) and chains ending in a leaf (``sin(v3)`` for ``let (v4 ;) = sin(v3) in (v4 ;)``)
     import random as _random
-    from .generators import clashing_names
-    return [(f"random-{seed}-{i}:{k}" + (":clash" if i % 2 else ""), k,
-             clashing_names(p, _random.Random(seed * 100003 + i)) if i % 2 else p)
-            for i, (k, p) in enumerate(out[:n])]
+    from .generators import clashing_names, leaf_tails
+    progs = []
+    for i, (k, p) in enumerate(out[:n]):
+        name = f"random-{seed}-{i}:{k}"
+        if i % 2:
+            p, name = clashing_names(p, _random.Random(seed * 100003 + i)), name + ":clash"
+        if i % 4 >= 2:
+            p, name = leaf_tails(p), name + ":leaf-tails"
+        progs.append((name, k, p))
+    return progs
 
 
 class _OutOfTime(Exception):
