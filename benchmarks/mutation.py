@@ -302,7 +302,8 @@ def write_table(out: Path | None, rows: list[dict], header: str):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("modules", nargs="*", default=DEFAULT_MODULES)
+    ap.add_argument("modules", nargs="*", default=DEFAULT_MODULES,
+                    help="modules to mutate (MODULE:N: N mutants of it instead of --per-module)")
     ap.add_argument("--per-module", type=int, default=8, help="mutants per module (all sites if fewer)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check-args", default="", help="extra arguments of the check run (default: none, "
@@ -338,10 +339,13 @@ def main(argv=None):
                 print("no `coverage` package: every mutant runs check and the module's tests", flush=True)
             else:
                 cov_dir = ns.cov_dir or (where / "cov")
-                Coverage.collect(tree, pkg, cov_dir, sorted(set(DEFAULT_MODULES) | set(ns.modules)),
+                Coverage.collect(tree, pkg, cov_dir, sorted(set(DEFAULT_MODULES)
+                                                            | {m.partition(":")[0] for m in ns.modules}),
                                      check_args)
                 cov = Coverage.load(cov_dir, tree)
-        for mod in ns.modules:
+        for arg in ns.modules:
+            mod, _, count = arg.partition(":")          # MODULE:N: N mutants of this module
+            count = int(count) if count else ns.per_module
             path = tree / mod
             original = path.read_text(encoding="utf-8")
             parsed = ast.parse(original)
@@ -349,7 +353,7 @@ def main(argv=None):
             if ns.sites:
                 chosen = [all_sites[int(i)] for i in ns.sites.split(",")]
             else:
-                chosen = rng.sample(all_sites, min(ns.per_module, len(all_sites)))
+                chosen = rng.sample(all_sites, min(count, len(all_sites)))
             stats = {"module": mod, "sites": len(all_sites), "run": 0, "unreached": 0, "check": 0,
                      "tests": 0, "stillborn": 0, "survivors": []}
             rows.append(stats)
