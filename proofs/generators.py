@@ -668,6 +668,41 @@ def clashing_names(prog: Program, rng: random.Random) -> Program:
     return parse_program(text, prog.file)
 
 
+def return_lets(prog: Program) -> Program:
+    """``prog`` with the first non-linear and the first linear result of each
+    top-level chain passed through a ``let`` whose right-hand side is a return
+    (``let (v3 ;) = sin(v1) in`` → ``let (t1 ;) = sin(v1) in let (v3 ;) = (t1 ;) in``):
+    the same program, with the one leaf the generator never puts on the right
+    of a ``let`` (the binder-environment reading of transposition, unzip and
+    the fast path's checker take a separate branch for it)."""
+    import dataclasses
+
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    defs = []
+    for d in prog.defs:
+        if type(d.body) is not Block:
+            defs.append(d)
+            continue
+        binds, done, k = [], set(), 0
+        for b in d.body.binds:
+            side = None
+            if type(b) is Let and type(b.rhs) is not Block and len(b.nl) + len(b.lin) == 1:
+                side = "nl" if b.nl else "lin"
+            if side is None or side in done:
+                binds.append(b)
+                continue
+            done.add(side)
+            k += 1
+            t, name = f"t{k}", (b.nl + b.lin)[0]
+            if side == "nl":
+                binds += [Let((t,), (), b.rhs, b.pos, b.nl_ty, None), Let((name,), (), Ret([t], []))]
+            else:
+                binds += [Let((), (t,), b.rhs, b.pos, None, b.lin_ty), Let((), (name,), Ret([], [t]))]
+        defs.append(dataclasses.replace(d, body=Block(binds, d.body.tail)))
+    return parse_program(show(Program(defs, prog.file)), prog.file)
+
+
 def leaf_tails(prog: Program) -> Program:
     """``prog`` with every chain that ends ``let (ȳ ; k̄) = e in (ȳ ; k̄)`` ending
     in ``e`` itself (a *leaf tail*: ``sin(v3)``, ``f0(v1 ; l2)``, ``v *. l``),

@@ -157,11 +157,12 @@ def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
         extra += 1
         if len(out) == before:
             break
-    # two shapes the generator does not write, each on half the programs (alpha- and let-equivalent):
+    # shapes the generator does not write, each on part of the programs (alpha- and let-equivalent):
     # names renamed to the transformations' own (``c``, ``c_1``, ``dc``, ``ct_c`` …: the fresh-name
-    # collision paths) and chains ending in a leaf (``sin(v3)`` for ``let (v4 ;) = sin(v3) in (v4 ;)``)
+    # collision paths), chains ending in a leaf (``sin(v3)`` for ``let (v4 ;) = sin(v3) in (v4 ;)``)
+    # and lets of a return (``let (v3 ;) = (t1 ;) in``)
     import random as _random
-    from .generators import clashing_names, leaf_tails
+    from .generators import clashing_names, leaf_tails, return_lets
     progs = []
     for i, (k, p) in enumerate(out[:n]):
         name = f"random-{seed}-{i}:{k}"
@@ -169,6 +170,8 @@ def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
             p, name = clashing_names(p, _random.Random(seed * 100003 + i)), name + ":clash"
         if i % 4 >= 2:
             p, name = leaf_tails(p), name + ":leaf-tails"
+        if i % 3 == 2:                # and on a third, a let whose right-hand side is a return
+            p, name = return_lets(p), name + ":return-lets"
         progs.append((name, k, p))
     return progs
 
