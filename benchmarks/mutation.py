@@ -18,9 +18,12 @@ checkout), importable as ``linear_a`` through a PYTHONPATH shim, then
    at its first refuted result (``--no-fail-fast`` to run it whole): a
    refutation makes the exit code non-zero whatever follows, so the verdict is
    the same, only sooner;
-2. if it survives, **tests**: ``pytest -x`` on the test functions that execute
-   the mutated line (from a coverage run of the whole suite, see below):
-   *killed by tests*.
+2. if it survives, **tests**: ``pytest -x -m "not slow"`` on the test
+   functions that execute the mutated line (from a coverage run of the whole
+   suite, see below; a line executed only at import time: the module's own
+   test files, :data:`TESTS`), the module's own test files first: *killed by
+   tests*.  The scale tests (marked slow: 10^5–10^6-let programs) are left
+   out.
 
 **Coverage, to skip runs whose verdict is known.**  Before the mutants, the
 unmutated copy is run once under ``coverage`` (``linear-a check -j 1``, and
@@ -31,6 +34,14 @@ run is deterministic: seeded programs, derandomized Hypothesis), so it
 runs only the tests that execute the line (none: it survives).  Without the
 ``coverage`` package, or with ``--no-coverage``, every mutant runs check and
 the module's default tests (:data:`TESTS`).
+
+Every run is in the copy, with the copy's ``pkg/`` as working directory and
+``PYTHONPATH`` (from the tree itself, its ``linear_a/`` would be imported
+without its subpackages and an installed checkout's would fill them in).
+``--cov-dir DIR`` keeps the coverage data for a later run (``check.cov`` is
+collected again when deleted, e.g. after changing the check; extra test data
+``tests-*.cov`` is merged in).  ``--sites I,J`` re-runs chosen mutants of one
+module (the ``site`` of the JSON lines) after a fix.
 
 A mutant that fails to import at all is *stillborn* and not counted.  The
 table is rewritten after every mutant into ``--out`` (Markdown), with a JSON
