@@ -703,6 +703,20 @@ def return_lets(prog: Program) -> Program:
     return parse_program(show(Program(defs, prog.file)), prog.file)
 
 
+def call_wrapper(prog: Program) -> Program:
+    """``prog`` with one more definition, its new entry: the old entry's
+    signature, and a body that is nothing but the call of the old entry
+    (``def f2(x0 ; dx0) -> … = f1(x0 ; dx0)``).  A body that is a single leaf,
+    and a call in tail position with all its results (the transformations
+    name a tail's results themselves, one per result)."""
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    e = prog.defs[-1]
+    w = Def(f"f{len(prog.defs)}", e.nl_params, e.lin_params, e.nl_out, e.lin_out,
+            Call(e.name, [p.name for p in e.nl_params], [p.name for p in e.lin_params]))
+    return parse_program(show(Program(list(prog.defs) + [w], prog.file)), prog.file)
+
+
 def leaf_tails(prog: Program) -> Program:
     """``prog`` with every chain that ends ``let (ȳ ; k̄) = e in (ȳ ; k̄)`` ending
     in ``e`` itself (a *leaf tail*: ``sin(v3)``, ``f0(v1 ; l2)``, ``v *. l``),

@@ -121,6 +121,9 @@ def transform_rejections(prog: Program) -> list[tuple[str, str | None]]:
     transposition is rejected with the error and rule the typing judgment
     gives it (they typecheck their input first).
 
+    And JVP, asked for the whole of a program with no purely non-linear
+    definition, refuses it with a ``TransformError`` of rule JDef.
+
     Returns ``(what, problem)`` pairs; problem None when the refusal is right."""
     from linear_a.semantics.errors import LinearAError, LinearATypeError
     from linear_a.semantics.typecheck import typecheck
@@ -146,4 +149,14 @@ def transform_rejections(prog: Program) -> list[tuple[str, str | None]]:
                 out.append((label, f"refused by {type(e).__name__} ({e.rule}), not the typing judgment"))
             except Exception as e:            # a crash is a refutation with the instance
                 out.append((label, f"crashed: {type(e).__name__}: {e}"))
+    if not any(d.is_nonlinear for d in prog.defs):
+        from linear_a.semantics.errors import TransformError
+        label = "JVP of a program with no purely non-linear definition"
+        try:
+            jvp_program(prog)
+            out.append((label, "accepted (an output was made)"))
+        except TransformError as e:
+            out.append((label, None if e.rule == "JDef" else f"refused by rule {e.rule}, not JDef: {e}"))
+        except Exception as e:
+            out.append((label, f"crashed: {type(e).__name__}: {e}"))
     return out
