@@ -186,6 +186,9 @@ def make_copy(where: Path) -> tuple[Path, Path]:
     for d in PACKAGES:
         if (tree / d).exists():
             os.symlink(tree / d, pkg / "linear_a" / d)
+    for entry in tree.iterdir():        # pkg/ is the tree's root otherwise (tests read examples/… from it)
+        if entry.name != "linear_a":
+            os.symlink(entry, pkg / entry.name)
     return tree, pkg
 
 
