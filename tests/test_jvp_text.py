@@ -31,3 +31,15 @@ def test_jvp_of_a_missing_function_names_the_defined_ones():
         jvp_program(PROG, ["g"])
     assert "no function `g`" in str(info.value)
     assert "(defined: f)" in str(info.value)
+
+
+def test_jvp_of_a_program_with_no_nonlinear_definition_points_at_the_first():
+    prog = parse_program("def g(; a: real) -> (; real) =\n"
+                         "  (; a)\n"
+                         "def h(x: real ; b: real) -> (real ; real) =\n"
+                         "  (x ; b)\n", "u.la")
+    with pytest.raises(TransformError) as info:
+        jvp_program(prog)
+    e = info.value
+    assert e.rule == "JDef" and e.pos is not None and e.pos.line == 1, str(e)
+    assert "`g`, `h`" in str(e)
