@@ -1143,6 +1143,13 @@ def check_typing_rejects(s: Subject, v: Verdicts):
     s.cached("typing-mutations", lambda: kinds)
     v.add("typing judgment", "proved" if n else "unknown",
           f"{n} mutants rejected by the rule that forbids them ({', '.join(sorted(kinds))})")
+    from .typing_mutations import transform_rejections
+    refusals = transform_rejections(s.prog)
+    for what, problem in refusals:
+        if problem is not None:
+            v.refute("transformations' inputs", f"{what}: {problem}", {"case": what, "problem": problem})
+    v.add("transformations' inputs", "proved", f"{len(refusals)} ill-typed inputs refused by JVP, unzip "
+          "and transposition with the typing judgment's located error and rule")
 
 
 def check_cost_oracle(s: Subject, v: Verdicts):

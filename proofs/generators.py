@@ -736,6 +736,132 @@ def mixed_programs(max_defs: int = 3, max_lets: int = 8) -> st.SearchStrategy[Pr
 
 
 # ----------------------------------------------------------------------------
+# Names the transformations also make
+
+# The bases the transformations draw fresh names from (JVP's partials `c`,
+# residuals `r`, multiplications `m`, tangents `d`+x, cotangents `ct_`+x,
+# unzip's `r`/`s`/`w`/`w_`+f, transposition's `k`), some with the suffix
+# Fresh adds (`c_1`), and tangent names of these names (`dc`, `dr`, `ddc`):
+# a program using them makes every transformation take its collision path
+# (`c` taken: `c_1`; `c_1` taken too: `c_2`; `dc` taken: `dc_1` …).  The
+# generator's own names (`v3`, `l4`, `x0`, `dx1`) never meet these.
+CLASHING_NAMES = ("c", "dc", "c_1", "r", "m", "dm", "d", "dd", "c_2", "ddc", "r_1", "dr", "w", "s",
+                  "k", "ct_c", "m_1", "dx", "x", "x_1", "w_f0", "w_f1", "ws_f0", "ct_x", "dw", "cr",
+                  "r_2", "dc_1", "mc", "dd_1")
+
+
+def clashing_names(prog: Program, rng: random.Random) -> Program:
+    """``prog`` with its variables renamed (consistently, injectively, in
+    random order) to :data:`CLASHING_NAMES` (in the list's order, or
+    shuffled) — alpha-equivalent, so every
+    theorem holds of it iff it holds of ``prog``; what changes is that each
+    transformation's fresh names now meet names already bound, the case the
+    random programs' ``v1, l2, …`` never produce (the fast path's name supply
+    must then still agree with the reference's, character for character)."""
+    import re
+
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    text = show(prog)
+    names = sorted(set(re.findall(r"\b(?:v|l|x|dx)[0-9]+\b", text)),
+                   key=lambda n: (len(n), n))
+    rng.shuffle(names)
+    pool = list(CLASHING_NAMES)
+    if rng.random() < 0.5:      # half the time the dense clashes of the list's order, else a random few
+        rng.shuffle(pool)
+    mapping = dict(zip(names, pool))
+    if not mapping:
+        return prog
+    text = re.sub(r"\b(?:v|l|x|dx)[0-9]+\b", lambda m: mapping.get(m.group(0), m.group(0)), text)
+    return parse_program(text, prog.file)
+
+
+def return_lets(prog: Program) -> Program:
+    """``prog`` with the first non-linear and the first linear result of each
+    top-level chain passed through a ``let`` whose right-hand side is a return
+    (``let (v3 ;) = sin(v1) in`` → ``let (t1 ;) = sin(v1) in let (v3 ;) = (t1 ;) in``):
+    the same program, with the one leaf the generator never puts on the right
+    of a ``let`` (the binder-environment reading of transposition, unzip and
+    the fast path's checker take a separate branch for it)."""
+    import dataclasses
+
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    defs = []
+    for d in prog.defs:
+        if type(d.body) is not Block:
+            defs.append(d)
+            continue
+        binds, done, k = [], set(), 0
+        for b in d.body.binds:
+            side = None
+            if type(b) is Let and type(b.rhs) is not Block and len(b.nl) + len(b.lin) == 1:
+                side = "nl" if b.nl else "lin"
+            if side is None or side in done:
+                binds.append(b)
+                continue
+            done.add(side)
+            k += 1
+            t, name = f"t{k}", (b.nl + b.lin)[0]
+            if side == "nl":
+                binds += [Let((t,), (), b.rhs, b.pos, b.nl_ty, None), Let((name,), (), Ret([t], []))]
+            else:
+                binds += [Let((), (t,), b.rhs, b.pos, None, b.lin_ty), Let((), (name,), Ret([], [t]))]
+        defs.append(dataclasses.replace(d, body=Block(binds, d.body.tail)))
+    return parse_program(show(Program(defs, prog.file)), prog.file)
+
+
+def call_wrapper(prog: Program) -> Program:
+    """``prog`` with one more definition, its new entry: the old entry's
+    signature, and a body that is nothing but the call of the old entry
+    (``def f2(x0 ; dx0) -> … = f1(x0 ; dx0)``).  A body that is a single leaf,
+    and a call in tail position with all its results (the transformations
+    name a tail's results themselves, one per result)."""
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+    e = prog.defs[-1]
+    w = Def(f"f{len(prog.defs)}", e.nl_params, e.lin_params, e.nl_out, e.lin_out,
+            Call(e.name, [p.name for p in e.nl_params], [p.name for p in e.lin_params]))
+    return parse_program(show(Program(list(prog.defs) + [w], prog.file)), prog.file)
+
+
+def leaf_tails(prog: Program) -> Program:
+    """``prog`` with every chain that ends ``let (ȳ ; k̄) = e in (ȳ ; k̄)`` ending
+    in ``e`` itself (a *leaf tail*: ``sin(v3)``, ``f0(v1 ; l2)``, ``v *. l``),
+    in the definitions' bodies and in nested right-hand sides — the same
+    program (the let only names the results), in the shape a user writes and
+    the generator's ``Ret`` tails never have, where JVP, unzip, transposition
+    and the fast path name the results themselves (their ``r``)."""
+    import dataclasses
+
+    from linear_a.semantics.parser import parse_program
+    from linear_a.semantics.printer import show
+
+    def tail_of(e):
+        if type(e) is not Block:
+            return e
+        binds = [Let(b.nl, b.lin, tail_of(b.rhs), b.pos, b.nl_ty, b.lin_ty)
+                 if type(b) is Let and type(b.rhs) is Block else b for b in e.binds]
+        k = len(binds) - 1            # the drops after the last let move before it (their value is unused)
+        while k >= 0 and type(binds[k]) is Let and type(binds[k].rhs) is Drop:
+            k -= 1
+        if 0 <= k < len(binds) - 1 and type(binds[k]) is Let and type(binds[k].rhs) is not Block:
+            dropped = {b.rhs.v for b in binds[k + 1:]}
+            from linear_a.semantics.syntax import leaf_uses
+            if not dropped & (set(leaf_uses(binds[k].rhs)) | set(binds[k].binders)):
+                binds = binds[:k] + binds[k + 1:] + [binds[k]]
+        last, t = binds[-1], e.tail
+        if (type(last) is Let and type(t) is Ret and list(last.nl) == list(t.nl)
+                and list(last.lin) == list(t.lin) and last.nl_ty is None and last.lin_ty is None
+                and type(last.rhs) not in (Block, Zero) and len(set(t.nl)) == len(t.nl)):
+            return Block(binds[:-1], last.rhs) if len(binds) > 1 else last.rhs
+        return Block(binds, t)
+
+    out = Program([dataclasses.replace(d, body=tail_of(d.body)) for d in prog.defs], prog.file)
+    return parse_program(show(out), prog.file)       # as printed and read back (positions, checks)
+
+
+# ----------------------------------------------------------------------------
 # Sample points
 
 

@@ -158,7 +158,25 @@ def random_programs(n: int, seed: int = 0) -> list[tuple[str, str, Program]]:
         extra += 1
         if len(out) == before:
             break
-    return [(f"random-{seed}-{i}:{k}", k, p) for i, (k, p) in enumerate(out[:n])]
+    # shapes the generator does not write, each on part of the programs (alpha- and let-equivalent):
+    # names renamed to the transformations' own (``c``, ``c_1``, ``dc``, ``ct_c`` …: the fresh-name
+    # collision paths), chains ending in a leaf (``sin(v3)`` for ``let (v4 ;) = sin(v3) in (v4 ;)``)
+    # lets of a return (``let (v3 ;) = (t1 ;) in``) and a body that is one call (``f1(x0 ; dx0)``)
+    import random as _random
+    from .generators import call_wrapper, clashing_names, leaf_tails, return_lets
+    progs = []
+    for i, (k, p) in enumerate(out[:n]):
+        name = f"random-{seed}-{i}:{k}"
+        if i % 2:
+            p, name = clashing_names(p, _random.Random(seed * 100003 + i)), name + ":clash"
+        if i % 4 >= 2:
+            p, name = leaf_tails(p), name + ":leaf-tails"
+        if i % 3 == 2:                # and on a third, a let whose right-hand side is a return
+            p, name = return_lets(p), name + ":return-lets"
+        if i % 5 == 4:                # on a fifth, an entry whose body is the call of the old entry
+            p, name = call_wrapper(p), name + ":call-tail"
+        progs.append((name, k, p))
+    return progs
 
 
 class _OutOfTime(Exception):

@@ -112,3 +112,51 @@ def check_rejections(prog: Program) -> list[tuple[str, set, str | None, str]]:
         except LinearAError as e:
             out.append((what, rules, getattr(e, "rule", None), e.message))
     return out
+
+
+def transform_rejections(prog: Program) -> list[tuple[str, str | None]]:
+    """The transformations refuse ill-typed input with the typing judgment's
+    located error, rather than an output or a crash: each mutant of
+    :func:`mutants` handed (untrusted, as the CLI does) to JVP, unzip and
+    transposition is rejected with the error and rule the typing judgment
+    gives it (they typecheck their input first).
+
+    And JVP, asked for the whole of a program with no purely non-linear
+    definition, refuses it with a ``TransformError`` of rule JDef.
+
+    Returns ``(what, problem)`` pairs; problem None when the refusal is right."""
+    from linear_a.semantics.errors import LinearAError, LinearATypeError
+    from linear_a.semantics.typecheck import typecheck
+    from linear_a.transforms.jvp import jvp_program
+    from linear_a.transforms.transpose import transpose_program
+    from linear_a.transforms.unzip import unzip_program
+    out = []
+    for what, rules, mp in mutants(prog):
+        try:
+            typecheck(mp, derive=False)
+            continue                          # accepted: typing-rejects refutes it already
+        except LinearAError as e:
+            want = getattr(e, "rule", None)
+        for name, transform in (("JVP", jvp_program), ("unzip", unzip_program),
+                                ("transposition", transpose_program)):
+            label = f"{name} of a program with '{what}'"
+            try:
+                transform(mp)
+                out.append((label, "accepted (an output was made)"))
+            except LinearATypeError as e:
+                out.append((label, None if e.rule == want else f"rejected by rule {e.rule}, not {want}"))
+            except LinearAError as e:
+                out.append((label, f"refused by {type(e).__name__} ({e.rule}), not the typing judgment"))
+            except Exception as e:            # a crash is a refutation with the instance
+                out.append((label, f"crashed: {type(e).__name__}: {e}"))
+    if not any(d.is_nonlinear for d in prog.defs):
+        from linear_a.semantics.errors import TransformError
+        label = "JVP of a program with no purely non-linear definition"
+        try:
+            jvp_program(prog)
+            out.append((label, "accepted (an output was made)"))
+        except TransformError as e:
+            out.append((label, None if e.rule == "JDef" else f"refused by rule {e.rule}, not JDef: {e}"))
+        except Exception as e:
+            out.append((label, f"crashed: {type(e).__name__}: {e}"))
+    return out

@@ -797,9 +797,19 @@ def schedule(front: list, out: list) -> list:
 # The pipeline.
 
 
+class BadOutput(Exception):
+    """The fast path made a vjp program the typing judgment rejects: a bug of
+    the fast path (not an input outside its fragment).  The CLI still falls
+    back to the reference; ``linear-a check`` refutes vjp-fast-path."""
+
+
 def check_output(defs: list[FlatDef]) -> None:
-    """The typing judgment on the vjp program (as the reference pipeline checks it)."""
-    check(FlatProgram(defs), counts=False)
+    """The typing judgment on the vjp program (as the reference pipeline checks
+    it); :class:`BadOutput` if it fails."""
+    try:
+        check(FlatProgram(defs), counts=False)
+    except NotFlat as e:
+        raise BadOutput(f"the fast path's vjp program is ill-typed: {e}") from e
 
 
 def fast_vjp_defs(text: str, fn: str, how: list | None = None) -> list[FlatDef]:
@@ -942,5 +952,5 @@ def vjp_text(text: str, fn: str, file: str = "<text>", require_fast: bool = Fals
     return reference_vjp_text(text, fn, file)
 
 
-__all__ = ["NotFast", "NotFlat", "jvp", "unzip", "transpose", "check_output",
+__all__ = ["NotFast", "NotFlat", "BadOutput", "jvp", "unzip", "transpose", "check_output",
            "fast_vjp_defs", "fast_vjp_text", "reference_vjp_text", "vjp_text", "explain_vjp_text", "parse", "check", "check_def", "show"]
