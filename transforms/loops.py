@@ -35,7 +35,7 @@ from __future__ import annotations
 from linear_a.semantics.derivation import Derivation
 from linear_a.semantics.errors import TransformError
 from linear_a.semantics.rules import rule
-from linear_a.semantics.syntax import ArrayType, Let, Loop, Signature
+from linear_a.semantics.syntax import ArrayType, Drop, Let, Loop, Signature
 
 
 def loop_result_types(e: Loop, sig: Signature):
@@ -80,6 +80,9 @@ def JLoop(cx, e: Loop, dest, out: list) -> Derivation:
 def ULoop(u, b: Let):
     from .unzip import _Item, _drop
     e = b.rhs
+    split = u.loops.split(e.fn, len(e.nl), u.sigs.get(e.fn)) if getattr(u, "loops", None) else None
+    if split is not None:
+        return ULoopInvariant(u, b, split)
     sig = u.sigs.get(e.fn)
     if sig is None:
         raise TransformError(f"`{u.d.name}` loops over `{e.fn}`, which is not unzipped before it",
@@ -105,6 +108,167 @@ def ULoop(u, b: Let):
 
 
 # ----------------------------------------------------------------------------
+# Invariant carries: stored once, not per iteration
+
+
+def invariant_carries(d, nc: int) -> tuple:
+    """The positions i < nc where the step ``d`` returns its non-linear
+    parameter i unchanged (its tail returns the parameter's own name there and
+    no binding of the body rebinds that name): the *invariant carries*.  A
+    step sees only its parameters, so a loop's parameters (an ODE's
+    coefficients, a cell's weights) ride in the carry this way.  Syntactic,
+    so it survives JVP (JRet returns the value x and its tangent ẋ in place)
+    and unzip (``g_nl`` returns x in place; the residual tuple names it)."""
+    from linear_a.semantics.syntax import Block, NUnpack, Ret, iter_nodes
+    tail = d.body
+    while type(tail) is Block:
+        tail = tail.tail
+    if type(tail) is not Ret or len(tail.nl) < nc or len(d.nl_params) < nc:
+        return ()
+    cand = {d.nl_params[i].name: i for i in range(nc) if tail.nl[i] == d.nl_params[i].name}
+    if cand:
+        for n in iter_nodes(d.body):
+            bound = n.nl + n.lin if type(n) is Let else n.names if type(n) is NUnpack else ()
+            for x in bound:
+                cand.pop(x, None)
+    return tuple(sorted(cand.values()))
+
+
+class InvariantSplit:
+    """How the loops over one unzipped step ``g`` keep its invariant residuals
+    out of the stack.  ``kept``: indices into ``g``'s residual tuple R that are
+    invariant carries of ``g`` (``carry[j]``: their carry positions); the
+    varying rest forms ``R'``.  Two wrapper definitions (their size is O(|R|),
+    independent of g's)::
+
+        def g_nl_inv(x̄) -> (x̄', R') =                         stacks only R'
+          let (x̄', w) = g_nl(x̄) in let (r̄) = w in drop the kept r's;
+          (x̄', (varying r̄))
+        def g_lin_inv(k̄, w' : R' ; ẏ) -> (k̄ ; ẏ') =             k̄: carried unchanged
+          let (r̄') = w' in let w = (r̄ in R's order, k̄ in the kept places) in
+          let (; ẏ') = g_lin(w ; ẏ) in (k̄ ; ẏ')
+
+    ``g_nl`` and ``g_lin`` themselves are UDef's, untouched (every theorem
+    about them still applies); the wrappers only re-pack the residual tuple."""
+
+    def __init__(self, nl_name, lin_name, kept, carry, R1, defs):
+        self.nl_name = nl_name
+        self.lin_name = lin_name
+        self.kept = kept
+        self.carry = carry
+        self.varying_type = R1
+        self.defs = defs
+
+
+class LoopSplits:
+    """Program-wide state of ULoop: the source definitions (to find a step's
+    invariant carries), the splits made so far (one per step, shared by its
+    loops) and the wrapper definitions not yet placed in the output."""
+
+    def __init__(self, prog):
+        self.defs = {d.name: d for d in prog.defs}
+        self.names = set(self.defs)
+        self.made: dict = {}
+        self.pending: list = []
+
+    def take(self) -> list:
+        out, self.pending = self.pending, []
+        return out
+
+    def _name(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.names:
+            k += 1
+            name = f"{base}{k}"
+        self.names.add(name)
+        return name
+
+    def split(self, step: str, nc: int, sig):
+        """The InvariantSplit of ``step`` (None: no residual is an invariant carry)."""
+        key = (step, nc)
+        if key in self.made:
+            return self.made[key]
+        self.made[key] = None
+        d = self.defs.get(step)
+        if d is None or sig is None or sig.lin_trivial or sig.unknown_in or sig.unknown_out:
+            return None
+        pos = invariant_carries(d, nc)
+        where = {d.nl_params[i].name: i for i in pos}
+        kept = tuple(j for j, r in enumerate(sig.residuals) if r in where)
+        if not kept:
+            return None
+        self.made[key] = sp = self._wrappers(d, sig, kept, tuple(where[sig.residuals[j]] for j in kept))
+        self.pending.extend(sp.defs)
+        return sp
+
+    def _wrappers(self, d, sig, kept, carry):
+        from linear_a.semantics.syntax import Block, Call, Def, Drop, NTup, NUnpack, Param, Ret, TupleType
+        from .fresh import Fresh
+        R = sig.residual_type
+        tys = list(R.items)
+        vary = [j for j in range(len(tys)) if j not in kept]
+        R1 = TupleType(tys[j] for j in vary)
+        nl_name = self._name(sig.nl_name + "_inv")
+        lin_name = self._name(sig.lin_name + "_inv")
+        pos = d.pos
+        # g_nl_inv
+        fr = Fresh()
+        ps = [Param(fr(p.name), p.ty, pos) for p in d.nl_params]
+        outs = [fr("o") for _ in range(len(d.nl_out))]
+        w, w1 = fr("w"), fr("wv")
+        rs = [fr("r") for _ in tys]
+        binds = [Let(outs + [w], (), Call(sig.nl_name, [p.name for p in ps], (), pos), pos),
+                 NUnpack(rs, w, pos)]
+        binds += [Let((), (), Drop(rs[j]), pos) for j in kept]
+        binds.append(Let((w1,), (), NTup([rs[j] for j in vary]), pos))
+        nl_def = Def(nl_name, ps, [], list(d.nl_out) + [R1], [],
+                     Block(binds, Ret(outs + [w1], (), pos), pos), pos)
+        # g_lin_inv
+        fr = Fresh()
+        ks = [fr(sig.residuals[j]) for j in kept]
+        w1 = fr("wv")
+        ls = [Param(fr(p.name), p.ty, pos) for p in d.lin_params]
+        rs = [fr("r") for _ in vary]
+        full, it_k, it_r = [], iter(ks), iter(rs)
+        for j in range(len(tys)):
+            full.append(next(it_k) if j in kept else next(it_r))
+        w, zs = fr("w"), [fr("z") for _ in d.lin_out]
+        binds = [NUnpack(rs, w1, pos) if rs else Let((), (), Drop(w1), pos),
+                 Let((w,), (), NTup(full), pos),
+                 Let((), zs, Call(sig.lin_name, [w], [p.name for p in ls], pos), pos)]
+        lin_def = Def(lin_name, [Param(k, tys[j], pos) for k, j in zip(ks, kept)] + [Param(w1, R1, pos)],
+                      ls, [tys[j] for j in kept], list(d.lin_out),
+                      Block(binds, Ret(ks, zs, pos), pos), pos)
+        return InvariantSplit(nl_name, lin_name, kept, carry, R1, (nl_def, lin_def))
+
+
+@rule("unzip", "ULoopInv",
+      r"\mathsf{loop}\ N\ g(\bar x ; \dot{\bar y})\ \mathsf{over}\ (\bar a) \leadsto_U (\mathsf{let}\ (\bar r, \bar o, w ;) = \mathsf{loop}\ N\ g_{nl}'(\bar x ;)\ \mathsf{over}\ (\bar a)\ \mathsf{in}\ \square ; (\bar r, \bar o ;) ; \mathsf{let}\ (\bar k' ; \dot{\bar r}) = \mathsf{loop}\ N\ g_{lin}'(\bar x_K ; \dot{\bar y})\ \mathsf{over}\ (w)\ \mathsf{in}\ (; \dot{\bar r}))",
+      [r"g \leadsto_U g_{nl}, g_{lin}", r"K = \{\, i \mid g \text{ returns its parameter } x_i \text{ unchanged at } i,\ x_i \in R \,\} \neq \emptyset",
+       r"w : [R \setminus K; N],\ g_{lin}'(\bar k, w' ; \dot{\bar y}) = (\bar k ; g_{lin}(w' \cup \bar k ; \dot{\bar y}))"],
+      "invariant carries are not stacked: the linear loop carries them, non-linear and unchanged, "
+      "from the loop's inputs")
+def ULoopInvariant(u, b: Let, split: InvariantSplit):
+    from .unzip import _Item, _drop
+    e = b.rhs
+    nc = len(e.nl)
+    out_tys = u.callee_out[e.fn]
+    for i, x in enumerate(b.nl):
+        u.nlty[x] = out_tys[i] if i < nc else ArrayType(out_tys[i], e.n)
+    w = u.fresh("ws_" + e.fn)
+    u.nlty[w] = ArrayType(split.varying_type, e.n)
+    head = Let(b.nl + (w,), (), Loop(e.n, split.nl_name, e.nl, (), e.over, e.reverse, e.pos), b.pos)
+    ks = tuple(e.nl[i] for i in split.carry)
+    kf = tuple(u.fresh(k + "_inv") for k in ks)
+    for k, k1 in zip(ks, kf):
+        u.nlty[k1] = u.nlty.get(k)
+    tail = Let(kf, b.lin, Loop(e.n, split.lin_name, ks, e.lin, (w,), e.reverse, e.pos), b.pos)
+    lin = (tail,) + tuple(_drop(k) for k in kf)
+    return _Item(b, "ULoopInv", nl=(head,), ins=e.nl + e.over, outs=b.nl + (w,), lin=lin,
+                 lin_reads=(w,) + ks)
+
+
+# ----------------------------------------------------------------------------
 # Transposition
 
 
@@ -114,13 +278,34 @@ def ULoop(u, b: Let):
       "a linear loop transposes to the reversed loop of the transposed step, carrying cotangents")
 def TLoop(cx, e: Loop, cts) -> Derivation:
     if e.nl:
-        cx.refuse(f"the loop of `{e.fn}` in `{cx.d.name}` carries non-linear values ("
-                  f"{', '.join(e.nl)}) inside linear code", e.pos)
+        return TLoopInv(cx, e, cts)
     target = cx.need(e.fn)
     b = Let((), [cx.give(y) for y in e.lin],
             Loop(e.n, target, (), cts, e.over, not e.reverse, e.pos), e.pos)
     cx.out.append(b)
     return Derivation("transpose", "TLoop", e, [b])
+
+
+@rule("transpose", "TLoopInv",
+      r"\dot{ar y} \Leftarrow \ddot{ar z} dash \mathsf{loop}\ N\ g(ar k ; \dot{ar y})\ \mathsf{over}\ (ar a) \leadsto_T \mathsf{loop\ reverse}\ N\ g_T(ar k ; \ddot{ar z})\ \mathsf{over}\ (ar a)",
+      [r"g \leadsto_T g_T", r"g(ar k, \ldots) 	ext{ returns } ar k 	ext{ unchanged (invariant carries; } g_T 	ext{ too)}"],
+      "a linear loop whose non-linear carries are invariant transposes to the reversed loop carrying "
+      "them unchanged beside the cotangents (their final values are their initial ones)")
+def TLoopInv(cx, e: Loop, cts) -> Derivation:
+    nc = len(e.nl)
+    d = cx.defs.get(e.fn)
+    if d is None or len(d.nl_out) != nc or len(invariant_carries(d, nc)) != nc:
+        bad = [] if d is None else [e.nl[i] for i in range(nc) if i not in invariant_carries(d, nc)]
+        cx.refuse(f"the loop of `{e.fn}` in `{cx.d.name}` carries non-linear values ("
+                  f"{', '.join(bad or e.nl)}) inside linear code that its step does not return "
+                  f"unchanged", e.pos)
+    target = cx.need(e.fn)
+    ks = [cx.fresh(k + "_T") for k in e.nl]
+    b = Let(ks, [cx.give(y) for y in e.lin],
+            Loop(e.n, target, e.nl, cts, e.over, not e.reverse, e.pos), e.pos)
+    out = [b] + [Let((), (), Drop(k), e.pos) for k in ks]
+    cx.out.extend(out)
+    return Derivation("transpose", "TLoopInv", e, out)
 
 
 # ----------------------------------------------------------------------------
