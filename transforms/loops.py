@@ -299,6 +299,7 @@ def TLoopInv(cx, e: Loop, cts) -> Derivation:
         cx.refuse(f"the loop of `{e.fn}` in `{cx.d.name}` carries non-linear values ("
                   f"{', '.join(bad or e.nl)}) inside linear code that its step does not return "
                   f"unchanged", e.pos)
+    cx.steps.add(e.fn)                # its transpose returns those carries unchanged too
     target = cx.need(e.fn)
     ks = [cx.fresh(k + "_T") for k in e.nl]
     b = Let(ks, [cx.give(y) for y in e.lin],

@@ -75,9 +75,9 @@ def cotangent_base(x: str) -> str:
 
 class TContext:
     """State for one definition: the cotangent map and the output lists."""
-    __slots__ = ("d", "env", "fresh", "ct", "front", "out", "need", "file", "defs")
+    __slots__ = ("d", "env", "fresh", "ct", "front", "out", "need", "file", "defs", "steps")
 
-    def __init__(self, d: Def, env: dict, need, file=None, defs=None):
+    def __init__(self, d: Def, env: dict, need, file=None, defs=None, steps=None):
         self.d = d
         self.env = env                      # var -> (linear?, type), from the typing judgment
         self.fresh = Fresh(def_names(d))
@@ -87,6 +87,7 @@ class TContext:
         self.need = need                    # callee name -> name of its transpose
         self.file = file
         self.defs = defs or {}              # the program's definitions (TLoop reads its step)
+        self.steps = steps if steps is not None else set()   # steps of loops with invariant carries
 
     def refuse(self, msg: str, pos) -> None:
         raise TransformError(msg, pos, file=self.file, rule="TDef",
@@ -310,7 +311,7 @@ def _flatten(cx: TContext, body):
         out.append((_classify(cx, b), b))
         tail = Ret((), ks, tail.pos)
     if tail.nl:
-        if len(invariant_carries(cx.d, len(tail.nl))) != len(tail.nl):
+        if cx.d.name not in cx.steps or len(invariant_carries(cx.d, len(tail.nl))) != len(tail.nl):
             cx.refuse(f"`{cx.d.name}` returns non-linear values", tail.pos)
         tail = Ret((), tail.lin, tail.pos)   # a loop step's invariant carries: returned as they came
     return out, tail
@@ -454,18 +455,18 @@ def TSched(front: list, out: list, subject=None) -> Derivation:
       [r"\dot{\bar y} \Leftarrow \ddot{\bar z} \vdash e \leadsto_T t"],
       "a definition with no non-linear results transposes; cotangents come back in parameter order")
 def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
-                  derive: bool = True, defs=None) -> Derivation:
+                  derive: bool = True, defs=None, steps=None) -> Derivation:
     """Transpose one definition.  ``env``: its typing environment (class and type
     of every variable); ``need(g)``: the name of g's transpose (for calls).
     ``derive=False``: the TDef node keeps no per-binding premises."""
     keep = ()
-    if d.nl_out and len(invariant_carries(d, len(d.nl_out))) == len(d.nl_out):
+    if d.nl_out and d.name in (steps or ()) and len(invariant_carries(d, len(d.nl_out))) == len(d.nl_out):
         keep = tuple(p.name for p in d.nl_params[:len(d.nl_out)])   # a step returning its
     elif d.nl_out:                                                  # invariant carries unchanged
         raise TransformError(f"cannot transpose `{d.name}`: it has non-linear results "
                              f"({', '.join(map(repr, d.nl_out))})", d.pos, file=file, rule="TDef",
                              hint="only functions with purely linear results transpose; unzip first")
-    cx = TContext(d, env, need, file, defs)
+    cx = TContext(d, env, need, file, defs, steps)
     binds, tail = _flatten(cx, d.body)
     many = len(d.lin_out) > 1
     cparams = [Param(cx.fresh(cotangent_base(f"out{i + 1}" if many else "out")), ty)
@@ -560,6 +561,7 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
                                  file=prog.file)
     done: dict[str, Derivation] = {}
     kept: set[str] = set()
+    steps: set[str] = set()             # TLoopInv's steps: they return their invariant carries
 
     todo: list[str] = []                # definitions called from linear code, to transpose
 
@@ -579,10 +581,10 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
         d = defs[name]
         new = need(name)
         try:
-            dv = transpose_def(d, envs[name], need, new, prog.file, derive, defs)
+            dv = transpose_def(d, envs[name], need, new, prog.file, derive, defs, steps)
         except _UnknownType:
             dv = transpose_def(d, _typed_env(d, {e.name: e.signature for e in prog.defs}, prog.file),
-                               need, new, prog.file, derive, defs)
+                               need, new, prog.file, derive, defs, steps)
         except (KeyError, AttributeError, IndexError) as e:     # ill-typed input under trusted=True
             raise TransformError(f"transpose: `{name}` is not well typed ({type(e).__name__}: {e}); "
                                  f"typecheck it first", d.pos, file=prog.file, rule="TDef") from None
