@@ -180,3 +180,40 @@ def test_a_varying_non_linear_carry_in_linear_code_is_refused():
     typecheck(p)
     with pytest.raises(TransformError, match="does not return unchanged"):
         transpose_program(p, ["f"])
+
+
+# ----------------------------------------------------------------------------
+# per-rule obligations (N symbolic) and the adjoint by induction on N
+
+
+def test_invariant_loop_rules_per_rule_obligations():
+    from linear_a.proofs import obligations
+    from linear_a.semantics.evaluate import Costs
+    consts = obligations.constants()
+    fams = {f.rule: f for f in obligations.families()}
+    assert {"ULoopInv", "TLoopInv"} <= set(fams)
+    # the instances exercise the rules they are named after
+    u = obligations.instance(fams["ULoopInv"], {"N": 3})
+    from linear_a.transforms.unzip import unzip_program
+    assert [x.fn for x in loops_in(unzip_program(u, names=["f"]))] == ["s_nl_inv", "s_lin_inv"]
+    obls = [o for r in ("ULoopInv", "TLoopInv")
+            for o in obligations.obligations_for(fams[r], consts, Costs())]
+    assert {o.theorem for o in obls} == {"unzip-cost", "transpose-cost", "transpose-size"}
+    assert all(o.status == "proved" for o in obls), [(o.rule, o.theorem, o.status) for o in obls]
+    adj = [o for K in obligations.LOOP_STEPS for o in obligations.loop_adjoint(K, invariant=True)]
+    assert {o.rule for o in adj} == {"TLoopInv[K=1]", "TLoopInv[K=2]"}
+    assert all(o.status == "proved" for o in adj)
+
+
+def test_the_invariant_adjoint_obligation_refutes_a_forward_transposed_loop(monkeypatch):
+    """Not vacuous: TLoopInv emitting its loop in the original order is refuted
+    (K = 2: the steps are matrices that do not commute)."""
+    from linear_a.proofs import obligations
+    from linear_a.transforms import loops as L
+    real = L.TLoopInv
+
+    def forwards(cx, e, cts):
+        return real(cx, Loop(e.n, e.fn, e.nl, e.lin, e.over, not e.reverse, e.pos), cts)
+    monkeypatch.setattr(L, "TLoopInv", forwards)
+    (adj, _) = obligations.loop_adjoint(2, invariant=True)
+    assert adj.theorem == "transpose-adjoint" and adj.status == "refuted", adj
