@@ -287,8 +287,8 @@ def TLoop(cx, e: Loop, cts) -> Derivation:
 
 
 @rule("transpose", "TLoopInv",
-      r"\dot{ar y} \Leftarrow \ddot{ar z} dash \mathsf{loop}\ N\ g(ar k ; \dot{ar y})\ \mathsf{over}\ (ar a) \leadsto_T \mathsf{loop\ reverse}\ N\ g_T(ar k ; \ddot{ar z})\ \mathsf{over}\ (ar a)",
-      [r"g \leadsto_T g_T", r"g(ar k, \ldots) 	ext{ returns } ar k 	ext{ unchanged (invariant carries; } g_T 	ext{ too)}"],
+      r"\dot{\bar y} \Leftarrow \ddot{\bar z} \vdash \mathsf{loop}\ N\ g(\bar k ; \dot{\bar y})\ \mathsf{over}\ (\bar a) \leadsto_T \mathsf{loop\ reverse}\ N\ g_T(\bar k ; \ddot{\bar z})\ \mathsf{over}\ (\bar a)",
+      [r"g \leadsto_T g_T", r"g(\bar k, \ldots) \text{ returns } \bar k \text{ unchanged (invariant carries; } g_T \text{ too)}"],
       "a linear loop whose non-linear carries are invariant transposes to the reversed loop carrying "
       "them unchanged beside the cotangents (their final values are their initial ones)")
 def TLoopInv(cx, e: Loop, cts) -> Derivation:
