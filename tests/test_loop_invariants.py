@@ -56,6 +56,35 @@ def f(x: real, v: real) -> (real ;) =
 NONE_AT = {"x": 0.9, "v": 0.2}
 
 
+# Euler written differently: parameters first in the carry, the vector field in
+# a called definition -- the parameters reach the stack only inside the callee's
+# residual tuple, which ULoopInv follows (the residual tree)
+ALT = """
+def field(p: real, q: real, al: real, be: real, ga: real, de: real) -> (real, real ;) =
+  let (pq ;) = p * q in
+  let (g1 ;) = al * p in
+  let (g2 ;) = be * pq in
+  let (dp ;) = g1 - g2 in
+  let (g3 ;) = de * pq in
+  let (g4 ;) = ga * q in
+  let (dq ;) = g3 - g4 in
+  (dp, dq ;)
+
+def lv(al: real, be: real, ga: real, de: real, p: real, q: real) -> (real, real, real, real, real, real ;) =
+  let (dp, dq ;) = field(p, q, al, be, ga, de) in
+  let (dt ;) = 0.01 in
+  let (p1 ;) = let (e ;) = dt * dp in p + e in
+  let (q1 ;) = let (e2 ;) = dt * dq in q + e2 in
+  (al, be, ga, de, p1, q1 ;)
+
+def model(u: real, v: real, al: real, be: real, ga: real, de: real) -> (real ;) =
+  let (k1, k2, k3, k4, pN, qN ;) = loop {n} lv(al, be, ga, de, u, v) in
+  let (;) = drop(k4) in let (;) = drop(k3) in let (;) = drop(k2) in let (;) = drop(k1) in
+  pN + qN
+"""
+ALT_AT = {"u": 1.0, "v": 0.5, "al": 1.1, "be": 0.4, "ga": 0.4, "de": 0.1}
+
+
 def euler(n):
     text = (EXAMPLES / "euler.la").read_text().replace("loop 200", f"loop {n}")
     return parse_program(text, f"euler{n}.la")
@@ -71,6 +100,7 @@ CASES = {
     "rnn": (rnn, "rnn", RNN_AT),
     "mixed": (lambda n: parse_program(MIXED.format(n=n), "mixed.la"), "f", MIXED_AT),
     "none": (lambda n: parse_program(NONE.format(n=n), "none.la"), "f", NONE_AT),
+    "alt": (lambda n: parse_program(ALT.format(n=n), "alt.la"), "model", ALT_AT),
 }
 
 
@@ -118,6 +148,8 @@ def test_the_stack_element_holds_only_the_varying_residuals():
     assert len(rnn_elem.items) == 4                              # w, u, b no longer stacked
     (mixed_elem,) = _stack_elems(parse_program(MIXED.format(n=5), "m.la"), "f")
     assert len(mixed_elem.items) == 4                            # x, s, t, kx; k carried instead
+    (alt_elem,) = _stack_elems(parse_program(ALT.format(n=5), "a.la"), "model")
+    assert repr(alt_elem) == "(real, real, real)"                # p, q, p·q of field's residuals
     (none_elem,) = _stack_elems(parse_program(NONE.format(n=5), "n.la"), "f")
     assert len(none_elem.items) == 3                             # x, v, a: nothing to keep out
 
@@ -131,7 +163,7 @@ def test_the_linear_loop_carries_the_invariants_unchanged():
     assert rev.nl == ("a", "b", "d", "c") and rev.fn == "euler_step_jvp_lin_inv_T"
 
 
-@pytest.mark.parametrize("case,per_iteration", [("euler", 3), ("rnn", 4)])
+@pytest.mark.parametrize("case,per_iteration", [("euler", 3), ("rnn", 4), ("alt", 3)])
 def test_save_all_memory_grows_by_the_varying_residuals_only(case, per_iteration):
     """M of the save-all gradient, measured by the evaluator: its slope in N is the
     stack element's size (euler 3 reals per iteration, 7 when the parameters were

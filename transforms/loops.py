@@ -80,7 +80,7 @@ def JLoop(cx, e: Loop, dest, out: list) -> Derivation:
 def ULoop(u, b: Let):
     from .unzip import _Item, _drop
     e = b.rhs
-    split = u.loops.split(e.fn, len(e.nl), u.sigs.get(e.fn)) if getattr(u, "loops", None) else None
+    split = u.loops.split(e.fn, len(e.nl), u.sigs.get(e.fn), u.sigs) if getattr(u, "loops", None) else None
     if split is not None:
         return ULoopInvariant(u, b, split)
     sig = u.sigs.get(e.fn)
@@ -136,43 +136,66 @@ def invariant_carries(d, nc: int) -> tuple:
 
 class InvariantSplit:
     """How the loops over one unzipped step ``g`` keep its invariant residuals
-    out of the stack.  ``kept``: indices into ``g``'s residual tuple R that are
-    invariant carries of ``g`` (``carry[j]``: their carry positions); the
-    varying rest forms ``R'``.  Two wrapper definitions (their size is O(|R|),
-    independent of g's)::
+    out of the stack.  ``tree``: per component of g's residual tuple R, ``None``
+    (varying: stacked), an int i (the invariant carry i itself) or, for the
+    residual tuple of a call inside g whose arguments include invariant
+    carries, the same tree for the callee's residual tuple (so the parameters
+    a step passes to a called vector field are found too).  ``carry``: the
+    invariant carry positions the tree uses, in order; ``varying_type``: R',
+    the varying leaves, flattened.  Two wrapper definitions (their size is
+    O(|R|), independent of g's)::
 
         def g_nl_inv(x̄) -> (x̄', R') =                         stacks only R'
-          let (x̄', w) = g_nl(x̄) in let (r̄) = w in drop the kept r's;
-          (x̄', (varying r̄))
+          let (x̄', w) = g_nl(x̄) in unpack w (nested) and drop the invariant
+          leaves; (x̄', (varying leaves))
         def g_lin_inv(k̄, w' : R' ; ẏ) -> (k̄ ; ẏ') =             k̄: carried unchanged
-          let (r̄') = w' in let w = (r̄ in R's order, k̄ in the kept places) in
+          let (r̄') = w' in rebuild w : R from r̄' and k̄ in
           let (; ẏ') = g_lin(w ; ẏ) in (k̄ ; ẏ')
 
     ``g_nl`` and ``g_lin`` themselves are UDef's, untouched (every theorem
     about them still applies); the wrappers only re-pack the residual tuple."""
 
-    def __init__(self, nl_name, lin_name, kept, carry, R1, defs):
+    def __init__(self, nl_name, lin_name, tree, carry, R1, defs):
         self.nl_name = nl_name
         self.lin_name = lin_name
-        self.kept = kept
+        self.tree = tree
         self.carry = carry
         self.varying_type = R1
         self.defs = defs
 
 
+def _has_invariant(tree) -> bool:
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        if type(t) is int:
+            return True
+        if type(t) is list:
+            stack.extend(t)
+    return False
+
+
 class LoopSplits:
     """Program-wide state of ULoop: the source definitions (to find a step's
-    invariant carries), the splits made so far (one per step, shared by its
-    loops) and the wrapper definitions not yet placed in the output."""
+    invariant carries), the unzipped definitions so far (to follow a residual
+    into a callee's residual tuple), the splits made so far (one per step,
+    shared by its loops) and the wrapper definitions not yet placed."""
 
     def __init__(self, prog):
         self.defs = {d.name: d for d in prog.defs}
         self.names = set(self.defs)
+        self.out: dict = {}
         self.made: dict = {}
         self.pending: list = []
 
+    def record(self, defs) -> None:
+        for d in defs:
+            self.out[d.name] = d
+            self.names.add(d.name)
+
     def take(self) -> list:
         out, self.pending = self.pending, []
+        self.record(out)
         return out
 
     def _name(self, base: str) -> str:
@@ -183,7 +206,7 @@ class LoopSplits:
         self.names.add(name)
         return name
 
-    def split(self, step: str, nc: int, sig):
+    def split(self, step: str, nc: int, sig, sigs=None):
         """The InvariantSplit of ``step`` (None: no residual is an invariant carry)."""
         key = (step, nc)
         if key in self.made:
@@ -192,54 +215,122 @@ class LoopSplits:
         d = self.defs.get(step)
         if d is None or sig is None or sig.lin_trivial or sig.unknown_in or sig.unknown_out:
             return None
-        pos = invariant_carries(d, nc)
-        where = {d.nl_params[i].name: i for i in pos}
-        kept = tuple(j for j, r in enumerate(sig.residuals) if r in where)
-        if not kept:
+        env = {d.nl_params[i].name: i for i in invariant_carries(d, nc)}
+        if not env:
             return None
-        self.made[key] = sp = self._wrappers(d, sig, kept, tuple(where[sig.residuals[j]] for j in kept))
+        by_nl = {s.nl_name: s for s in (sigs or {}).values()}
+        tree = self._tree(sig, env, by_nl)
+        if not _has_invariant(tree):
+            return None
+        self.made[key] = sp = self._wrappers(d, sig, tree)
         self.pending.extend(sp.defs)
         return sp
 
-    def _wrappers(self, d, sig, kept, carry):
+    def _tree(self, sig, env, by_nl, depth=0):
+        """The residual tree of ``sig``'s residual tuple, ``env``: the names of
+        its definition that are invariant carries (name -> carry position)."""
+        nl_def = self.out.get(sig.nl_name)
+        calls = {}
+        if nl_def is not None and depth < 16:
+            from linear_a.semantics.syntax import Call, iter_nodes
+            for b in iter_nodes(nl_def.body):
+                if type(b) is Let and type(b.rhs) is Call and b.nl and b.rhs.fn in by_nl:
+                    calls[b.nl[-1]] = b.rhs
+        tree = []
+        for r in sig.residuals:
+            if r in env:
+                tree.append(env[r])
+            elif r in calls:
+                call = calls[r]
+                csig = by_nl[call.fn]
+                cdef = self.out.get(call.fn)
+                cenv = {} if cdef is None else \
+                    {p.name: env[a] for p, a in zip(cdef.nl_params, call.nl) if a in env}
+                sub = self._tree(csig, cenv, by_nl, depth + 1) if cenv else None
+                tree.append(sub if _has_invariant(sub) else None)
+            else:
+                tree.append(None)
+        return tree
+
+    def _wrappers(self, d, sig, tree):
         from linear_a.semantics.syntax import Block, Call, Def, Drop, NTup, NUnpack, Param, Ret, TupleType
         from .fresh import Fresh
-        R = sig.residual_type
-        tys = list(R.items)
-        vary = [j for j in range(len(tys)) if j not in kept]
-        R1 = TupleType(tys[j] for j in vary)
+        pos = d.pos
+        carry = []                       # the invariant carry positions used, in order
+        stack = [tree]
+        while stack:
+            t = stack.pop()
+            if type(t) is int:
+                if t not in carry:
+                    carry.append(t)
+            elif type(t) is list:
+                stack.extend(reversed(t))
+        vtys = []                        # the varying leaves' types, in tree order
+
+        def leaves(t, ty):
+            for sub, sty in zip(t, ty.items):
+                if sub is None:
+                    vtys.append(sty)
+                elif type(sub) is list:
+                    leaves(sub, sty)
+        leaves(tree, sig.residual_type)
+        R1 = TupleType(vtys)
         nl_name = self._name(sig.nl_name + "_inv")
         lin_name = self._name(sig.lin_name + "_inv")
-        pos = d.pos
-        # g_nl_inv
+
+        # g_nl_inv: unpack the residual tree, drop its invariant leaves, tuple the rest
         fr = Fresh()
         ps = [Param(fr(p.name), p.ty, pos) for p in d.nl_params]
         outs = [fr("o") for _ in range(len(d.nl_out))]
         w, w1 = fr("w"), fr("wv")
-        rs = [fr("r") for _ in tys]
-        binds = [Let(outs + [w], (), Call(sig.nl_name, [p.name for p in ps], (), pos), pos),
-                 NUnpack(rs, w, pos)]
-        binds += [Let((), (), Drop(rs[j]), pos) for j in kept]
-        binds.append(Let((w1,), (), NTup([rs[j] for j in vary]), pos))
+        binds = [Let(outs + [w], (), Call(sig.nl_name, [p.name for p in ps], (), pos), pos)]
+        vary = []
+
+        def unpack(t, src):
+            rs = [fr("r") for _ in t]
+            binds.append(NUnpack(rs, src, pos))
+            for sub, r in zip(t, rs):
+                if sub is None:
+                    vary.append(r)
+                elif type(sub) is list:
+                    unpack(sub, r)
+                    binds.append(Let((), (), Drop(r), pos))
+                else:
+                    binds.append(Let((), (), Drop(r), pos))
+        unpack(tree, w)
+        binds.append(Let((), (), Drop(w), pos))
+        binds.append(Let((w1,), (), NTup(vary), pos))
         nl_def = Def(nl_name, ps, [], list(d.nl_out) + [R1], [],
                      Block(binds, Ret(outs + [w1], (), pos), pos), pos)
-        # g_lin_inv
+
+        # g_lin_inv: rebuild the residual tree from the varying leaves and k̄
         fr = Fresh()
-        ks = [fr(sig.residuals[j]) for j in kept]
+        ks = {i: fr(d.nl_params[i].name) for i in carry}
         w1 = fr("wv")
         ls = [Param(fr(p.name), p.ty, pos) for p in d.lin_params]
-        rs = [fr("r") for _ in vary]
-        full, it_k, it_r = [], iter(ks), iter(rs)
-        for j in range(len(tys)):
-            full.append(next(it_k) if j in kept else next(it_r))
-        w, zs = fr("w"), [fr("z") for _ in d.lin_out]
-        binds = [NUnpack(rs, w1, pos) if rs else Let((), (), Drop(w1), pos),
-                 Let((w,), (), NTup(full), pos),
-                 Let((), zs, Call(sig.lin_name, [w], [p.name for p in ls], pos), pos)]
-        lin_def = Def(lin_name, [Param(k, tys[j], pos) for k, j in zip(ks, kept)] + [Param(w1, R1, pos)],
-                      ls, [tys[j] for j in kept], list(d.lin_out),
-                      Block(binds, Ret(ks, zs, pos), pos), pos)
-        return InvariantSplit(nl_name, lin_name, kept, carry, R1, (nl_def, lin_def))
+        rs = [fr("r") for _ in vtys]
+        it = iter(rs)
+        binds = [NUnpack(rs, w1, pos) if rs else Let((), (), Drop(w1), pos)]
+
+        def build(t):
+            parts = []
+            for sub in t:
+                if sub is None:
+                    parts.append(next(it))
+                elif type(sub) is list:
+                    parts.append(build(sub))
+                else:
+                    parts.append(ks[sub])
+            v = fr("w")
+            binds.append(Let((v,), (), NTup(parts), pos))
+            return v
+        w = build(tree)
+        zs = [fr("z") for _ in d.lin_out]
+        binds.append(Let((), zs, Call(sig.lin_name, [w], [p.name for p in ls], pos), pos))
+        kt = [d.nl_params[i].ty for i in carry]
+        lin_def = Def(lin_name, [Param(ks[i], t, pos) for i, t in zip(carry, kt)] + [Param(w1, R1, pos)],
+                      ls, kt, list(d.lin_out), Block(binds, Ret([ks[i] for i in carry], zs, pos), pos), pos)
+        return InvariantSplit(nl_name, lin_name, tree, tuple(carry), R1, (nl_def, lin_def))
 
 
 @rule("unzip", "ULoopInv",

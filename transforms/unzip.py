@@ -625,6 +625,7 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
                 callee_out[d.name] = tuple(d.nl_out)
                 premises.append(dv)
                 out_defs.extend(loops.take())      # ULoopInv's wrappers, before their first user
+                loops.record(dv.result)
                 out_defs.extend(dv.result)
                 points.extend(dv.notes["points"])
             pol.check(points)
