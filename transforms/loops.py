@@ -293,12 +293,10 @@ class LoopSplits:
                 if sub is None:
                     vary.append(r)
                 elif type(sub) is list:
-                    unpack(sub, r)
-                    binds.append(Let((), (), Drop(r), pos))
+                    unpack(sub, r)         # (an unpack is the tuple's last use: freed there)
                 else:
                     binds.append(Let((), (), Drop(r), pos))
         unpack(tree, w)
-        binds.append(Let((), (), Drop(w), pos))
         binds.append(Let((w1,), (), NTup(vary), pos))
         nl_def = Def(nl_name, ps, [], list(d.nl_out) + [R1], [],
                      Block(binds, Ret(outs + [w1], (), pos), pos), pos)
