@@ -27,8 +27,18 @@ defines the loop itself).
 * **TLoop** (transposition).  A linear loop ``loop N g(; l̄) over (ā)`` ⟶
   ``loop reverse N g_T(; l̈) over (ā)``: the transposed step, run in the
   reverse order, carrying the cotangents (the reverse of a reverse loop runs
-  forwards).  A loop with a non-linear carry in linear code does not
-  transpose; a purely non-linear loop stays in front (TLetNonLin).
+  forwards).  A purely non-linear loop stays in front (TLetNonLin).
+
+* **Invariant carries** (ULoopInv, TLoopInv).  A step sees only its
+  parameters, so a loop's parameters ride in its carry and the step returns
+  them unchanged (:func:`invariant_carries`).  ULoopInv keeps the residuals
+  that are such carries -- also inside a called function's residual tuple --
+  out of the stack ``ws``: the loops run two small wrappers of ``g_nl`` and
+  ``g_lin`` (:class:`LoopSplits`), and the linear loop takes the invariant
+  values once, from the loop's inputs, as a non-linear carry it returns
+  unchanged.  TLoopInv transposes a linear loop whose non-linear carries are
+  all invariant into the reversed loop carrying them unchanged beside the
+  cotangents; any other non-linear carry in linear code is refused.
 """
 from __future__ import annotations
 

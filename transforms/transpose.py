@@ -473,7 +473,7 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
                for i, ty in enumerate(d.lin_out)]
     tail_dv = TRet(cx, tail, [p.name for p in cparams])
     premises = [None] * len(binds) if derive else None   # in source order
-    rebound = []
+    rebound, folded = [], []
     for i in range(len(binds) - 1, -1, -1):          # linear bindings, last to first
         r, b = binds[i]
         if r is not TLetNonLin and r is not TNUnpack:
@@ -489,7 +489,7 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
             cx.front.append(Let(b.nl, (), Ret(b.rhs.nl, (), b.pos), b.pos))
             rebound.extend(b.nl)
     if rebound:
-        _only_dropped(cx, rebound)
+        folded = _only_dropped(cx, rebound)
     premises = premises + [tail_dv] if derive else [tail_dv]
     ret = Ret(keep, [cx.take(p.name) for p in d.lin_params], d.body.pos)
     if cx.ct:
@@ -501,13 +501,15 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
               body, d.pos)
     if derive:
         premises.append(sched)
-    return Derivation("transpose", "TDef", d, out, premises, notes={"front": cx.front, "sched": sched})
+    return Derivation("transpose", "TDef", d, out, premises,
+                      notes={"front": cx.front, "sched": sched, "invariant_drops": folded})
 
 
-def _only_dropped(cx: TContext, names) -> None:
+def _only_dropped(cx: TContext, names) -> list:
     """The invariant carries a linear loop returns are usually only dropped: then
-    their rebinding ``let (k̄' ;) = (k̄ ;)`` and those drops go (TLoop drops the
-    transposed loop's own copies)."""
+    their rebinding ``let (k̄' ;) = (k̄ ;)`` and those drops go (TLoopInv drops
+    the transposed loop's own copies).  Returns the names so folded (recorded in
+    the TDef node's notes: their TLetNonLin premises show drops that are gone)."""
     names = set(names)
     read = set()
     for b in cx.front + cx.out:
@@ -516,7 +518,7 @@ def _only_dropped(cx: TContext, names) -> None:
             read.update(v for v in _reads(b) if v in names)
     gone = names - read
     if not gone:
-        return
+        return []
     front = []
     for b in cx.front:
         if type(b) is Let and type(b.rhs) is Drop and b.rhs.v in gone:
@@ -528,6 +530,7 @@ def _only_dropped(cx: TContext, names) -> None:
             b = Let([b.nl[i] for i in keep], (), Ret([b.rhs.nl[i] for i in keep], (), b.rhs.pos), b.pos)
         front.append(b)
     cx.front[:] = front
+    return sorted(gone)
 
 
 @rule("transpose", "Program", r"P \leadsto_T P'", [r"\mathsf{def}\ f \leadsto_T \mathsf{def}\ f_T"],
