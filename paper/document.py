@@ -75,7 +75,7 @@ def _rule_block(r) -> str:
 
 
 def loop_rules_figure() -> str:
-    """The four loop rules side by side (each also sits in its judgment's
+    """The loop rules side by side (each also sits in its judgment's
     figure): typing, JVP, unzip, transposition of ``loop N f``."""
     rules = [RULES[k] for k in LOOP_RULES if k in RULES]
     if not rules:
@@ -131,8 +131,11 @@ PROJECT_RULES = {
     ("jvp", "JLoop"): "this project's (loops, SPEC §17)",
     ("unzip", "ULoop"): "this project's (loops, SPEC §17)",
     ("transpose", "TLoop"): "this project's (loops, SPEC §17)",
+    ("unzip", "ULoopInv"): "this project's (loops: invariant carries stored once, like JAX's scan consts)",
+    ("transpose", "TLoopInv"): "this project's (loops: invariant carries carried unchanged)",
 }
-LOOP_RULES = (("typing", "Loop"), ("jvp", "JLoop"), ("unzip", "ULoop"), ("transpose", "TLoop"))
+LOOP_RULES = (("typing", "Loop"), ("jvp", "JLoop"), ("unzip", "ULoop"), ("transpose", "TLoop"),
+              ("unzip", "ULoopInv"), ("transpose", "TLoopInv"))
 
 
 def rule_map_table() -> str:

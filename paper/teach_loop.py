@@ -26,6 +26,8 @@ from linear_a.semantics.rules import RULES
 from linear_a.semantics.syntax import ArrayType, Loop, Program, program_size
 
 LOOP_RULES = {"typing": "Loop", "jvp": "JLoop", "unzip": "ULoop", "transpose": "TLoop"}
+# a loop whose step returns some parameters unchanged (invariant carries) takes these instead
+INVARIANT_RULES = {"unzip": "ULoopInv", "transpose": "TLoopInv"}
 
 
 def loop_nodes(dv: Derivation, rule: str) -> list[Derivation]:
@@ -39,6 +41,9 @@ def derivation_lines(dv: Derivation, judgment: str) -> list[str]:
     from linear_a.paper.traces import plain_fragment
     from linear_a.semantics.typecheck import conclusion_text
     name = LOOP_RULES[judgment]
+    inv = INVARIANT_RULES.get(judgment)
+    if inv and loop_nodes(dv, inv) and not loop_nodes(dv, name):
+        name = inv
     r = RULES[(judgment, name)]
     lines = [f"rule {name}: {r.text}"]
     for n in loop_nodes(dv, name):
@@ -122,7 +127,9 @@ def teach_loop(console, ex, prog: Program) -> None:
     console.print(f"\n2. Unzip: {fn}_jvp ⇝ {nl}, {lin}.  The step is unzipped first "
                   f"({step}_jvp ⇝ {step}_jvp_nl, {step}_jvp_lin); the non-linear loop stacks "
                   "each iteration's residual tuple R, the linear loop reads the stack back in "
-                  "the same order.")
+                  "the same order.  The parameters the step returns unchanged (invariant "
+                  "carries) are not stacked: the wrappers _inv stack only the varying residuals, "
+                  "and the linear loop carries the invariant ones, non-linear and unchanged.")
     for line in derivation_lines(unz.derivation, "unzip"):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     for name, ty in stacked_residuals(unz.prog_out, nl):
@@ -130,7 +137,8 @@ def teach_loop(console, ex, prog: Program) -> None:
         console.print(f"  the stacked residuals: {name} : {ty!r}  "
                       f"({k} real{'s' * (k != 1)} per iteration × {ty.n} iterations = {k * ty.n} reals)",
                       markup=False, highlight=False, soft_wrap=True)
-    console.print(show(_defs(unz.prog_out, [step + "_jvp_nl", step + "_jvp_lin", nl, lin])),
+    console.print(show(_defs(unz.prog_out, [step + "_jvp_nl", step + "_jvp_lin", step + "_jvp_nl_inv",
+                                            step + "_jvp_lin_inv", nl, lin])),
                   markup=False, highlight=False, soft_wrap=True)
 
     console.print(f"\n3. Transpose: {lin} ⇝ {lin}_T.  A linear loop becomes the reversed loop of "
@@ -138,7 +146,7 @@ def teach_loop(console, ex, prog: Program) -> None:
                   "first, the cotangents carried.")
     for line in derivation_lines(tr.derivation, "transpose"):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    console.print(show(_defs(tr.prog_out, [step + "_jvp_lin_T", lin + "_T"])),
+    console.print(show(_defs(tr.prog_out, [step + "_jvp_lin_T", step + "_jvp_lin_inv_T", lin + "_T"])),
                   markup=False, highlight=False, soft_wrap=True)
 
     g, gu, size, size_u = loop_gradients(prog, fn, ex.args)

@@ -351,6 +351,25 @@ def _loop_families() -> list[Family]:
             f"def f(ws: [real; {N}] ; d: {T(K)}) -> (; {T(K)}) =\n"
             f"  let (; e) = loop {N} h(; d) over (ws) in\n  (; e)\n"),
             ("N", "K"), {"N": 1, "K": 1}),
+        # invariant carries: the step s returns k unchanged and reads it in linear
+        # code, so k is a residual that ULoopInv keeps out of the stack (the linear
+        # loop carries it) and TLoopInv carries through the reversed loop.  s is a
+        # concrete step (N·|s| would be bilinear in N and K), so K is fixed at 2
+        Family("unzip", "ULoopInv", lambda N, K=2: (
+            hole("h", nl=["real", T(K)], lin=[T(K)], nl_out=[T(K)], lin_out=[T(K)]) +
+            f"def s(k: real, a: {T(K)} ; d: {T(K)}, z: real) -> (real, {T(K)} ; {T(K)}, real) =\n"
+            f"  let (a2 ; e) = h(k, a ; d) in\n  let (; z2) = k *. z in\n  (k, a2 ; e, z2)\n"
+            f"def f(k: real, a: {T(K)} ; d: {T(K)}, z: real) -> ({T(K)} ; {T(K)}, real) =\n"
+            f"  let (k1, y ; e, z1) = loop {N} s(k, a ; d, z) in\n  let (;) = drop(k1) in\n"
+            f"  (y ; e, z1)\n"),
+            ("N",), {"N": 1}),
+        Family("transpose", "TLoopInv", lambda N, K=2: (
+            hole("h", nl=["real"], lin=[T(K)], lin_out=[T(K)]) +
+            f"def s(k: real ; d: {T(K)}) -> (real ; {T(K)}) =\n"
+            f"  let (; e) = h(k ; d) in\n  (k ; e)\n"
+            f"def f(k: real ; d: {T(K)}) -> (; {T(K)}) =\n"
+            f"  let (k1 ; e) = loop {N} s(k ; d) in\n  let (;) = drop(k1) in\n  (; e)\n"),
+            ("N",), {"N": 1}),
     ]
 
 
@@ -695,7 +714,7 @@ LOOP_STEPS = {
 LOOP_NS = (0, 1, 2, 3)
 
 
-def loop_adjoint(K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligation]:
+def loop_adjoint(K: int = 1, timeout_ms=TIMEOUT_MS, invariant: bool = False) -> list[Obligation]:
     """TLoop's adjoint identity ⟨ÿ, L ẋ⟩ = ⟨Lᵀ ÿ, ẋ⟩ and the loop's linearity,
     by induction on N.  L = ``loop N g(; ẋ) over (ws)``, g a linear step whose
     coefficients are the element of ws (symbolic, z3 reals), Lᵀ what TLoop
@@ -705,7 +724,12 @@ def loop_adjoint(K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligation]:
     loop running forwards fails there); Lᵀ is N-parametric (its text at every N
     equal with the count blanked), so for N + 1 it runs the transposed step of
     iteration N first, then Lᵀ of the first N: ⟨ÿ, B A ẋ⟩ = ⟨Bᵀ ÿ, A ẋ⟩ =
-    ⟨Aᵀ Bᵀ ÿ, ẋ⟩, the induction step."""
+    ⟨Aᵀ Bᵀ ÿ, ẋ⟩, the induction step.
+
+    ``invariant=True`` (rule TLoopInv): the step also takes a non-linear carry
+    k (a symbolic real) that it returns unchanged and scales the first linear
+    component by, as ULoopInv's linear loops do with a loop's parameters; Lᵀ
+    carries k through the reversed loop."""
     from linear_a.semantics.evaluate import evaluate
     from linear_a.semantics.domains import get_domain
     from linear_a.semantics.printer import show
@@ -715,16 +739,27 @@ def loop_adjoint(K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligation]:
     t0 = time.perf_counter()
     elem, step = LOOP_STEPS[K]
     lin = T(K) if K == 1 else "(real, real)"
+    label = f"TLoopInv[K={K}]" if invariant else f"TLoop[K={K}]"
+    if invariant:
+        first = ("  let (; m) = k *. e in\n  (k ; m)\n" if K == 1 else
+                 "  let (e1, e2) = e in\n  let (; m) = k *. e1 in\n  let (; o) = (m, e2) in\n  (k ; o)\n")
+        step += (f"def gk(k: real, w: {elem} ; l: {lin}) -> (real ; {lin}) =\n"
+                 f"  let (; e) = g(w ; l) in\n" + first)
     dom = get_domain("z3")
     fails, lin_fails, texts = [], [], set()
     for N in LOOP_NS:
-        text = step + (f"def f(ws: [{elem}; {N}] ; d: {lin}) -> (; {lin}) =\n"
-                       f"  let (; e) = loop {N} g(; d) over (ws) in\n  (; e)\n")
-        prog = parse_program(text, f"<TLoop N={N}>")
+        if invariant:
+            text = step + (f"def f(kk: real, ws: [{elem}; {N}] ; d: {lin}) -> (; {lin}) =\n"
+                           f"  let (k1 ; e) = loop {N} gk(kk ; d) over (ws) in\n"
+                           f"  let (;) = drop(k1) in\n  (; e)\n")
+        else:
+            text = step + (f"def f(ws: [{elem}; {N}] ; d: {lin}) -> (; {lin}) =\n"
+                           f"  let (; e) = loop {N} g(; d) over (ws) in\n  (; e)\n")
+        prog = parse_program(text, f"<{label} N={N}>")
         try:
             tp = transpose_program(prog, ["f"])
         except Exception as e:
-            return [Obligation("transpose-adjoint", f"TLoop[K={K}]", "refuted", time.perf_counter() - t0,
+            return [Obligation("transpose-adjoint", label, "refuted", time.perf_counter() - t0,
                                f"transpose failed at N = {N}: {e}", {"program": text})]
         texts.add(blank_counts(show(Program([tp["f_T"]]))))
         d, dT = prog["f"], tp["f_T"]
@@ -752,15 +787,15 @@ def loop_adjoint(K: int = 1, timeout_ms=TIMEOUT_MS) -> list[Obligation]:
                                ("typing-sound", lin_fails, "L(a·u + v) = a·L(u) + L(v)")):
         if bad:
             N, st, cex, text = bad[0]
-            out.append(Obligation(theorem, f"TLoop[K={K}]", st, secs,
+            out.append(Obligation(theorem, label, st, secs,
                                   f"{what} fails for the loop at N = {N}",
                                   {"program": text, "model": cex}))
         elif theorem == "transpose-adjoint" and len(texts) != 1:
-            out.append(Obligation(theorem, f"TLoop[K={K}]", "unknown", secs,
+            out.append(Obligation(theorem, label, "unknown", secs,
                                   "Lᵀ is not N-parametric (its text differs beyond the loop count): "
                                   "no induction step"))
         else:
-            out.append(Obligation(theorem, f"TLoop[K={K}]", "proved", secs,
+            out.append(Obligation(theorem, label, "proved", secs,
                                   f"{what} for N = {', '.join(map(str, LOOP_NS))} (z3), and for every N "
                                   f"by induction (Lᵀ N-parametric, the last iteration transposed first)"))
     return out
@@ -896,6 +931,7 @@ def run_all(costs: Costs | None = None, timeout_ms=TIMEOUT_MS, progress=None) ->
             progress()
     for K in LOOP_STEPS:
         res.extend(loop_adjoint(K, timeout_ms))
+        res.extend(loop_adjoint(K, timeout_ms, invariant=True))
     if progress:
         progress()
     return res

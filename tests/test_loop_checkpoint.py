@@ -159,7 +159,9 @@ def test_every_k_remainder_changes_size_by_one_loop_only():
     p21, _, _ = prog("euler", 21)
     s20 = program_size(vjp_program(p20, "euler", "every:4"))      # 20 = 5·4
     s21 = program_size(vjp_program(p21, "euler", "every:4"))      # 21 = 5·4 + 1
-    assert s20 < s21 < s20 + 60
+    # the remainder loop in each half; each carries euler's 4 invariant parameters
+    # (ULoopInv / TLoopInv: passed and dropped once, not stacked)
+    assert s20 < s21 < s20 + 90
 
 
 @pytest.mark.parametrize("n,k", [(13, 3), (12, 3), (200, 14), (7, 20), (1, 1)])
@@ -180,8 +182,8 @@ def test_every_k_stores_one_state_per_segment(n, k):
     from linear_a.semantics.evaluate import evaluate
     from linear_a.transforms.compose import names_for
     res = evaluate(vp, names_for(fn)[0], at).nl[1]
-    stacks = list(res)
-    sizes = [len(s) for s in stacks]
+    stacks = [s for s in res if type(s) is tuple]    # beside them, the remainder loop's invariant
+    sizes = [len(s) for s in stacks]                      # parameters, stored once (reals)
     assert sizes == ([q] if q else []) + ([r] if r else [])
     if q:
         assert all(len(state) == 6 for state in stacks[0])
@@ -193,7 +195,8 @@ def test_every_k_memory_falls_with_segments():
     m_every = grad(p, fn, at, policy="every:14").memory
     w_save = grad(p, fn, at).work
     w_every = grad(p, fn, at, policy="every:14").work
-    assert m_every * 5 < m_save and w_every < 1.5 * w_save
+    # save-all stacks 3 reals per step since invariant carries are stored once (was 7)
+    assert m_every * 4 < m_save and w_every < 1.5 * w_save
 
 
 SWEEP = [(n, s) for n in (2, 3, 7, 13, 50, 120) for s in (1, 2, 3, 4, 10)
@@ -236,7 +239,7 @@ def test_binomial_lowers_memory_against_save_all_on_euler():
     p, fn, at = prog("euler", 200)
     save = grad(p, fn, at)
     b = grad(p, fn, at, policy="binomial:4")
-    assert b.memory * 20 < save.memory
+    assert b.memory * 12 < save.memory     # save-all: 3 reals per step (invariant carries once)
 
 
 def test_recompute_all_stores_only_the_loop_inputs():
@@ -358,5 +361,5 @@ def test_checkpoint_command_on_the_looped_example(capsys):
     out = json.loads(capsys.readouterr().out)
     rows = {r["policy"]: r for r in out["rows"]}
     assert code == 0 and all(r["same_gradient"] for r in rows.values())
-    assert rows["binomial:4"]["memory"] < rows["every:14"]["memory"] < rows["save-all"]["memory"] / 5
+    assert rows["binomial:4"]["memory"] < rows["every:14"]["memory"] < rows["save-all"]["memory"] / 4
     assert {"every:14", "binomial:4", "save-all"} <= set(out["frontier"])

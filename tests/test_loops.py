@@ -247,15 +247,17 @@ def test_the_rules_produce_the_loops_they_state():
     (lj,) = loops_in(j)
     assert (lj.fn, lj.n, len(lj.lin)) == ("step_jvp", 5, 4)
     lin = linearize(p, names=["f"])
-    fwd = [l for l in loops_in(lin) if l.fn == "step_jvp_nl"]
-    back = [l for l in loops_in(lin) if l.fn == "step_jvp_lin"]
-    assert len(fwd) == 1 and len(back) == 1 and back[0].over and not back[0].nl
+    # k and dt are invariant carries: the loops run ULoopInv's wrappers of the
+    # unzipped step, and the linear loop carries (k, dt) instead of stacking them
+    fwd = [l for l in loops_in(lin) if l.fn == "step_jvp_nl_inv"]
+    back = [l for l in loops_in(lin) if l.fn == "step_jvp_lin_inv"]
+    assert len(fwd) == 1 and len(back) == 1 and back[0].over and back[0].nl == ("k", "dt")
     vp = vjp_program(p, "f")
-    (rev,) = [l for l in loops_in(vp) if l.fn == "step_jvp_lin_T"]
-    assert rev.reverse and rev.over == back[0].over
+    (rev,) = [l for l in loops_in(vp) if l.fn == "step_jvp_lin_inv_T"]
+    assert rev.reverse and rev.over == back[0].over and rev.nl == ("k", "dt")
     # transposing the transposed loop runs forwards again
     tt = transpose_program(vp, ["f_jvp_lin_T"])
-    assert not [l for l in loops_in(tt) if l.fn == "step_jvp_lin_T_T"][0].reverse
+    assert not [l for l in loops_in(tt) if l.fn == "step_jvp_lin_inv_T_T"][0].reverse
 
 
 def test_residuals_are_stacked_once_per_iteration():

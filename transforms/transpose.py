@@ -64,7 +64,7 @@ from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, 
                               free_vars, iter_nodes, leaf_uses, Loop)
 
 from .fresh import Fresh, def_names, paused_gc
-from .loops import TLoop, loop_result_types
+from .loops import TLoop, invariant_carries, loop_result_types
 
 SUFFIX = "_T"
 
@@ -75,9 +75,9 @@ def cotangent_base(x: str) -> str:
 
 class TContext:
     """State for one definition: the cotangent map and the output lists."""
-    __slots__ = ("d", "env", "fresh", "ct", "front", "out", "need", "file")
+    __slots__ = ("d", "env", "fresh", "ct", "front", "out", "need", "file", "defs", "steps")
 
-    def __init__(self, d: Def, env: dict, need, file=None):
+    def __init__(self, d: Def, env: dict, need, file=None, defs=None, steps=None):
         self.d = d
         self.env = env                      # var -> (linear?, type), from the typing judgment
         self.fresh = Fresh(def_names(d))
@@ -86,6 +86,8 @@ class TContext:
         self.out: list = []                 # transposed linear bindings, in execution order
         self.need = need                    # callee name -> name of its transpose
         self.file = file
+        self.defs = defs or {}              # the program's definitions (TLoop reads its step)
+        self.steps = steps if steps is not None else set()   # steps of loops with invariant carries
 
     def refuse(self, msg: str, pos) -> None:
         raise TransformError(msg, pos, file=self.file, rule="TDef",
@@ -309,7 +311,9 @@ def _flatten(cx: TContext, body):
         out.append((_classify(cx, b), b))
         tail = Ret((), ks, tail.pos)
     if tail.nl:
-        cx.refuse(f"`{cx.d.name}` returns non-linear values", tail.pos)
+        if cx.d.name not in cx.steps or len(invariant_carries(cx.d, len(tail.nl))) != len(tail.nl):
+            cx.refuse(f"`{cx.d.name}` returns non-linear values", tail.pos)
+        tail = Ret((), tail.lin, tail.pos)   # a loop step's invariant carries: returned as they came
     return out, tail
 
 
@@ -325,7 +329,7 @@ def _add_let(cx: TContext, out: list, b: Let):
 def _classify(cx: TContext, b: Let):
     """TLetLin for a let with linear results or linear reads, else TLetNonLin."""
     if b.lin or _reads_linear(cx, b.rhs):
-        if b.nl:
+        if b.nl and type(b.rhs) is not Loop:        # a loop's invariant carries: TLoop checks them
             cx.refuse(f"a let in `{cx.d.name}` binds non-linear results ({', '.join(b.nl)}) from "
                       f"linear code", b.pos)
         return TLetLin
@@ -451,21 +455,25 @@ def TSched(front: list, out: list, subject=None) -> Derivation:
       [r"\dot{\bar y} \Leftarrow \ddot{\bar z} \vdash e \leadsto_T t"],
       "a definition with no non-linear results transposes; cotangents come back in parameter order")
 def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
-                  derive: bool = True) -> Derivation:
+                  derive: bool = True, defs=None, steps=None) -> Derivation:
     """Transpose one definition.  ``env``: its typing environment (class and type
     of every variable); ``need(g)``: the name of g's transpose (for calls).
     ``derive=False``: the TDef node keeps no per-binding premises."""
-    if d.nl_out:
+    keep = ()
+    if d.nl_out and d.name in (steps or ()) and len(invariant_carries(d, len(d.nl_out))) == len(d.nl_out):
+        keep = tuple(p.name for p in d.nl_params[:len(d.nl_out)])   # a step returning its
+    elif d.nl_out:                                                  # invariant carries unchanged
         raise TransformError(f"cannot transpose `{d.name}`: it has non-linear results "
                              f"({', '.join(map(repr, d.nl_out))})", d.pos, file=file, rule="TDef",
                              hint="only functions with purely linear results transpose; unzip first")
-    cx = TContext(d, env, need, file)
+    cx = TContext(d, env, need, file, defs, steps)
     binds, tail = _flatten(cx, d.body)
     many = len(d.lin_out) > 1
     cparams = [Param(cx.fresh(cotangent_base(f"out{i + 1}" if many else "out")), ty)
                for i, ty in enumerate(d.lin_out)]
     tail_dv = TRet(cx, tail, [p.name for p in cparams])
     premises = [None] * len(binds) if derive else None   # in source order
+    rebound, folded = [], []
     for i in range(len(binds) - 1, -1, -1):          # linear bindings, last to first
         r, b = binds[i]
         if r is not TLetNonLin and r is not TNUnpack:
@@ -477,17 +485,52 @@ def transpose_def(d: Def, env: dict, need, new_name: str, file=None,
             dv = r(cx, b)
             if derive:
                 premises[i] = dv
+        elif type(b) is Let and b.nl:     # TLoop's invariant carries: final values = initial ones
+            cx.front.append(Let(b.nl, (), Ret(b.rhs.nl, (), b.pos), b.pos))
+            rebound.extend(b.nl)
+    if rebound:
+        folded = _only_dropped(cx, rebound)
     premises = premises + [tail_dv] if derive else [tail_dv]
-    ret = Ret((), [cx.take(p.name) for p in d.lin_params], d.body.pos)
+    ret = Ret(keep, [cx.take(p.name) for p in d.lin_params], d.body.pos)
     if cx.ct:
         raise TransformError(f"internal: cotangents left over in `{d.name}`: {', '.join(cx.ct)}",
                              d.pos, file=file, rule="TDef")
     sched = TSched(cx.front, cx.out)
     body = Block(sched.result, ret, d.body.pos)
-    out = Def(new_name, list(d.nl_params), cparams, [], [p.ty for p in d.lin_params], body, d.pos)
+    out = Def(new_name, list(d.nl_params), cparams, list(d.nl_out), [p.ty for p in d.lin_params],
+              body, d.pos)
     if derive:
         premises.append(sched)
-    return Derivation("transpose", "TDef", d, out, premises, notes={"front": cx.front, "sched": sched})
+    return Derivation("transpose", "TDef", d, out, premises,
+                      notes={"front": cx.front, "sched": sched, "invariant_drops": folded})
+
+
+def _only_dropped(cx: TContext, names) -> list:
+    """The invariant carries a linear loop returns are usually only dropped: then
+    their rebinding ``let (k̄' ;) = (k̄ ;)`` and those drops go (TLoopInv drops
+    the transposed loop's own copies).  Returns the names so folded (recorded in
+    the TDef node's notes: their TLetNonLin premises show drops that are gone)."""
+    names = set(names)
+    read = set()
+    for b in cx.front + cx.out:
+        if not (type(b) is Let and type(b.rhs) is Drop) and not (type(b) is Let and b.nl
+                                                                and set(b.nl) <= names):
+            read.update(v for v in _reads(b) if v in names)
+    gone = names - read
+    if not gone:
+        return []
+    front = []
+    for b in cx.front:
+        if type(b) is Let and type(b.rhs) is Drop and b.rhs.v in gone:
+            continue
+        if type(b) is Let and type(b.rhs) is Ret and b.nl and set(b.nl) <= names:
+            keep = [i for i, v in enumerate(b.nl) if v not in gone]
+            if not keep:
+                continue
+            b = Let([b.nl[i] for i in keep], (), Ret([b.rhs.nl[i] for i in keep], (), b.rhs.pos), b.pos)
+        front.append(b)
+    cx.front[:] = front
+    return sorted(gone)
 
 
 @rule("transpose", "Program", r"P \leadsto_T P'", [r"\mathsf{def}\ f \leadsto_T \mathsf{def}\ f_T"],
@@ -521,6 +564,7 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
                                  file=prog.file)
     done: dict[str, Derivation] = {}
     kept: set[str] = set()
+    steps: set[str] = set()             # TLoopInv's steps: they return their invariant carries
 
     todo: list[str] = []                # definitions called from linear code, to transpose
 
@@ -540,10 +584,10 @@ def transpose(prog: Program, names=None, trusted: bool = False, derive: bool = T
         d = defs[name]
         new = need(name)
         try:
-            dv = transpose_def(d, envs[name], need, new, prog.file, derive)
+            dv = transpose_def(d, envs[name], need, new, prog.file, derive, defs, steps)
         except _UnknownType:
             dv = transpose_def(d, _typed_env(d, {e.name: e.signature for e in prog.defs}, prog.file),
-                               need, new, prog.file, derive)
+                               need, new, prog.file, derive, defs, steps)
         except (KeyError, AttributeError, IndexError) as e:     # ill-typed input under trusted=True
             raise TransformError(f"transpose: `{name}` is not well typed ({type(e).__name__}: {e}); "
                                  f"typecheck it first", d.pos, file=prog.file, rule="TDef") from None

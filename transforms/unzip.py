@@ -95,7 +95,7 @@ from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, 
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint, Policy, as_policy
 from .fresh import Fresh
-from .loops import ULoop
+from .loops import LoopSplits, ULoop
 
 NL_SUFFIX = "_nl"
 LIN_SUFFIX = "_lin"
@@ -279,8 +279,9 @@ def ULet(premises, nl_binds, known_ret, lin_expr, subject) -> Derivation:
 
 class _DefUnzipper:
     def __init__(self, d: Def, sigs: dict, callee_out: dict, policy: Policy, unknown: set,
-                 file=None, derive: bool = True):
+                 file=None, derive: bool = True, loops=None):
         self.d = d
+        self.loops = loops          # loops.LoopSplits (program-wide), or None: stack everything
         self.derive = derive        # False: the chain node keeps no per-binding premises
         self.sigs = sigs
         self.callee_out = callee_out
@@ -365,7 +366,7 @@ class _DefUnzipper:
                     b, r = it.src, it.rule
                     if r == "UCall":
                         cp = ChoicePoint(name, "call", b.nl, b.rhs.fn, len(points), b.pos)
-                    elif r == "ULoop":
+                    elif r == "ULoop" or r == "ULoopInv":
                         cp = ChoicePoint(name, "loop", b.nl, b.rhs.fn, len(points), b.pos)
                     elif r == "UNUnpack":
                         cp = ChoicePoint(name, "unpack", b.names, None, len(points), b.pos)
@@ -537,8 +538,8 @@ class _DefUnzipper:
       [r"e \leadsto_U (C ; n ; l)", r"\bar r = \text{the non-linear variables } l \text{ reads that } C \text{ binds or } \bar x"],
       "a definition: f_nl returns its results and, last, the residual tuple w; f_lin unpacks w")
 def unzip_def(d: Def, sigs: dict, callee_out: dict, policy: Policy, unknown=(), file=None,
-              derive: bool = True) -> Derivation:
-    return _DefUnzipper(d, sigs, callee_out, policy, set(unknown), file, derive).run()
+              derive: bool = True, loops=None) -> Derivation:
+    return _DefUnzipper(d, sigs, callee_out, policy, set(unknown), file, derive, loops).run()
 
 
 # ----------------------------------------------------------------------------
@@ -615,13 +616,16 @@ def unzip(prog: Program, policy=None, unknown=None, names=None, trusted: bool = 
             sigs: dict[str, UnzipSig] = {}
             callee_out: dict[str, tuple] = {}
             premises, out_defs, points = [], [], []
+            loops = LoopSplits(prog)
             for d in prog.defs:
                 if chosen is not None and d.name not in chosen:
                     continue
-                dv = unzip_def(d, sigs, callee_out, pol, unk.get(d.name, ()), prog.file, derive)
+                dv = unzip_def(d, sigs, callee_out, pol, unk.get(d.name, ()), prog.file, derive, loops)
                 sigs[d.name] = dv.notes["sig"]
                 callee_out[d.name] = tuple(d.nl_out)
                 premises.append(dv)
+                out_defs.extend(loops.take())      # ULoopInv's wrappers, before their first user
+                loops.record(dv.result)
                 out_defs.extend(dv.result)
                 points.extend(dv.notes["points"])
             pol.check(points)
