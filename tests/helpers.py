@@ -412,3 +412,27 @@ def _fill(ty, counter):
         return 0.5 * counter[0] - 1.25
     return [_fill(t, counter) for t in ty.items]
 
+
+# a looped program whose step calls another definition; the parameter k rides
+# in the carry ({n}: the loop count).  Used by the loop checkpointing and cost tests.
+LOOP_CALLSTEP = """
+def force(x: real, k: real) -> (real ;) =
+  let (s ;) = sin(x) in
+  let (y ;) = k * s in
+  (y ;)
+
+def step(x: real, v: real, k: real) -> (real, real, real ;) =
+  let (a ;) = force(x, k) in
+  let (h ;) = 0.1 in
+  let (b ;) = h * a in
+  let (v2 ;) = v - b in
+  let (c ;) = h * v2 in
+  let (x2 ;) = x + c in
+  (x2, v2, k ;)
+
+def f(x: real, v: real, k: real) -> (real ;) =
+  let (x1, v1, k1 ;) = loop {n} step(x, v, k) in
+  let (;) = drop(k1) in
+  let (p ;) = x1 * v1 in
+  (p ;)
+"""

@@ -19,6 +19,7 @@ from linear_a.transforms.loop_ckpt import binomial_bound, segment
 from linear_a.transforms.loops import unroll_loops
 from linear_a.transforms.oracle import oracle_grad
 from linear_a.transforms.revolve import Binomial, optimal_forward_steps, step_costs
+from helpers import LOOP_CALLSTEP
 
 from pathlib import Path
 
@@ -29,27 +30,7 @@ EULER = (EXAMPLES / "euler.la").read_text(encoding="utf-8").replace("loop 200", 
 EULER_AT = {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1}
 
 # a step that calls another definition; the parameter k rides in the carry
-CALLSTEP = """
-def force(x: real, k: real) -> (real ;) =
-  let (s ;) = sin(x) in
-  let (y ;) = k * s in
-  (y ;)
-
-def step(x: real, v: real, k: real) -> (real, real, real ;) =
-  let (a ;) = force(x, k) in
-  let (h ;) = 0.1 in
-  let (b ;) = h * a in
-  let (v2 ;) = v - b in
-  let (c ;) = h * v2 in
-  let (x2 ;) = x + c in
-  (x2, v2, k ;)
-
-def f(x: real, v: real, k: real) -> (real ;) =
-  let (x1, v1, k1 ;) = loop {n} step(x, v, k) in
-  let (;) = drop(k1) in
-  let (p ;) = x1 * v1 in
-  (p ;)
-"""
+CALLSTEP = LOOP_CALLSTEP
 CALLSTEP_AT = {"x": 0.7, "v": -0.3, "k": 1.9}
 
 # three real carries and two parameters; the loop's result is used twice

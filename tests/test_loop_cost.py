@@ -19,6 +19,7 @@ from linear_a.transforms.budget import Budget, choice_points, measure, measure_p
 from linear_a.transforms.compose import names_for, vjp, vjp_cost, vjp_program
 from linear_a.transforms.loop_ckpt import budget_candidates
 from linear_a.transforms.revolve import chain_source
+from helpers import LOOP_CALLSTEP
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NS = (0, 1, 2, 13)
@@ -26,27 +27,7 @@ NS = (0, 1, 2, 13)
 EULER = (EXAMPLES / "euler.la").read_text(encoding="utf-8").replace("loop 200", "loop {n}")
 
 # a step that calls another definition (its callee's frame inside the step's)
-CALLSTEP = """
-def force(x: real, k: real) -> (real ;) =
-  let (s ;) = sin(x) in
-  let (y ;) = k * s in
-  (y ;)
-
-def step(x: real, v: real, k: real) -> (real, real, real ;) =
-  let (a ;) = force(x, k) in
-  let (h ;) = 0.1 in
-  let (b ;) = h * a in
-  let (v2 ;) = v - b in
-  let (c ;) = h * v2 in
-  let (x2 ;) = x + c in
-  (x2, v2, k ;)
-
-def f(x: real, v: real, k: real) -> (real ;) =
-  let (x1, v1, k1 ;) = loop {n} step(x, v, k) in
-  let (;) = drop(k1) in
-  let (p ;) = x1 * v1 in
-  (p ;)
-"""
+CALLSTEP = LOOP_CALLSTEP
 
 # nested loops (a loop in the step), stacked arrays of arrays read back by a
 # reversed loop whose step loops over its element, a loop inside a callee, a

@@ -70,10 +70,11 @@ from linear_a.semantics.derivation import Derivation
 from linear_a.semantics.errors import TransformError
 from linear_a.semantics.rules import rule
 from linear_a.semantics.syntax import (Block, Call, Def, Drop, Let, Loop, Param, Program, RealType,
-                                       Ret, call_closure, iter_nodes)
+                                       Ret, iter_nodes)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint
 from .fresh import Fresh, def_names
+from .revolve import insert_before, optimal_forward_steps, optimal_split, repetitions, with_primals
 
 
 def has_loops(prog: Program, fn: str) -> bool:
@@ -188,15 +189,6 @@ def _namer(prog: Program, fn: str):
     return new_name
 
 
-def _insert_before(prog: Program, fn: str, new_defs, new_fn: Def) -> Program:
-    defs = []
-    for old in prog.defs:
-        if old.name == fn:
-            defs += new_defs
-            defs.append(new_fn)
-        else:
-            defs.append(old)
-    return Program(defs, prog.file)
 
 
 def _carry_params(step: Def):
@@ -232,7 +224,7 @@ class _Rewriting:
             self.derivations.append(dv)
             return list(dv.result)
         new_fn = _rewrite_fn(self.prog.get(self.fn), replace)
-        plan = LoopPlan(_insert_before(self.prog, self.fn, self.new_defs, new_fn), self.recompute,
+        plan = LoopPlan(insert_before(self.prog, self.fn, self.new_defs, new_fn), self.recompute,
                         self.advances, self.new_defs, self.derivations, kind, param)
         plan.loops, plan.trees = self.loops, self.trees
         return plan
@@ -312,7 +304,6 @@ def _subproblems(n: int, snaps: int):
     schedule of a subproblem does not depend on where it starts, so this is
     ``revolve.schedule`` + ``schedule_cost`` with each subtree once: O(S·r)
     subproblems, not the tree's O(N) nodes (no recursion)."""
-    from .revolve import optimal_forward_steps, optimal_split
     optimal_forward_steps(n, snaps)          # validates n and snaps
     order, split, seen, stack = [], {}, set(), [(n, snaps, False)]
     while stack:
@@ -397,8 +388,6 @@ def untape_advances(vp: Program, source: Program, advances: dict, roots) -> Prog
     from linear_a.semantics.evaluate import use_counts
     if not advances:
         return vp
-    src = {d.name: d for d in source.defs}
-    mine = {d.name: d for d in vp.defs}
     wanted = {g + "_jvp_nl": adv for g, adv in advances.items()}
     used_steps = set()
     defs = []
@@ -432,12 +421,7 @@ def untape_advances(vp: Program, source: Program, advances: dict, roots) -> Prog
         defs.append(d)
     if not used_steps:
         return vp
-    primals = call_closure(src, used_steps)
-    if any(n in mine and mine[n] is not src[n] for n in primals):
-        return vp                     # a primal's name is taken: keep the taped advances
-    defs = [d for d in source.defs if d.name in primals] + defs
-    keep = call_closure({d.name: d for d in defs}, roots)
-    return Program([d for d in defs if d.name in keep], vp.file)
+    return with_primals(vp, source, defs, used_steps, roots)
 
 
 # ----------------------------------------------------------------------------
@@ -493,7 +477,6 @@ def budget_candidates(prog: Program, fn: str) -> tuple[list[str], list[str]]:
     as S falls), the first that fits (S = 1 only up to 150 iterations: it
     nests N calls)."""
     from math import isqrt
-    from .revolve import repetitions
     d = prog.get(fn)
     n = max((b.rhs.n for b in _loop_lets(d)), default=0)
     if type(d.body) is Loop:

@@ -444,13 +444,7 @@ def restructure(prog: Program, fn: str, s: int) -> Restructured:
     rs = [r if r not in taken_local else f"{r}_out" for r in rs]
     new_fn = Def(fn, d.nl_params, [], list(d.nl_out), [],
                  Block([call_let(rs, root, params)], Ret(tuple(rs), ())), d.pos)
-    defs = []
-    for old in prog.defs:
-        if old.name == fn:
-            defs += new_defs
-            defs.append(new_fn)
-        else:
-            defs.append(old)
+    defs = insert_before(prog, fn, new_defs, new_fn).defs
     width = max(sizes(st) for st in [steps[0][0]] + [o for _, _, o in steps[:-1]]) if steps else 1
     return Restructured(Program(defs, prog.file), frozenset(wrappers), tree, len(steps),
                         frozenset(step_names), max(width, 1))
@@ -549,11 +543,9 @@ def advance_calls(vp: Program, source: Program, roots) -> Program:
     (with their callees)."""
     from linear_a.transforms.jvp import SUFFIX as JVP
     from .compose import NL_SUFFIX
-    from linear_a.semantics.syntax import call_closure
     from linear_a.semantics.evaluate import use_counts
     suffix = JVP + NL_SUFFIX
     src = {d.name: d for d in source.defs}
-    mine = {d.name: d for d in vp.defs}
     primal_roots = set()
 
     def primal_of(b):
@@ -604,9 +596,32 @@ def advance_calls(vp: Program, source: Program, roots) -> Program:
         defs.append(d)
     if not primal_roots:
         return vp
+    return with_primals(vp, source, defs, primal_roots, roots)
+
+
+def insert_before(prog: Program, fn: str, new_defs, new_fn: Def) -> Program:
+    """prog with ``fn`` replaced by ``new_fn``, preceded by ``new_defs``."""
+    defs = []
+    for old in prog.defs:
+        if old.name == fn:
+            defs += new_defs
+            defs.append(new_fn)
+        else:
+            defs.append(old)
+    return Program(defs, prog.file)
+
+
+def with_primals(vp: Program, source: Program, defs: list, primal_roots, roots) -> Program:
+    """``defs`` (vp's definitions with untaped advances) preceded by the source
+    definitions the advances call (``primal_roots`` and their callees), keeping
+    what ``roots`` reach; ``vp`` unchanged if a primal's name is already taken
+    by another definition of vp (the taped advances stay)."""
+    from linear_a.semantics.syntax import call_closure
+    src = {d.name: d for d in source.defs}
+    mine = {d.name: d for d in vp.defs}
     primals = call_closure(src, primal_roots)
     if any(n in mine and mine[n] is not src[n] for n in primals):
-        return vp                     # a primal's name is taken: keep the taped advances
+        return vp
     defs = [d for d in source.defs if d.name in primals] + defs
     keep = call_closure({d.name: d for d in defs}, roots)
     return Program([d for d in defs if d.name in keep], vp.file)
