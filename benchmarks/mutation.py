@@ -79,7 +79,8 @@ DEFAULT_MODULES = ["semantics/primitives.py", "semantics/evaluate.py", "semantic
 TESTS = {   # the test stage without coverage data
     "semantics/primitives.py": ["tests/test_jvp.py", "tests/test_oracle.py"],
     "semantics/evaluate.py": ["tests/test_cost_oracle.py", "tests/test_compose.py", "tests/test_cli_core.py"],
-    "semantics/typecheck.py": ["tests/test_typing_cases.py", "tests/test_typing_rules_mutations.py"],
+    "semantics/typecheck.py": ["tests/test_typing_cases.py", "tests/test_typing_rules_mutations.py",
+                               "tests/test_typing_unknowns.py"],
     "transforms/jvp.py": ["tests/test_jvp.py"],
     "transforms/unzip.py": ["tests/test_unzip.py", "tests/test_checkpoint.py"],
     "transforms/transpose.py": ["tests/test_transpose.py"],

@@ -135,6 +135,30 @@ def unify(a, b) -> bool:
     return True
 
 
+def unify_fails_on_a_cycle(a, b) -> bool:
+    """After ``unify(a, b)`` failed: was it the occurs check (σ = (…σ…)) rather
+    than a clash of shapes?  Walks the pairs in unify's order; those before the
+    failure are equal by now."""
+    todo = [(a, b)]
+    while todo:
+        a, b = map(_head, todo.pop())
+        if a is b or (type(a) is RealType and type(b) is RealType):
+            continue
+        if type(a) is TVar or type(b) is TVar:
+            v, t = (a, b) if type(a) is TVar else (b, a)
+            if any(s is v for s in _parts(t)):
+                return True
+            continue
+        if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
+            todo.extend(reversed(list(zip(a.items, b.items))))
+            continue
+        if type(a) is ArrayType and type(b) is ArrayType and a.n == b.n:
+            todo.append((a.elem, b.elem))
+            continue
+        return False
+    return False
+
+
 def _did_you_mean(name: str, known) -> str | None:
     close = difflib.get_close_matches(name, sorted(known), n=1)
     return f"did you mean `{close[0]}`?" if close else None
@@ -380,7 +404,7 @@ class DefChecker:
         _, ta = self.use(e.a, True, "LAdd", e.pos, "`+.`")
         _, tb = self.use(e.b, True, "LAdd", e.pos, "`+.`")
         if not unify(ta, tb):
-            cyclic = has_unknown(ta) or has_unknown(tb)
+            cyclic = unify_fails_on_a_cycle(ta, tb)
             self.fail("LAdd", f"`+.` adds values of one type; `{e.a}` : {resolve(ta)!r} but "
                               f"`{e.b}` : {resolve(tb)!r}", e.pos,
                       hint="no type is its own component: annotate the `zero` these come from"

@@ -154,3 +154,54 @@ def test_a_zero_scale_by_a_zero_is_rejected():
             "  let (; z) = zero in\n"
             "  let (; s) = z *. x in\n"
             "  (; s)", "Scale", 3)
+
+
+CYCLE_HINT = "no type is its own component"
+
+
+def _error(text):
+    with pytest.raises(LinearATypeError) as info:
+        typecheck(parse_program(text, "case.la"))
+    return info.value
+
+
+def test_a_zero_added_to_a_tuple_holding_itself_gets_the_cycle_hint():
+    # b and a are one unknown σ; b +. (x, a) asks σ = (real, σ)
+    e = _error("def f(; x: real) -> (; real) =\n"
+               "  let (; z) = zero in\n"
+               "  let (; a, b) = dup(z) in\n"
+               "  let (; t) = (x, a) in\n"
+               "  let (; s) = b +. t in\n"
+               "  (; s)")
+    assert (e.rule, e.pos.line) == ("LAdd", 5), str(e)
+    assert e.hint is not None and CYCLE_HINT in e.hint, str(e)
+
+
+def test_a_shape_clash_with_an_unknown_on_one_side_gets_no_cycle_hint():
+    # (real, σ) against real: a clash of shapes, not a cycle (σ is unknown, the other side is not)
+    e = _error("def f(; x: real, k: real) -> (; real) =\n"
+               "  let (; z) = zero in\n"
+               "  let (; t) = (k, z) in\n"
+               "  t +. x")
+    assert (e.rule, e.pos.line) == ("LAdd", 4), str(e)
+    assert CYCLE_HINT not in str(e), str(e)
+
+
+def test_a_binder_deepened_by_a_zero_solved_later_is_reported_at_the_binder():
+    from linear_a.semantics.typecheck import MAX_TYPE_DEPTH
+    deep = "real"
+    for _ in range(MAX_TYPE_DEPTH):
+        deep = f"(real, {deep})"
+    # z (hence a) is solved to `deep` by the `+.` on line 5, after t = (x, a) was bound on line 4:
+    # t is one level too deep, z is not
+    e = _error(f"def f(; x: real, y: {deep}) -> (; {deep}) =\n"
+               "  let (; z) = zero in\n"
+               "  let (; a, b) = dup(z) in\n"
+               "  let (; t) = (x, a) in\n"
+               "  let (; s) = b +. y in\n"
+               "  let (u, v) = t in\n"
+               "  let (;) = drop(u) in\n"
+               "  let (;) = drop(v) in\n"
+               "  (; s)")
+    assert (e.rule, e.pos.line, e.pos.col) == ("Let", 4, 3), str(e)
+    assert "`t` has a type nested more than" in str(e), str(e)
