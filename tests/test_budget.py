@@ -35,6 +35,9 @@ def test_frontier_is_pareto_and_bounded(chain4):
     ms = [m for _, m, _ in pareto]
     ws = [w for w, _, _ in pareto]
     assert ms == sorted(ms) and ws == sorted(ws, reverse=True)
+    # each trade-off once: the table has many vectors of equal (W, M) (chain3: 180 at (11, 5)),
+    # the front keeps one, and a vector of equal W and more memory is not on it
+    assert all(a < b for a, b in zip(ms, ms[1:])) and all(a > b for a, b in zip(ws, ws[1:]))
     assert pareto[0][1] <= save_all[1] and pareto[-1][0] == save_all[0]
 
 

@@ -60,6 +60,16 @@ def test_policy_names_must_exist():
         unzip(p, RecomputeNamed({"dp"}))
     with pytest.raises(TransformError, match="no call of `zz`"):
         unzip(p, "call:zz=recompute")
+
+
+def test_a_missing_name_hint_lists_the_first_twelve_choice_points():
+    from linear_a.semantics import parse_program
+    from linear_a.transforms.revolve import chain_source
+    p = parse_program(chain_source(14, ("sin", "tanh")), "chain14")    # binders x1 … x14
+    with pytest.raises(TransformError, match="no non-linear binding is named `nope`") as info:
+        unzip(p, "recompute:nope")
+    shown = info.value.hint.removeprefix("choice points bind: ").split(", ")
+    assert shown == sorted(f"x{i}" for i in range(1, 15))[:12] + ["…"], info.value.hint
     with pytest.raises(TransformError, match="not a checkpoint policy"):
         unzip(p, 42)
 
