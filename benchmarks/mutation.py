@@ -95,7 +95,7 @@ TESTS = {   # the test stage without coverage data
     "transforms/compose.py": ["tests/test_compose.py"],
     "transforms/compile.py": ["tests/test_compile.py"],
     "transforms/oracle.py": ["tests/test_oracle.py"],
-    "transforms/programs.py": ["tests/test_policies.py", "tests/test_sched.py"],
+    "transforms/programs.py": ["tests/test_programs.py", "tests/test_policies.py", "tests/test_sched.py"],
     "proofs/checks.py": ["tests/test_theorems.py", "tests/test_selftest.py"],
 }
 
