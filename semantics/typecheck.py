@@ -113,6 +113,13 @@ def type_depth(t) -> int:
 def unify(a, b) -> bool:
     """Make a and b equal by solving unknowns; False if they cannot be (a
     clash, or an unknown that would have to contain itself: σ = (σ,))."""
+    return unify_why(a, b) is None
+
+
+def unify_why(a, b) -> str | None:
+    """:func:`unify`, saying why it failed: None if a and b are now equal,
+    ``"cycle"`` if the occurs check refused (σ = (…σ…)), ``"clash"`` for shapes
+    that differ."""
     todo = [(a, b)]
     while todo:
         a, b = todo.pop()
@@ -122,7 +129,7 @@ def unify(a, b) -> bool:
         if type(a) is TVar or type(b) is TVar:
             v, t = (a, b) if type(a) is TVar else (b, a)
             if any(s is v for s in _parts(t)):          # the occurs check
-                return False
+                return "cycle"
             v.ref = t
             continue
         if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
@@ -131,32 +138,8 @@ def unify(a, b) -> bool:
         if type(a) is ArrayType and type(b) is ArrayType and a.n == b.n:
             todo.append((a.elem, b.elem))
             continue
-        return False
-    return True
-
-
-def unify_fails_on_a_cycle(a, b) -> bool:
-    """After ``unify(a, b)`` failed: was it the occurs check (σ = (…σ…)) rather
-    than a clash of shapes?  Walks the pairs in unify's order; those before the
-    failure are equal by now."""
-    todo = [(a, b)]
-    while todo:
-        a, b = map(_head, todo.pop())
-        if a is b or (type(a) is RealType and type(b) is RealType):
-            continue
-        if type(a) is TVar or type(b) is TVar:
-            v, t = (a, b) if type(a) is TVar else (b, a)
-            if any(s is v for s in _parts(t)):
-                return True
-            continue
-        if type(a) is TupleType and type(b) is TupleType and len(a.items) == len(b.items):
-            todo.extend(reversed(list(zip(a.items, b.items))))
-            continue
-        if type(a) is ArrayType and type(b) is ArrayType and a.n == b.n:
-            todo.append((a.elem, b.elem))
-            continue
-        return False
-    return False
+        return "clash"
+    return None
 
 
 def _did_you_mean(name: str, known) -> str | None:
@@ -403,12 +386,12 @@ class DefChecker:
                       hint=f"to double it, write `let (; a, b) = dup({e.a}) in a +. b`")
         _, ta = self.use(e.a, True, "LAdd", e.pos, "`+.`")
         _, tb = self.use(e.b, True, "LAdd", e.pos, "`+.`")
-        if not unify(ta, tb):
-            cyclic = unify_fails_on_a_cycle(ta, tb)
+        why = unify_why(ta, tb)
+        if why is not None:
             self.fail("LAdd", f"`+.` adds values of one type; `{e.a}` : {resolve(ta)!r} but "
                               f"`{e.b}` : {resolve(tb)!r}", e.pos,
                       hint="no type is its own component: annotate the `zero` these come from"
-                      if cyclic else None)
+                      if why == "cycle" else None)
         return Derivation("typing", "LAdd", e, ((), (ta,)))
 
     @rule("typing", "Scale", r"x : \mathbb{R} ; \dot l : \sigma \vdash x \mathbin{*.} \dot l : (; \sigma)", [],
