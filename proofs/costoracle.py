@@ -314,6 +314,12 @@ class Oracle:
                 live += reals(s)
             peak = max(peak, live)
 
+        def bind(nl_b, lin_b, outs):
+            """The binders take the results' shapes; the linear ones are marked."""
+            for n, s in zip(nl_b + lin_b, outs):
+                shape[n] = s
+            linear.update(lin_b)
+
         for i, (form, reads, extra, target) in enumerate(steps):
             nl_b = [n for n, _ in target[0]] if target and target[0] and isinstance(target[0][0], tuple) \
                 else (target[0] if target else [])
@@ -337,10 +343,7 @@ class Oracle:
                 free(i, reads)
                 peak = max(peak, live + callee.memory)
                 outs = self._call_shapes(extra)
-                for n, s in zip(nl_b + lin_b, outs):
-                    shape[n] = s
-                for n in lin_b:
-                    linear.add(n)
+                bind(nl_b, lin_b, outs)
                 alloc(outs)
                 continue
             if form == "loop":
@@ -358,10 +361,7 @@ class Oracle:
                 if n:
                     peak = max(peak, live + held + (n - 1) * per_iter + step.memory)
                 shapes = outs[:nc] + [[s] * n for s in outs[nc:k]] + outs[k:]
-                for nm, s in zip(nl_b + lin_b, shapes):
-                    shape[nm] = s
-                for nm in lin_b:
-                    linear.add(nm)
+                bind(nl_b, lin_b, shapes)
                 alloc(shapes)
                 continue
             if form == "group":
@@ -396,10 +396,7 @@ class Oracle:
             else:
                 raise OracleError(form)
             if target is not None:
-                for n, s in zip(nl_b + lin_b, outs):
-                    shape[n] = s
-                for n in lin_b:
-                    linear.add(n)
+                bind(nl_b, lin_b, outs)
                 if form == "group":     # a nested chain's tail: classes follow the binders
                     for n in nl_b:
                         linear.discard(n)
