@@ -83,6 +83,20 @@ def JLoop(cx, e: Loop, dest, out: list) -> Derivation:
 # Unzip
 
 
+def _stacking_loop(u, b: Let, nl_name: str, residual_type):
+    """The non-linear half of an unzipped loop: ``loop N nl_name`` binding b's
+    non-linear results (per-iteration outputs as arrays) and a fresh stack
+    ``ws : [residual_type; N]``; returns (ws, the let)."""
+    e = b.rhs
+    nc = len(e.nl)
+    out_tys = u.callee_out[e.fn]
+    for i, x in enumerate(b.nl):
+        u.nlty[x] = out_tys[i] if i < nc else ArrayType(out_tys[i], e.n)
+    w = u.fresh("ws_" + e.fn)
+    u.nlty[w] = ArrayType(residual_type, e.n)
+    return w, Let(b.nl + (w,), (), Loop(e.n, nl_name, e.nl, (), e.over, e.reverse, e.pos), b.pos)
+
+
 @rule("unzip", "ULoop",
       r"\mathsf{loop}\ N\ g(\bar x ; \dot{\bar y})\ \mathsf{over}\ (\bar a) \leadsto_U (\mathsf{let}\ (\bar r, \bar o, w ;) = \mathsf{loop}\ N\ g_{nl}(\bar x ;)\ \mathsf{over}\ (\bar a)\ \mathsf{in}\ \square ; (\bar r, \bar o ;) ; \mathsf{loop}\ N\ g_{lin}(; \dot{\bar y})\ \mathsf{over}\ (w))",
       [r"g \leadsto_U g_{nl}, g_{lin} \text{ (callees first)}", r"w : [R; N] \text{ fresh}"],
@@ -103,13 +117,7 @@ def ULoop(u, b: Let):
                              rule="ULoop",
                              hint="stage the caller's inputs instead: a loop reading them moves "
                                   "wholesale to the second stage")
-    nc = len(e.nl)
-    out_tys = u.callee_out[e.fn]
-    for i, x in enumerate(b.nl):
-        u.nlty[x] = out_tys[i] if i < nc else ArrayType(out_tys[i], e.n)
-    w = u.fresh("ws_" + e.fn)
-    u.nlty[w] = ArrayType(sig.residual_type, e.n)
-    head = Let(b.nl + (w,), (), Loop(e.n, sig.nl_name, e.nl, (), e.over, e.reverse, e.pos), b.pos)
+    w, head = _stacking_loop(u, b, sig.nl_name, sig.residual_type)
     ins = e.nl + e.over
     if sig.lin_trivial:
         return _Item(b, "ULoop", nl=(head, _drop(w)), ins=ins, outs=b.nl)
@@ -350,13 +358,7 @@ class LoopSplits:
 def ULoopInvariant(u, b: Let, split: InvariantSplit):
     from .unzip import _Item, _drop
     e = b.rhs
-    nc = len(e.nl)
-    out_tys = u.callee_out[e.fn]
-    for i, x in enumerate(b.nl):
-        u.nlty[x] = out_tys[i] if i < nc else ArrayType(out_tys[i], e.n)
-    w = u.fresh("ws_" + e.fn)
-    u.nlty[w] = ArrayType(split.varying_type, e.n)
-    head = Let(b.nl + (w,), (), Loop(e.n, split.nl_name, e.nl, (), e.over, e.reverse, e.pos), b.pos)
+    w, head = _stacking_loop(u, b, split.nl_name, split.varying_type)
     ks = tuple(e.nl[i] for i in split.carry)
     kf = tuple(u.fresh(k + "_inv") for k in ks)
     for k, k1 in zip(ks, kf):
