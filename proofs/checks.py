@@ -38,7 +38,7 @@ from linear_a.semantics.syntax import Call, Program, RealType
 from linear_a.semantics.typecheck import typecheck
 
 from . import measure
-from .refute import witness
+from .refute import sample_range, witness
 from .normalform import (NormalForm, atom_id, NotLinear, TooBig, as_linform, basis_value, flatten, matrix,
                          mentions_linear, symbolic_value, tangent, transpose_rows)
 from .loops import loop_check, unrolled_size as loop_aware_size, unsupported as loop_unsupported
@@ -215,7 +215,7 @@ class Subject:
         return self.cached("T", make)
 
     def point(self, d, tries=20):
-        lo, hi = (0.5, 2.0) if self.positive else (-2.0, 2.0)
+        lo, hi = sample_range(self.positive)
 
         def val(t):
             if isinstance(t, RealType):
@@ -246,13 +246,14 @@ def nf_run(prog: Program, fn: str, dom: NormalForm, nl_vals=None, lin_start=0, l
 
 def rational_inputs(s: "Subject", dom: NormalForm, d):
     """Non-linear inputs of d as exact rationals at a random point (for the
-    exact-evaluation fallback: transcendental values stay exact atoms)."""
+    exact-evaluation fallback: transcendental values stay exact atoms), in
+    eighths over :func:`sample_range`, never 0."""
     from fractions import Fraction
-    lo, hi = (1, 4) if s.positive else (-4, 4)
+    lo, hi = (round(8 * b) for b in sample_range(s.positive))
 
     def val(t):
         if isinstance(t, RealType):
-            return dom.num(Fraction(s.rng.randint(lo * 8, hi * 8), 8) or Fraction(1, 8))
+            return dom.num(Fraction(s.rng.randint(lo, hi), 8) or Fraction(1, 8))
         return tuple(val(u) for u in t.items)
     return [val(p.ty) for p in d.nl_params]
 
@@ -296,7 +297,7 @@ def _sympy_differ(s: "Subject", v: "Verdicts", diff, syms, what: str):
     """A sympy difference not expanded to 0: *refuted* if it is non-zero at a
     random real point, else *unknown*."""
     import math as _m
-    lo, hi = (0.5, 2.0) if s.positive else (-2.0, 2.0)
+    lo, hi = sample_range(s.positive)
     for _ in range(6):
         point = {x: round(s.rng.uniform(lo, hi), 4) for x in syms}
         try:
@@ -964,6 +965,14 @@ def check_vjp_cost(s: Subject, v: Verdicts):
         v.add("measurement", "proved", note)
 
 
+def text_diff(a: str, b: str, name_a: str, name_b: str) -> str:
+    """A unified diff of two printed programs, one line of context around each
+    change (the counterexample of a text comparison)."""
+    import difflib
+    return "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), name_a, name_b,
+                                          lineterm="", n=1))
+
+
 def _staged_fast_text(text: str, fn: str) -> str:
     """The fast path with the fused pass left out: ``transforms.flat``'s JVP,
     unzip and transpose stages one by one (what ``fast_vjp_defs`` runs where
@@ -994,19 +1003,14 @@ def check_vjp_fast_path(s: Subject, v: Verdicts):
     text, fp = fast
     ref = show(s.vjp())
     if text != ref:
-        import difflib
-        diff = "\n".join(difflib.unified_diff(ref.splitlines(), text.splitlines(), "reference", "fast path",
-                                              lineterm="", n=1))
         v.refute("text", "the fast path's program differs from the reference pipeline's",
-                 {"diff": diff})
+                 {"diff": text_diff(ref, text, "reference", "fast path")})
     v.add("text", "proved", "fast path's printed vjp program = reference pipeline's, character for character")
     staged = _staged_fast_text(show(s.prog), s.entry.name)
     if staged != ref:
-        import difflib
-        diff = "\n".join(difflib.unified_diff(ref.splitlines(), staged.splitlines(), "reference",
-                                              "fast stages", lineterm="", n=1))
         v.refute("text", "the fast path's staged JVP, unzip and transpose (taken where the fused pass "
-                         "declines) print a program different from the reference pipeline's", {"diff": diff})
+                         "declines) print a program different from the reference pipeline's",
+                 {"diff": text_diff(ref, staged, "reference", "fast stages")})
     v.add("text", "proved", "the fast path's staged JVP → unzip → transpose print the reference program too")
     f = s.entry
     n_ok = 0

@@ -21,6 +21,14 @@ from .normalform import LinForm, NormalForm, Poly, flatten
 REL = 1e-7
 
 
+def sample_range(positive: bool) -> tuple[float, float]:
+    """Where every check draws its random real inputs: [0.5, 2] for a program
+    declared positive (the corpus files using ``log``, ``sqrt`` …), else
+    [-2, 2].  One range for the float points, the witnesses and the exact
+    rational points, so a counterexample is always drawn where the checks look."""
+    return (0.5, 2.0) if positive else (-2.0, 2.0)
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
@@ -87,7 +95,7 @@ def witness(dom: NormalForm, left, right, rng: random.Random | None = None, posi
     zero = dom.zero
     keys = sorted(set(lv) | set(rv), key=repr)
     names = [a.name for a in dom.atoms if a.op == "var"]
-    lo, hi = (0.5, 2.0) if positive else (-2.0, 2.0)
+    lo, hi = sample_range(positive)
     for _ in range(tries):
         point = {n: round(rng.uniform(lo, hi), 4) for n in names}
         vals = atom_values(dom, point)

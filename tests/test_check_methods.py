@@ -1,0 +1,227 @@
+"""The checks' methods, each on its own (issue 19).
+
+A theorem is decided by several methods (normal form, sympy, z3, points),
+and a refutation by any of them wins.  So a method that went blind -- proving
+a wrong transform, or no longer proving a right one -- is hidden by the
+others: ``linear-a check`` still passes on correct transforms, and the
+self-test still refutes its known-bad ones.  These tests run each method
+alone: it proves the correct transform, it refutes the bad one with a point,
+and the pieces the methods share (the sampling range, the numeric witness,
+the programs compared, the diff shown) do what they say.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from fractions import Fraction
+from types import SimpleNamespace
+
+import pytest
+import sympy
+
+from linear_a.proofs import checks, selftest
+from linear_a.proofs.checks import Refuted, Subject, Verdicts
+from linear_a.proofs.normalform import NormalForm
+from linear_a.proofs.refute import sample_range
+from linear_a.semantics import parse_program
+
+# The self-test's programs, and one written differently: a tuple input, a call,
+# other names, two results.
+TUPLE_CALL = """def h(u: real, w: real) -> (real ;) =
+  let (e ;) = exp(u) in
+  e * w
+
+def top(q: (real, real), z: real) -> (real, real ;) =
+  let (q0, q1) = q in
+  let (m ;) = h(q0, z) in
+  let (c ;) = cos(q1) in
+  (m, c ;)
+"""
+PROGRAMS = {"seed": selftest.SEED, "two-out": selftest.TWO_OUT, "tuple-call": TUPLE_CALL}
+
+
+def subject(name, **kw):
+    return Subject(name, parse_program(PROGRAMS[name], f"<{name}>"), seed=3, positive=True, **kw)
+
+
+def statuses(v: Verdicts, method: str) -> list[str]:
+    return [st for m, st, _ in v.items if m == method]
+
+
+# ---------------------------------------------------------------------------
+# sympy and z3 prove the correct transforms on their own
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sympy_alone_proves_a_correct_jvp(name):
+    v = Verdicts()
+    checks._sympy_jvp(subject(name), v)
+    assert statuses(v, "sympy") == ["proved"], v.detail()
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sympy_alone_proves_each_correct_vjp_program(name):
+    s = subject(name)
+    programs = s.vjp_programs()
+    assert programs
+    for label, vp in programs:
+        v = Verdicts()
+        checks._sympy_vjp(s, v, label, vp)
+        assert statuses(v, "sympy") == ["proved"], (label, v.detail())
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sympy_and_z3_alone_prove_the_linear_half_linear(name):
+    prog, fn = subject(name).linear_program()
+    for method, run in (("sympy", checks._sympy_linearity), ("z3", checks._z3_linearity)):
+        v = Verdicts()
+        run(prog, fn, v)
+        assert statuses(v, method) == ["proved"], (method, v.detail())
+
+
+# ---------------------------------------------------------------------------
+# ... and refute a wrong one on their own, with a point
+
+
+def _with_tripled_sin(run):
+    saved = selftest._apply(selftest._partials("sin", selftest._tripled))
+    try:
+        return run()
+    finally:
+        selftest._undo(saved)
+
+
+def test_sympy_alone_refutes_a_wrong_jvp_with_a_point():
+    s = Subject("unary", parse_program(selftest.UNARY.format(op="sin"), "<sin>"), seed=3)
+    with pytest.raises(Refuted) as e:
+        _with_tripled_sin(lambda: checks._sympy_jvp(s, Verdicts()))
+    assert e.value.method == "sympy, numeric witness"
+    point = e.value.cex["point"]
+    assert set(point) >= {"x_x", "x_y"} and "the difference" in e.value.detail
+
+
+def test_sympy_alone_refutes_a_wrong_vjp_with_a_point():
+    s = Subject("unary", parse_program(selftest.UNARY.format(op="sin"), "<sin>"), seed=3, path="reference")
+
+    def run():
+        (label, vp), = s.vjp_programs()
+        checks._sympy_vjp(s, Verdicts(), label, vp)
+    with pytest.raises(Refuted) as e:
+        _with_tripled_sin(run)
+    assert e.value.method == "sympy, numeric witness" and e.value.cex["point"]
+
+
+def test_the_oracle_points_alone_refute_a_wrong_jvp():
+    s = Subject("unary", parse_program(selftest.UNARY.format(op="sin"), "<sin>"), seed=3)
+    with pytest.raises(Refuted) as e:
+        _with_tripled_sin(lambda: checks._points_jvp(s, Verdicts()))
+    assert e.value.method == "oracle" and e.value.cex["args"]
+
+
+# ---------------------------------------------------------------------------
+# the numeric witness: a real, finite, non-zero difference, nothing else
+
+
+def _fake_subject(positive=False):
+    return SimpleNamespace(positive=positive, rng=random.Random(7))
+
+
+def test_a_real_difference_is_a_witness():
+    x, y = sympy.symbols("x y", real=True)
+    with pytest.raises(Refuted) as e:
+        checks._sympy_differ(_fake_subject(), Verdicts(), x * x + 1 + 0 * y, [x, y], "a vs b")
+    point = e.value.cex["point"]
+    lo, hi = sample_range(False)
+    assert set(point) == {"x", "y"} and all(lo <= p <= hi for p in point.values())
+
+
+@pytest.mark.parametrize("diff", ["complex", "infinite"])
+def test_a_difference_off_the_real_line_is_not_a_witness(diff):
+    """A difference that is complex (a square root of a negative number, off the
+    program's real domain) or overflows at every sampled point proves nothing
+    either way: *unknown*, never *refuted*."""
+    x = sympy.Symbol("x", real=True)
+    expr = {"complex": 1 + sympy.I * (x * x + 1),          # real part 1, never a real value
+            "infinite": sympy.exp(10 ** 6 * (x * x + 1))}[diff]   # inf in floating point
+    v = Verdicts()
+    checks._sympy_differ(_fake_subject(), v, expr, [x], "a vs b")
+    assert statuses(v, "sympy") == ["unknown"], v.detail()
+
+
+# ---------------------------------------------------------------------------
+# one sampling range for every check
+
+
+@pytest.mark.parametrize("positive", [True, False])
+def test_exact_points_are_drawn_where_the_float_points_are(positive):
+    lo, hi = sample_range(positive)
+    prog = parse_program(TUPLE_CALL, "<t>")
+    s = Subject("t", prog, seed=5, positive=positive)
+    d = prog["top"]
+    dom = NormalForm()
+    seen = set()
+    for _ in range(200):
+        q, z = checks.rational_inputs(s, dom, d)
+        for val in (*q, z):
+            assert val.is_const()
+            r = Fraction(val.const())
+            assert lo <= r <= hi and r != 0 and (r * 8).denominator == 1, r
+            seen.add(r)
+        for val in checks._flat_nl(tuple(s.point(d).values())):
+            assert lo <= val <= hi
+    assert min(seen) <= lo + Fraction(1, 4) and max(seen) >= hi - Fraction(1, 4)   # the whole range
+
+
+# ---------------------------------------------------------------------------
+# which vjp programs a per-program theorem checks
+
+
+def test_path_fast_checks_the_reference_program_where_the_fast_path_declines():
+    """The fast path declines loops; ``--path fast`` then checks what the CLI
+    prints instead (the reference program), never nothing."""
+    prog = parse_program(selftest.LOOPED, "<looped>")
+    assert Subject("looped", prog).vjp_fast() is None
+    ref = Subject("looped", prog, path="reference").vjp_programs()
+    fast = Subject("looped", prog, path="fast").vjp_programs()
+    both = Subject("looped", prog, path="both").vjp_programs()
+    assert [label for label, _ in ref] == ["reference"]
+    assert [label for label, _ in fast] == ["reference (fast path n/a)"]
+    assert [label for label, _ in both] == ["reference"]        # once, not twice
+
+
+def test_path_both_checks_two_programs_when_their_text_differs(monkeypatch):
+    s = subject("seed")
+    text, prog = s.vjp_fast()
+    monkeypatch.setitem(s._cache, "vjp-fast", (text + "\n", prog))
+    assert [label for label, _ in s.vjp_programs()] == ["reference", "fast path"]
+
+
+# ---------------------------------------------------------------------------
+# what a text comparison shows
+
+
+def test_a_text_refutation_shows_the_change_with_one_line_of_context():
+    a = "\n".join(f"line {i}" for i in range(9))
+    b = a.replace("line 4", "line four")
+    diff = checks.text_diff(a, b, "reference", "fast path").splitlines()
+    assert diff[:2] == ["--- reference", "+++ fast path"]
+    assert diff[3:] == [" line 3", "-line 4", "+line four", " line 5"]
+
+
+# ---------------------------------------------------------------------------
+# the self-test names the method that must catch each mistake
+
+
+def test_a_mistake_caught_by_another_method_than_named_is_a_miss():
+    """Caught by the oracle's points while the normal form was named: the
+    normal form let it through, and the self-test says so."""
+    bad = next(b for b in selftest.CORPUS if b.name.startswith("unzip: two residuals swapped"))
+    assert selftest.run_one(bad).ok
+    moved = selftest.run_one(dataclasses.replace(bad, by="points"))
+    assert moved.status == "refuted" and not moved.ok
+    assert moved.verdict == f"refuted by {moved.method}, not by points"
+
+
+def test_every_self_test_entry_names_its_method():
+    assert all(b.by for b in selftest.CORPUS)
+    assert len({b.name for b in selftest.CORPUS}) == len(selftest.CORPUS)
