@@ -123,15 +123,15 @@ def _run_self_test(ns):
     from rich.table import Table
     console = Console()
     table = Table(title=f"check --self-test: {len(results) - len(missed)}/{len(results)} known-bad "
-                        "transformations refuted")
+                        "transformations refuted, each by its expected method")
     for col in ("bad transformation", "theorem", "verdict", "method"):
         table.add_column(col)
     for r in results:
-        table.add_row(r.bad.name, r.bad.theorem, "[green]refuted[/]" if r.ok else f"[bold red]{r.status}[/]",
+        table.add_row(r.bad.name, r.bad.theorem, "[green]refuted[/]" if r.ok else f"[bold red]{r.verdict}[/]",
                       r.method)
     console.print(table)
     for r in results:                    # what was compared, and the counterexample
-        console.print(f"{'refuted' if r.ok else 'MISSED (' + r.status + ')'} {r.bad.theorem} — "
+        console.print(f"{'refuted' if r.ok else 'MISSED (' + r.verdict + ')'} {r.bad.theorem} — "
                       f"{r.bad.name}: {r.detail}", highlight=False, markup=False)
         for k, v in (r.counterexample or {}).items():
             if k != "program" or ns.verbose:

@@ -32,6 +32,9 @@ class Bad:
     program: str              # the program it is checked on
     patch: Callable           # () -> list of (object, attribute or key, new value)
     run: Callable | None = None   # () -> outcomes, instead of the theorem's per-program check
+    by: str = ""              # the method that must refute it (a prefix of the outcome's method):
+    #                           caught by another one means this method went blind and a later
+    #                           (weaker) one covered for it, e.g. normal form proving, points refuting
 
 
 @dataclass
@@ -45,12 +48,23 @@ class SelfTestResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "refuted"
+        return self.status == "refuted" and self.method.startswith(self.bad.by)
+
+    @property
+    def verdict(self) -> str:
+        """``refuted``, or what went wrong: the status, or the method that refuted
+        instead of ``bad.by`` (the expected one let the mistake through)."""
+        if self.status == "refuted" and not self.ok:
+            return f"refuted by {self.method}, not by {self.bad.by}"
+        return self.status
 
     def as_json(self) -> dict:
         return {"bad_transformation": self.bad.name, "theorem": self.bad.theorem, "status": self.status,
-                "caught": self.ok, "method": self.method, "detail": self.detail,
+                "caught": self.ok, "verdict": self.verdict, "method": self.method, "expected_method": self.bad.by, "detail": self.detail,
                 "counterexample": self.counterexample, "seconds": round(self.seconds, 4)}
+
+
+NF = "normal form, numeric witness"     # the exact method's refutation (`by`): a point where they differ
 
 
 def _mod(name):
@@ -172,11 +186,12 @@ def _wrap(module: str, attr: str, rewrite):
     return [(m, attr, wrapped)]
 
 
-def _on_unzip(rewrite_lin=None, rewrite_nl=None, only_policy=False):
+def _on_unzip(rewrite_lin=None, rewrite_nl=None, only_policy=False, only_staged=False):
     """unzip's output program with f_lin / f_nl rewritten (``only_policy``: only
-    under a checkpoint policy other than save-all)."""
+    under a checkpoint policy other than save-all; ``only_staged``: only when
+    staging, i.e. with values made ``unknown``)."""
     def rewrite(dv, prog, policy=None, *a, **k):
-        if only_policy and policy is None:
+        if (only_policy and policy is None) or (only_staged and not k.get("unknown")):
             return dv
         out = dv.result
         sigs = dv.notes["signatures"]
@@ -466,101 +481,109 @@ def _loop_rule_outcomes():
 
 LOOP_CORPUS: list[Bad] = [
     Bad("TLoop: the transposed loop runs forwards, not reversed", "transpose-adjoint", LOOPED,
-        _tloop_forwards),
+        _tloop_forwards, by=NF),
     Bad("TLoop: the transposed loop runs forwards (long loop: induction on N)", "transpose-adjoint",
-        LONG_LOOPED, _tloop_forwards),
+        LONG_LOOPED, _tloop_forwards, by="induction on N"),
     Bad("TLoop: the transposed loop runs forwards (per-rule obligation, N symbolic)", "transpose-adjoint",
-        LOOPED, _tloop_forwards, _loop_rule_outcomes),
+        LOOPED, _tloop_forwards, _loop_rule_outcomes, by="z3 (per-rule obligation)"),
     Bad("ULoop: the linear loop reads the residual stack in the wrong order", "unzip-correct", LOOPED,
-        _uloop_wrong_order),
+        _uloop_wrong_order, by=NF),
     Bad("ULoop: the residual stack read in the wrong order (long loop: induction on N)", "vjp-correct",
-        LONG_LOOPED, _uloop_wrong_order),
+        LONG_LOOPED, _uloop_wrong_order, by="oracle"),
     Bad("JLoop: a carried tangent dropped (the loop starts it at zero)", "jvp-correct", LOOPED,
-        lambda: _wrap("linear_a.transforms.jvp", "jvp_program", _jloop_drops_tangent)),
-    Bad("evaluator: a loop's work charged once, not N times", "cost-oracle", LOOPED, _loop_work_once),
+        lambda: _wrap("linear_a.transforms.jvp", "jvp_program", _jloop_drops_tangent), by=NF),
+    Bad("evaluator: a loop's work charged once, not N times", "cost-oracle", LOOPED, _loop_work_once,
+        by="three counters"),
 ]
 
 
 CORPUS: list[Bad] = [
     Bad("primitive table: ∂sin = sin (should be cos)", "jvp-correct", SEED,
-        lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])]))),
+        lambda: _partials("sin", lambda o: (lambda b, a, z: [b.prim("sin", a[0])])), by=NF),
     Bad("primitive table: ∂sigmoid ×3", "jvp-correct", UNARY.format(op="sigmoid"),
-        lambda: _partials("sigmoid", _tripled)),
+        lambda: _partials("sigmoid", _tripled), by=NF),
     Bad("primitive table: ∂neg ×3", "jvp-correct", UNARY.format(op="neg"),
-        lambda: _partials("neg", _tripled)),
+        lambda: _partials("neg", _tripled), by=NF),
     Bad("primitive table: ∂cos ×3", "vjp-correct", UNARY.format(op="cos"),
-        lambda: _partials("cos", _tripled)),
+        lambda: _partials("cos", _tripled), by=NF),
     Bad("primitive table: partials of `-` in swapped order", "jvp-correct", SEED,
-        lambda: _partials("-", _swapped)),
+        lambda: _partials("-", _swapped), by=NF),
     Bad("primitive table: partials of `pow` in swapped order", "vjp-correct",
         "def f(x: real, y: real) -> (real ;) =\n  let (a ;) = x * x in\n  let (one ;) = 1 in\n  let (p ;) = one + a in\n"
-        "  let (q ;) = pow(p, y) in\n  q * x\n", lambda: _partials("pow", _swapped)),
+        "  let (q ;) = pow(p, y) in\n  q * x\n", lambda: _partials("pow", _swapped), by=NF),
     Bad("primitive table: z3's `-` adds (used only inside the z3 identity, both sides)", "typing-sound", SEED,
         lambda: [(_mod("linear_a.semantics.primitives").PRIMITIVES["-"].impls, "z3", lambda x, y: x + y)],
-        lambda: _mod("linear_a.proofs.tablecheck").table_outcomes()),
+        lambda: _mod("linear_a.proofs.tablecheck").table_outcomes(), by="evaluation at rational points"),
     Bad("JVP: the tangents of f_jvp's results in swapped order", "jvp-correct", TWO_OUT,
         lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
-                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _swap_tail(d, False)))),
+                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _swap_tail(d, False))),
+                      by=NF),
     Bad("JVP: f_jvp does a primitive 100 more times", "jvp-cost", SEED,
         lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
-                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _pad(d, 100)))),
+                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _pad(d, 100))),
+                      by="measurement"),
     Bad("JVP: f_jvp drops its last tangent result instead of returning it", "jvp-typed", TWO_OUT,
         lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
-                      lambda out, *a, **k: _map_defs(out, lambda d: True, _drop_last_tangent))),
+                      lambda out, *a, **k: _map_defs(out, lambda d: True, _drop_last_tangent)), by="signature"),
     Bad("JVP: f_jvp carries 100 useless bindings", "jvp-size", SEED,
         lambda: _wrap("linear_a.transforms.jvp", "jvp_program",
-                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _pad(d, 100)))),
+                      lambda out, *a, **k: _map_defs(out, lambda d: True, lambda d: _pad(d, 100))),
+                      by="measurement"),
     Bad("unzip: f_nl takes a linear parameter", "unzip-typed", SEED,
-        lambda: _on_unzip(rewrite_nl=lambda d, p: _extra_linear_param(d))),
+        lambda: _on_unzip(rewrite_nl=lambda d, p: _extra_linear_param(d)), by="signature"),
     Bad("transpose: f_T takes one linear parameter too many", "transpose-typed", LINEAR,
-        lambda: _transposed(_extra_linear_param)),
+        lambda: _transposed(_extra_linear_param), by="signature"),
     Bad("transpose: f_T carries 40 useless zero/scale/drop triples", "transpose-size", LINEAR,
-        lambda: _transposed(_repeat(_scale_twice, 40))),
+        lambda: _transposed(_repeat(_scale_twice, 40)), by="measurement"),
     Bad("unzip: two residuals swapped in f_lin's unpack", "unzip-correct", SEED,
-        lambda: _on_unzip(rewrite_lin=_swap_residuals)),
+        lambda: _on_unzip(rewrite_lin=_swap_residuals), by=NF),
+    Bad("unzip: staged (a value made unknown), two residuals swapped in f_lin's unpack", "unzip-correct",
+        SEED, lambda: _on_unzip(rewrite_lin=_swap_residuals, only_staged=True), by=NF),
     Bad("unzip: f_nl does a primitive twice (save-all)", "unzip-cost", SEED,
-        lambda: _on_unzip(rewrite_nl=lambda d, p: _pad(d, 1))),
+        lambda: _on_unzip(rewrite_nl=lambda d, p: _pad(d, 1)), by="measurement"),
     Bad("unzip: a recomputed binding also kept in f_nl (work done twice)", "unzip-cost", SEED,
-        lambda: _on_unzip(rewrite_nl=_keep_recomputed, only_policy=True)),
+        lambda: _on_unzip(rewrite_nl=_keep_recomputed, only_policy=True), by="measurement"),
     Bad("checkpoint: recompute-all recomputes sin as cos", "checkpoint-invariance", SEED,
-        lambda: _on_unzip(rewrite_lin=_wrong_recompute, only_policy=True)),
+        lambda: _on_unzip(rewrite_lin=_wrong_recompute, only_policy=True), by="points"),
     Bad("transpose: cotangents returned in swapped order", "transpose-adjoint", LINEAR,
-        lambda: _transposed(lambda d: _swap_tail(d, True))),
+        lambda: _transposed(lambda d: _swap_tail(d, True)), by=NF),
     Bad("transpose: f_T scales and drops a zero (work f does not do)", "transpose-cost", LINEAR,
-        lambda: _transposed(_scale_twice)),
+        lambda: _transposed(_scale_twice), by="measurement"),
     Bad("transpose: T(T(f)) returns cotangents swapped", "transpose-involution",
         "def g(x: real ; a: real, b: real) -> (; real, real) =\n  let (; c) = x *. a in\n  (; c, b)\n",
-        lambda: _transposed(lambda d: _swap_tail(d, True))),
+        lambda: _transposed(lambda d: _swap_tail(d, True)), by=NF),
     Bad("vjp: the vjp program does a primitive 100 more times", "vjp-cost", SEED,
         lambda: _wrap("linear_a.transforms.compose", "vjp_program",
                       lambda out, *a, **k: _map_defs(out, lambda d: d.name.endswith("_nl"),
-                                                     lambda d: _pad(d, 100)))),
+                                                     lambda d: _pad(d, 100))), by="measurement"),
     Bad("evaluator: a non-linear drop charged", "cost-oracle", COSTS,
-        lambda: _evaluator_leaf(_nl_drop_charged)),
+        lambda: _evaluator_leaf(_nl_drop_charged), by="three counters"),
     Bad("evaluator: dup of a pair charged once, not per real", "cost-oracle", COSTS,
-        lambda: _evaluator_leaf(_dup_once)),
+        lambda: _evaluator_leaf(_dup_once), by="three counters"),
     Bad("evaluator: a callee's peak memory not added to the caller's", "cost-oracle", COSTS,
-        _callee_peak_dropped),
+        _callee_peak_dropped, by="three counters"),
     Bad("evaluator: a primitive frees its inputs before allocating its result", "cost-oracle", COSTS,
-        _frees_before_alloc),
-    Bad("measure: linear forms charged once, not per real", "cost-oracle", COSTS, _size_of_type_one),
+        _frees_before_alloc, by="three counters"),
+    Bad("measure: linear forms charged once, not per real", "cost-oracle", COSTS, _size_of_type_one,
+        by="three counters"),
     Bad("typing: Ret no longer requires distinct linear names", "typing-rejects", LINEAR,
-        lambda: _typecheck_ignoring("Ret")),
+        lambda: _typecheck_ignoring("Ret"), by="typing judgment"),
     Bad("typing: Prim accepts linear arguments", "typing-rejects", SEED,
-        lambda: _typecheck_ignoring("Prim")),
+        lambda: _typecheck_ignoring("Prim"), by="typing judgment"),
     Bad("typing: Scale accepts its operands swapped", "typing-rejects", LINEAR,
-        lambda: _typecheck_ignoring("Scale")),
+        lambda: _typecheck_ignoring("Scale"), by="typing judgment"),
     Bad("binomial schedule: always splits after the first step (valid, not optimal)",
-        "checkpoint-invariance", SEED, lambda: _split_at(lambda l, s: 1), _binomial_sweep),
+        "checkpoint-invariance", SEED, lambda: _split_at(lambda l, s: 1), _binomial_sweep, by="schedule run"),
     Bad("binomial schedule: splits one step later than optimal", "checkpoint-invariance", SEED,
         lambda: _split_at((lambda real: lambda l, s: min(real(l, s) + 1, l - 1))(
-            _mod("linear_a.transforms.revolve").optimal_split)), _binomial_sweep),
+            _mod("linear_a.transforms.revolve").optimal_split)), _binomial_sweep, by="schedule run"),
     Bad("fast path: the staged transpose (where the fused pass declines) crashes", "vjp-fast-path", SEED,
-        lambda: [(_mod("linear_a.transforms.flat"), "transpose", lambda d: {}["no such name"])]),
+        lambda: [(_mod("linear_a.transforms.flat"), "transpose", lambda d: {}["no such name"])], by="crash"),
     Bad("fast path: ∂sin ×3 in the flat emitter only (the program `linear-a vjp` prints)",
-        "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True))),
+        "vjp-fast-path", UNARY.format(op="sin"), lambda: _partials("sin", lambda o: _tripled(o, True)),
+        by="text"),
     Bad("fast path: ∂tanh ×3 in the flat emitter only, checked as the user's program", "vjp-correct",
-        UNARY.format(op="tanh"), lambda: _partials("tanh", lambda o: _tripled(o, True))),
+        UNARY.format(op="tanh"), lambda: _partials("tanh", lambda o: _tripled(o, True)), by=NF),
 ] + LOOP_CORPUS
 
 
