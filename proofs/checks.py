@@ -244,18 +244,26 @@ def nf_run(prog: Program, fn: str, dom: NormalForm, nl_vals=None, lin_start=0, l
     return r, k
 
 
-def rational_inputs(s: "Subject", dom: NormalForm, d):
+def rational_inputs(s: "Subject", dom: NormalForm, d, record: dict | None = None):
     """Non-linear inputs of d as exact rationals at a random point (for the
     exact-evaluation fallback: transcendental values stay exact atoms), in
-    eighths over :func:`sample_range`, never 0."""
+    eighths over :func:`sample_range`, never 0; the point is written into
+    ``record`` (name: value, as text) for a counterexample."""
     from fractions import Fraction
     lo, hi = (round(8 * b) for b in sample_range(s.positive))
 
     def val(t):
         if isinstance(t, RealType):
-            return dom.num(Fraction(s.rng.randint(lo, hi), 8) or Fraction(1, 8))
+            return Fraction(s.rng.randint(lo, hi), 8) or Fraction(1, 8)
         return tuple(val(u) for u in t.items)
-    return [val(p.ty) for p in d.nl_params]
+
+    point = {p.name: val(p.ty) for p in d.nl_params}
+    if record is not None:
+        record.update((k, str(x)) for k, x in point.items())
+
+    def exact(x):
+        return tuple(exact(y) for y in x) if type(x) is tuple else dom.num(x)
+    return [exact(x) for x in point.values()]
 
 
 def _flat_nl(v):
@@ -601,11 +609,14 @@ def check_unzip_typed(s: Subject, v: Verdicts):
 
 
 def _compare_split(s: Subject, v: Verdicts, policy=None, key="save", method="normal form",
-                   exact_point=False):
+                   exact_point: dict | None = None):
+    """f against f_nl then f_lin in normal form, for all inputs; or, given
+    ``exact_point`` (a dict, filled with the point), at a random rational point."""
     dv, src, fn = _unzip_dv(s, policy, key)
-    dom = NormalForm(max_terms=10 ** 6) if exact_point else NormalForm()
+    exact = exact_point is not None
+    dom = NormalForm(max_terms=10 ** 6) if exact else NormalForm()
     d = src[fn]
-    xs = rational_inputs(s, dom, d) if exact_point else \
+    xs = rational_inputs(s, dom, d, exact_point) if exact else \
         [symbolic_value(dom, p.ty, p.name) for p in d.nl_params]
     r0, n = nf_run(src, fn, dom, xs)
     k, lin_vals = 0, []
@@ -656,7 +667,7 @@ def check_unzip_correct(s: Subject, v: Verdicts):
                        [*_flat_nl(r1.nl), *matrix(dom, r1.lin)], "f vs f_nl then f_lin")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
-        _exact_points(v, lambda: _compare_split(s, v, exact_point=True)[0])
+        _exact_points(v, lambda point: _compare_split(s, v, exact_point=point)[0])
     _points_split(s, v)
     try:
         _check_staging(s, v)
@@ -666,11 +677,15 @@ def check_unzip_correct(s: Subject, v: Verdicts):
 
 def _exact_points(v: Verdicts, holds, n: int = 2):
     """The identity evaluated exactly (normal form at rational points, so
-    transcendental values are exact atoms): *checked*, or *refuted*."""
+    transcendental values are exact atoms): *checked*, or *refuted* with the
+    point (``holds(point)`` draws one, writes it into the dict ``point`` and
+    says whether the identity holds there)."""
     try:
         for _ in range(n):
-            if not holds():
-                v.refute("exact evaluation at points", "the two sides differ at a rational point")
+            point = {}
+            if not holds(point):
+                v.refute("exact evaluation at points", f"the two sides differ at the rational point {point}",
+                         {"point": point})
         v.add("exact evaluation at points", "checked", f"{n} rational points (program too large "
                                                        "for a symbolic proof)")
     except TooBig as e:
@@ -757,12 +772,13 @@ def check_transpose_typed(s: Subject, v: Verdicts):
     v.add("typing derivation", "proved", f"{tname} : {dT.signature}")
 
 
-def _adjoint_nf(s: Subject, prog_a, fa, prog_b, fb, exact_point=False):
+def _adjoint_nf(s: Subject, prog_a, fa, prog_b, fb, exact_point: dict | None = None):
     """Matrices of two linear maps over the same atoms for the non-linear inputs
-    (or, ``exact_point``, at a random rational point)."""
-    dom = NormalForm(max_terms=10 ** 6) if exact_point else NormalForm()
+    (or, given ``exact_point``, at a random rational point, written into it)."""
+    exact = exact_point is not None
+    dom = NormalForm(max_terms=10 ** 6) if exact else NormalForm()
     da = prog_a[fa]
-    xs = rational_inputs(s, dom, da) if exact_point else \
+    xs = rational_inputs(s, dom, da, exact_point) if exact else \
         [symbolic_value(dom, p.ty, p.name) for p in da.nl_params]
     ra, na = nf_run(prog_a, fa, dom, xs)
     rb, nb = nf_run(prog_b, fb, dom, xs)
@@ -782,8 +798,8 @@ def check_transpose_adjoint(s: Subject, v: Verdicts):
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
 
-        def at_point():
-            _, A, n_in, B, _ = _adjoint_nf(s, p, fn, tp, tname, exact_point=True)
+        def at_point(point):
+            _, A, n_in, B, _ = _adjoint_nf(s, p, fn, tp, tname, exact_point=point)
             return transpose_rows(A, n_in) == B
         _exact_points(v, at_point)
     _points_adjoint(s, p, fn, tp, tname, v)

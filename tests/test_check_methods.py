@@ -225,3 +225,42 @@ def test_a_mistake_caught_by_another_method_than_named_is_a_miss():
 def test_every_self_test_entry_names_its_method():
     assert all(b.by for b in selftest.CORPUS)
     assert len({b.name for b in selftest.CORPUS}) == len(selftest.CORPUS)
+
+
+# ---------------------------------------------------------------------------
+# too big for a symbolic proof: exact evaluation at rational points
+
+
+@pytest.fixture
+def tiny_normal_form(monkeypatch):
+    """The symbolic normal form capped at 0 terms (every program is too big for
+    it); the exact runs at a point keep their own, large, cap."""
+    real = checks.NormalForm
+    monkeypatch.setattr(checks, "NormalForm", lambda max_terms=0: real(max_terms=max_terms))
+
+
+@pytest.mark.parametrize("theorem,run", [("unzip-correct", checks.check_unzip_correct),
+                                         ("transpose-adjoint", checks.check_transpose_adjoint)])
+def test_a_program_too_big_for_a_proof_is_checked_exactly_at_points(tiny_normal_form, theorem, run):
+    v = Verdicts()
+    run(subject("seed"), v)
+    got = {(m, st) for m, st, _ in v.items}
+    assert ("normal form", "unknown") in got and ("exact evaluation at points", "checked") in got, v.detail()
+
+
+@pytest.mark.parametrize("bad_name", ["unzip: two residuals swapped", "transpose: cotangents returned in swapped"])
+def test_exact_points_refute_with_the_rational_point(tiny_normal_form, bad_name):
+    bad = next(b for b in selftest.CORPUS if b.name.startswith(bad_name))
+    s = Subject("bad", parse_program(bad.program, "<bad>"), seed=1, positive=True)
+    saved = selftest._apply(bad.patch())
+    try:
+        with pytest.raises(Refuted) as e:
+            checks.CHECKS[bad.theorem](s, Verdicts())
+    finally:
+        selftest._undo(saved)
+    assert e.value.method == "exact evaluation at points"
+    point = e.value.cex["point"]
+    d = s.linear_program()[0][s.linear_program()[1]] if bad.theorem == "transpose-adjoint" else s.entry
+    assert set(point) == {p.name for p in d.nl_params}
+    lo, hi = sample_range(True)
+    assert all(lo <= Fraction(x) <= hi for x in point.values()), point
