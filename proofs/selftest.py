@@ -607,10 +607,23 @@ def _undo(saved):
             setattr(obj, key, old)
 
 
+def _import_everything():
+    """Import every module of the package before a patch: a module first
+    imported *while* ``revolve.optimal_split`` is patched would bind the patched
+    function by name (``from .revolve import optimal_split``) and keep it after
+    the undo -- the loop schedules then split at 1 for the rest of the process."""
+    import pkgutil
+    for sub in ("semantics", "transforms", "proofs"):
+        pkg = importlib.import_module(f"linear_a.{sub}")
+        for info in pkgutil.iter_modules(pkg.__path__):
+            importlib.import_module(f"linear_a.{sub}.{info.name}")
+
+
 def run_one(bad: Bad) -> SelfTestResult:
     from linear_a.semantics.parser import parse_program
     from .checks import Subject, run_check
     from .theorems import constants
+    _import_everything()
     constants()                  # derived from the unpatched transformations (cached)
     prog = parse_program(bad.program, f"<self-test: {bad.name}>")
     t0 = time.perf_counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -33,6 +35,20 @@ def test_the_patches_are_undone():
     prog = parse_program(selftest.SEED, "<seed>")
     for t in ("jvp-correct", "unzip-cost", "vjp-fast-path"):
         assert run_check(Subject("seed", prog, positive=True), t).status == "proved"
+
+
+def test_a_patch_does_not_outlive_the_self_test_in_a_module_imported_meanwhile():
+    """In a fresh process (imports are process-wide): the binomial-split patch
+    must not be captured by a module first imported during the patched run
+    (loop_ckpt binds ``optimal_split`` by name): it made every later loop
+    schedule split at 1, and tests after test_selftest.py fail in that order."""
+    code = ("from linear_a.proofs import selftest\n"
+            "bad = next(b for b in selftest.CORPUS if b.name.startswith('binomial schedule: always splits'))\n"
+            "selftest.run_one(bad)\n"
+            "from linear_a.transforms import loop_ckpt, revolve\n"
+            "assert loop_ckpt.optimal_split is revolve.optimal_split, loop_ckpt.optimal_split\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 def test_a_self_test_that_misses_is_reported(monkeypatch):
