@@ -478,9 +478,7 @@ def budget_candidates(prog: Program, fn: str) -> tuple[list[str], list[str]]:
     nests N calls)."""
     from math import isqrt
     d = prog.get(fn)
-    n = max((b.rhs.n for b in _loop_lets(d)), default=0)
-    if type(d.body) is Loop:
-        n = max(n, d.body.n)
+    n = max((x.n for x in iter_nodes(d.body) if type(x) is Loop), default=0)  # let-bound or tail
     r = max(1, isqrt(max(n, 1)))
     ks = sorted({max(1, r // 2), r, 2 * r})
     snaps = (20, 10, 6, 4, 3, 2, 1)
