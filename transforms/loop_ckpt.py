@@ -117,23 +117,6 @@ class LoopPlan:
 # Finding and rewriting fn's loops
 
 
-def _loop_lets(fn_def: Def):
-    """The ``let``s of fn's body whose right-hand side is a loop, nested right-hand sides included
-    (recursion on nesting depth only, walks chains iteratively)."""
-    out, stack = [], [fn_def.body]
-    while stack:
-        e = stack.pop()
-        if type(e) is not Block:
-            continue
-        for b in e.binds:
-            if type(b) is Let:
-                if type(b.rhs) is Loop:
-                    out.append(b)
-                elif type(b.rhs) is Block:
-                    stack.append(b.rhs)
-    return out
-
-
 def _rewrite_fn(d: Def, replace) -> Def:
     """d with each ``let`` whose right-hand side is a loop replaced by
     ``replace(let)`` (a list of bindings); a loop in tail position is first
