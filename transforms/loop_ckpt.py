@@ -162,9 +162,11 @@ def _namer(prog: Program, fn: str):
     taken = set(prog.names)
 
     def new_name(base):
+        """The first of ``fn_base``, ``fn_base_1``, ``fn_base_2``, … that is free
+        and whose JVP name (``…_jvp``) is free too; it is taken from then on."""
         k = 0
         name = f"{fn}_{base}"
-        while name in taken or any(name + s in taken for s in ("_jvp",)):
+        while name in taken or name + "_jvp" in taken:
             k += 1
             name = f"{fn}_{base}_{k}"
         taken.add(name)

@@ -246,7 +246,9 @@ class LoopSplits:
 
     def _tree(self, sig, env, by_nl, depth=0):
         """The residual tree of ``sig``'s residual tuple, ``env``: the names of
-        its definition that are invariant carries (name -> carry position)."""
+        its definition that are invariant carries (name -> carry position).
+        ``depth``: the calls between the step and this definition; calls are
+        followed up to 16 deep, a residual tuple deeper is stacked whole."""
         nl_def = self.out.get(sig.nl_name)
         calls = {}
         if nl_def is not None and depth < 16:
