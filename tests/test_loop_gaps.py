@@ -20,9 +20,9 @@ from linear_a.semantics import parse_program, show, typecheck
 from linear_a.semantics.syntax import ArrayType, Loop, iter_nodes, size_of_type
 from linear_a.transforms.compose import grad, linearize, vjp_program
 from linear_a.transforms.every import EveryK
-from linear_a.transforms.loop_ckpt import (MAX_REPS, _namer, base_memory, budget_candidates,
-                                           memory_bound, revolve, segment, step_working_set,
-                                           vjp_memory)
+from linear_a.transforms.loop_ckpt import (MAX_REPS, _namer, base_memory, binomial_bound,
+                                           budget_candidates, memory_bound, revolve, segment,
+                                           step_working_set, vjp_memory)
 from linear_a.transforms.loops import unroll_loops
 from linear_a.transforms.oracle import Tape, oracle_grad
 from linear_a.transforms.revolve import repetitions
@@ -126,6 +126,8 @@ def test_every_k_bound_is_the_formula_it_prints(name, n, k):
     c = step_working_set(p, step.name) + carry
     a = base_memory(p, fn, at, "float")
     q, r = divmod(n, k)
+    # A, measured here on the program with its loop written `loop 1`
+    assert a == vjp_memory(parse_program(text.format(n=1), "once.la"), fn, at, "float")
     terms = [q, carry, max(k, r), rho, carry, c, a]
     assert formula == "Q·k + max(K, R)·ρ + k + c + A = {}·{} + {}·{} + {} + {} + {}".format(*terms)
     assert bound == q * carry + max(k, r) * rho + carry + c + a
@@ -133,6 +135,105 @@ def test_every_k_bound_is_the_formula_it_prints(name, n, k):
     lhs = formula.split(" = ", 1)[1]
     assert eval(lhs.replace("·", "*"), {}) == bound       # only digits, + and *
     assert re.fullmatch(r"[\d·+ ]+", lhs)
+
+
+@pytest.mark.parametrize("name,n,s", [("euler", 13, 2), ("callstep", 20, 3), ("tuple", 6, 1),
+                                      ("plain", 9, 4)])
+def test_binomial_bound_is_the_formula_it_prints_and_holds(name, n, s):
+    """binomial:S: M ≤ snaps·k + c + A, snaps the schedule's most snapshots held
+    (≤ S), the other terms as for every:K; the measured M is within it."""
+    text, fn, at = BOUND_PROGRAMS[name]
+    p = parse_program(text.format(n=n), f"{name}.la")
+    plan = revolve(p, fn, s)
+    bound, formula = memory_bound(plan, p, fn, at, "float")
+    (loop,) = [x for x in iter_nodes(p.get(fn).body) if type(x) is Loop]
+    carry = sum(size_of_type(t) for t in p.get(loop.fn).nl_out)
+    c = step_working_set(p, loop.fn) + carry
+    a = vjp_memory(parse_program(text.format(n=1), "once.la"), fn, at, "float")
+    snaps = plan.trees[0][1]
+    assert 1 <= snaps <= s
+    assert formula == f"snaps·k + c + A = {snaps}·{carry} + {c} + {a}"
+    assert bound == snaps * carry + c + a
+    assert binomial_bound(plan, p) == (snaps, carry, c)
+    vp = vjp_program(p, fn, f"binomial:{s}")
+    assert vjp_memory(p, fn, at, "float", program=vp) <= bound
+
+
+TWO_LOOPS = """
+def spin(x: real, w: real) -> (real, real ;) =
+  let (s ;) = sin(x) in
+  let (y ;) = w * s in
+  (y, w ;)
+
+def f(x: real, w: real) -> (real ;) =
+  let (a, w1 ;) = loop 3 spin(x, w) in
+  let (b, w2 ;) = loop 2 spin(a, w1) in
+  let (;) = drop(w2) in
+  (b ;)
+"""
+
+
+def test_the_bounds_are_stated_for_one_loop_and_check_says_unknown(tmp_path, capsys):
+    """With two loops the bounds refuse (Policy, saying how many loops), and
+    `check --theorem checkpoint-memory` reports *unknown* with that reason, not
+    proved and not a crash."""
+    import json
+    from linear_a.cli import main
+    from linear_a.semantics.errors import TransformError
+    p = parse_program(TWO_LOOPS, "two.la")
+    at = {"x": 0.3, "w": 1.1}
+    for plan in (segment(p, "f", 2), revolve(p, "f", 2)):
+        assert len(plan.loops) == 2
+        with pytest.raises(TransformError, match=r"stated for a definition with one loop "
+                                                 r"\(this one has 2\)") as e:
+            memory_bound(plan, p, "f", at, "float")
+        assert e.value.rule == "Policy"
+    with pytest.raises(TransformError, match="binomial bound is stated for a definition with one"):
+        binomial_bound(revolve(p, "f", 2), p)
+    f = tmp_path / "two.la"
+    f.write_text(TWO_LOOPS)
+    code = main(["check", str(f), "--theorem", "checkpoint-memory", "--fn", "f", "--json"])
+    rows = [r for r in json.loads(capsys.readouterr().out)["results"]
+            if r["theorem"] == "checkpoint-memory"]
+    assert code == 0 and [r["status"] for r in rows] == ["unknown"]
+    assert "this one has 2" in rows[0]["detail"]
+
+
+LINEAR_LOOP = """
+def g(k: real ; y: real) -> (real ; real) =
+  let (; y2) = k *. y in
+  (k ; y2)
+
+def f(k: real ; y: real) -> (; real) =
+  let (k1 ; y1) = loop 3 g(k ; y) in
+  let (;) = drop(k1) in
+  (; y1)
+"""
+
+STACKING_LOOP = """
+def g(x: real) -> (real, real ;) =
+  let (y ;) = sin(x) in
+  (y, x ;)
+
+def f(x: real) -> (real ;) =
+  let (y, ys ;) = loop 4 g(x) in
+  let (;) = drop(ys) in
+  (y ;)
+"""
+
+
+@pytest.mark.parametrize("text", [LINEAR_LOOP, STACKING_LOOP], ids=["linear-carry", "stacking"])
+@pytest.mark.parametrize("schedule", ["every", "binomial"])
+def test_schedules_refuse_a_loop_they_cannot_restructure(text, schedule):
+    """A loop with a linear carry, or one that stacks an output, is refused by
+    both schedules: a Policy error located at the loop, with the way out."""
+    from linear_a.semantics.errors import TransformError
+    p = parse_program(text, "refused.la")
+    with pytest.raises(TransformError, match="purely non-linear and that read or stack no arrays"
+                       ) as e:
+        (segment if schedule == "every" else revolve)(p, "f", 2)
+    assert e.value.rule == "Policy" and e.value.pos is not None and e.value.pos.line == 7
+    assert e.value.hint == "use save-all or recompute-all for this loop"
 
 
 def test_every_k_bound_slack_is_reported_not_assumed_tight():
