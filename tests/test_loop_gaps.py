@@ -458,3 +458,108 @@ def f(x: real, w: real) -> (real, real, [real; 4] ;) =
     assert len(outs) == len(p.get("f").nl_out) == 3
     assert outs[1] == xs[1] and len(outs[2]) == 4
     assert all(type(i) is int for i in outs[2])
+
+
+# ----------------------------------------------------------------------------
+# ULoopInv's wrapper names, when the program already uses them
+
+MIXED_CLASH = """
+def step_jvp(x: real, k: real ; dx: real, dk: real) -> (real, real ; real, real) =
+  let (s ;) = sin(x) in
+  let (c ;) = cos(x) in
+  let (; ds) = c *. dx in
+  let (y ;) = k * s in
+  let (; dk_1, dk_2) = dup(dk) in
+  let (; dy) = s *. dk_1 in
+  let (; dy_1) = k *. ds in
+  let (; dy_2) = dy +. dy_1 in
+  (y, k ; dy_2, dk_2)
+
+def step_jvp_nl_inv(u: real) -> (real ;) =
+  cos(u)
+
+def step_jvp_lin_inv(u: real) -> (real ;) =
+  u * u
+
+def f_jvp(x: real, k: real ; dx: real, dk: real) -> (real ; real) =
+  let (y, k1 ; dy, dk1) = loop 5 step_jvp(x, k ; dx, dk) in
+  let (;) = drop(k1) in
+  let (;) = drop(dk1) in
+  let (a ;) = step_jvp_nl_inv(y) in
+  let (b ;) = step_jvp_lin_inv(a) in
+  (b ; dy)
+"""
+
+
+def test_invariant_wrappers_take_the_next_free_name():
+    """Unzipping a loop whose step keeps k invariant writes two wrappers,
+    ``step_jvp_nl_inv`` and ``step_jvp_lin_inv`` -- names this program already
+    gives its own definitions, so the wrappers are ``…_inv2`` (the counter of
+    ``LoopSplits._name`` starts at 2); the user's definitions are unzipped as
+    themselves and the unzipped program computes the mixed program's values."""
+    from linear_a.semantics import evaluate
+    from linear_a.transforms.unzip import unzip_program
+    p = parse_program(MIXED_CLASH, "mixed_clash.la")
+    typecheck(p)
+    u = unzip_program(p, names=["f_jvp"])
+    typecheck(parse_program(show(u), "unzipped.la"))
+    assert [x.fn for d in u.defs for x in iter_nodes(d.body) if type(x) is Loop] == \
+        ["step_jvp_nl_inv2", "step_jvp_lin_inv2"]
+    assert {"step_jvp_nl_inv_nl", "step_jvp_lin_inv_nl"} <= set(u.names)
+    x, k, dx, dk = 0.4, 1.2, 1.0, 0.5
+    whole = evaluate(p, "f_jvp", ([x, k], [dx, dk]))
+    nl = evaluate(u, "f_jvp_nl", ([x, k], []))
+    lin = evaluate(u, "f_jvp_lin", ([nl.nl[-1]], [dx, dk]))
+    assert close(nl.nl[0], whole.nl[0]) and close(lin.lin[0], whole.lin[0])
+
+
+# ----------------------------------------------------------------------------
+# the oracle and the unrolling reference: reverse loops, refusals
+
+REVERSE_OVER = """
+def g(c: real, x: real) -> (real ;) =
+  let (s ;) = sin(c) in
+  s * x
+
+def f(c: real, xs: [real; 3]) -> (real ;) =
+  loop reverse 3 g(c) over (xs)
+"""
+
+
+def test_oracle_runs_a_reverse_loop_backwards_over_its_array():
+    """``loop reverse 3 g(c) over (xs)`` is sin(sin(sin(c)·x3)·x2)·x1: the
+    oracle's adjoints are that function's partial derivatives (by hand)."""
+    p = parse_program(REVERSE_OVER, "rev.la")
+    typecheck(p)
+    c, xs = 0.3, [0.5, 1.5, -0.7]
+    s1 = math.sin(c)
+    u2 = s1 * xs[2]
+    s2 = math.sin(u2)
+    u1 = s2 * xs[1]
+    s3 = math.sin(u1)
+    g = oracle_grad(p, "f", {"c": c, "xs": xs})
+    d_u1 = xs[0] * math.cos(u1)
+    d_u2 = d_u1 * xs[1] * math.cos(u2)
+    assert close(g["c"], d_u2 * xs[2] * math.cos(c))
+    assert all(close(a, b) for a, b in zip(g["xs"], (s3, d_u1 * s2, d_u2 * s1))), g["xs"]
+
+
+def test_oracle_refuses_linear_code():
+    from linear_a.semantics.errors import TransformError
+    p = parse_program(LINEAR_LOOP, "lin.la")
+    with pytest.raises(TransformError, match="`f` has a linear part") as e:
+        oracle_grad(p, "f", {"k": 1.0, "y": 2.0})
+    assert e.value.rule == "oracle" and e.value.pos.line == 6
+
+
+def test_unroll_refuses_arrays_and_reverse_loops():
+    """The unrolled reference exists only for loops that carry their whole state
+    forwards: a loop that stacks outputs, or a reverse loop, is refused at the loop."""
+    from linear_a.semantics.errors import TransformError
+    with pytest.raises(TransformError, match="only loops without arrays") as e:
+        unroll_loops(parse_program(STACKING_LOOP, "stack.la"))
+    assert e.value.rule == "Loop" and e.value.pos.line == 7
+    backwards = TWO_LOOPS.replace("loop 3 spin", "loop reverse 3 spin")
+    with pytest.raises(TransformError, match="a reverse loop without arrays is a forward loop") as e:
+        unroll_loops(parse_program(backwards, "rev.la"))
+    assert e.value.pos.line == 8
