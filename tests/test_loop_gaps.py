@@ -109,7 +109,7 @@ def test_every_k_measured_memory_is_within_its_bound(name):
 @pytest.mark.parametrize("name,n,k", [("euler", 13, 3), ("callstep", 12, 4), ("tuple", 7, 2),
                                       ("plain", 5, 7)])
 def test_every_k_bound_is_the_formula_it_prints(name, n, k):
-    """The bound is Q·k + max(K, R)·ρ + k + c + A with each term as documented:
+    """The bound is Q·k + K·ρ + k + c + A with each term as documented:
     Q, R = divmod(N, K); k the carry's reals (from the step's signature); ρ the
     step's residual tuple (its ``_jvp_nl``'s last result); c = the step's
     working set + k; A = fn's save-all vjp with its loop run once.  The printed
@@ -128,9 +128,9 @@ def test_every_k_bound_is_the_formula_it_prints(name, n, k):
     q, r = divmod(n, k)
     # A, measured here on the program with its loop written `loop 1`
     assert a == vjp_memory(parse_program(text.format(n=1), "once.la"), fn, at, "float")
-    terms = [q, carry, max(k, r), rho, carry, c, a]
-    assert formula == "Q·k + max(K, R)·ρ + k + c + A = {}·{} + {}·{} + {} + {} + {}".format(*terms)
-    assert bound == q * carry + max(k, r) * rho + carry + c + a
+    terms = [q, carry, k, rho, carry, c, a]
+    assert formula == "Q·k + K·ρ + k + c + A = {}·{} + {}·{} + {} + {} + {}".format(*terms)
+    assert bound == q * carry + k * rho + carry + c + a
     # and the printed arithmetic is the bound (what `check` shows when it refutes)
     lhs = formula.split(" = ", 1)[1]
     assert eval(lhs.replace("·", "*"), {}) == bound       # only digits, + and *
@@ -544,12 +544,20 @@ def test_oracle_runs_a_reverse_loop_backwards_over_its_array():
     assert all(close(a, b) for a, b in zip(g["xs"], (s3, d_u1 * s2, d_u2 * s1))), g["xs"]
 
 
-def test_oracle_refuses_linear_code():
+@pytest.mark.parametrize("text,at", [
+    (LINEAR_LOOP, {"k": 1.0, "y": 2.0}),                                             # both
+    ("def f(x: real ; y: real) -> (real ;) =\n  let (;) = drop(y) in\n  (x ;)\n",
+     {"x": 1.0, "y": 2.0}),                                                          # inputs
+    ("def f(x: real) -> (real ; real) =\n  let (; z) = zero in\n  (x ; z)\n", {"x": 1.0}),  # result
+], ids=["loop", "linear-input", "linear-result"])
+def test_oracle_refuses_a_function_with_a_linear_part(text, at):
+    """A linear parameter or a linear result alone is enough: refused at the
+    definition, before any of its code runs."""
     from linear_a.semantics.errors import TransformError
-    p = parse_program(LINEAR_LOOP, "lin.la")
+    p = parse_program(text, "lin.la")
     with pytest.raises(TransformError, match="`f` has a linear part") as e:
-        oracle_grad(p, "f", {"k": 1.0, "y": 2.0})
-    assert e.value.rule == "oracle" and e.value.pos.line == 6
+        oracle_grad(p, "f", at)
+    assert e.value.rule == "oracle" and e.value.pos.line == p.get("f").pos.line
 
 
 def test_unroll_refuses_arrays_and_reverse_loops():

@@ -519,8 +519,8 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
 
     * ``binomial:S``: snaps ≤ S snapshots of the carry: M ≤ snaps·k + c + A.
     * ``every:K``: the Q segment-start states and one segment's re-stacked
-      residual tuples (ρ reals each; the remainder's R if longer) and the
-      segment's copy of its start state: M ≤ Q·k + max(K, R)·ρ + k + c + A.
+      residual tuples (ρ reals each; the remainder's R < K fit in their place)
+      and the segment's copy of its start state: M ≤ Q·k + K·ρ + k + c + A.
 
     ``cache``: a dict kept across calls for the same program and loop (c, A and
     ρ do not depend on the policy)."""
@@ -537,10 +537,9 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
     if plan.kind == "binomial":
         snaps = plan.trees[0][1] if plan.trees else 0
         return snaps * k + c + a, f"snaps·k + c + A = {snaps}·{k} + {c} + {a}"
-    q, r = divmod(n, plan.param)
+    q, seg = n // plan.param, plan.param
     if "rho" not in cache:
         cache["rho"] = size_of_type(vjp_program(source, step).get(step + "_jvp_nl").nl_out[-1])
     rho = cache["rho"]
-    m = max(plan.param, r)
-    return (q * k + m * rho + k + c + a,
-            f"Q·k + max(K, R)·ρ + k + c + A = {q}·{k} + {m}·{rho} + {k} + {c} + {a}")
+    return (q * k + seg * rho + k + c + a,
+            f"Q·k + K·ρ + k + c + A = {q}·{k} + {seg}·{rho} + {k} + {c} + {a}")
