@@ -583,3 +583,16 @@ def test_unroll_refuses_arrays_and_reverse_loops():
     with pytest.raises(TransformError, match="a reverse loop without arrays is a forward loop") as e:
         unroll_loops(parse_program(backwards, "rev.la"))
     assert e.value.pos.line == 8
+
+
+@pytest.mark.parametrize("staged", ["x", "k"])
+def test_staging_a_loops_step_is_refused_at_the_loop(staged):
+    """Unknown (staged) inputs of a loop's step function are refused by ULoop,
+    located at the loop, with the alternative (stage the caller's inputs)."""
+    from linear_a.semantics.errors import TransformError
+    from linear_a.transforms.unzip import unzip
+    p = parse_program(LOOP_CALLSTEP.format(n=3), "callstep.la")
+    with pytest.raises(TransformError, match="staging a loop's step is not supported") as e:
+        unzip(p, unknown={"step": {staged}}, names=["f"])
+    assert e.value.rule == "ULoop" and e.value.pos.line == 17
+    assert "stage the caller's inputs instead" in e.value.hint
