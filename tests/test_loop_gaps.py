@@ -113,6 +113,31 @@ def test_every_k_measured_memory_is_within_its_bound(name):
             assert all(close(got[x], want[x]) for x in at), (name, n, k, got, want)
 
 
+def _ones(ty, v=1.0):
+    from linear_a.semantics.syntax import TupleType
+    return tuple(_ones(t, v) for t in ty.items) if type(ty) is TupleType else v
+
+
+@pytest.mark.parametrize("name", sorted(BOUND_PROGRAMS))
+def test_step_working_set_is_the_larger_of_the_two_halves(name):
+    """c (``step_working_set``), measured again here on floats: the step's
+    forward half re-taping one iteration, plus the carry's cotangent held by
+    the caller meanwhile; or the step's transposed half -- whichever is more."""
+    from linear_a.semantics import evaluate
+    from linear_a.transforms.compose import names_for
+    text, fn, _ = BOUND_PROGRAMS[name]
+    p = parse_program(text.format(n=3), f"{name}.la")
+    (loop,) = [x for x in iter_nodes(p.get(fn).body) if type(x) is Loop]
+    step = p.get(loop.fn)
+    vp = vjp_program(p, step.name)
+    nl, tn = names_for(step.name)
+    fwd = evaluate(vp, nl, ([_ones(q.ty, 0.5) for q in step.nl_params], []))
+    k = len(step.nl_out)
+    back = evaluate(vp, tn, (list(fwd.nl[k:]), [_ones(t) for t in step.nl_out]))
+    carry = sum(size_of_type(t) for t in step.nl_out)
+    assert step_working_set(p, step.name) == max(fwd.memory + carry, back.memory)
+
+
 @pytest.mark.parametrize("name,n,k", [("euler", 13, 3), ("callstep", 12, 4), ("tuple", 7, 2),
                                       ("plain", 5, 7)])
 def test_every_k_bound_is_the_formula_it_prints(name, n, k):
