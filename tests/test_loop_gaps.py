@@ -621,3 +621,25 @@ def test_staging_a_loops_step_is_refused_at_the_loop(staged):
         unzip(p, unknown={"step": {staged}}, names=["f"])
     assert e.value.rule == "ULoop" and e.value.pos.line == 17
     assert "stage the caller's inputs instead" in e.value.hint
+
+
+def test_cotangent_values_one_per_result_in_each_accepted_form():
+    """The oracle's (and vjp's) reading of a cotangent: a single result's value
+    bare or as a one-element list; several results one value each, tuples as
+    lists; anything else a UsageError naming the results; no cotangent at all
+    only for one real result."""
+    from linear_a.semantics.errors import TransformError, UsageError
+    from linear_a.semantics.syntax import RealType, TupleType
+    from linear_a.transforms.oracle import cotangent_values
+    r, pair = RealType(), TupleType([RealType(), RealType()])
+    assert cotangent_values("f", [r], None) == [1.0]
+    assert cotangent_values("f", [r], 2.5) == [2.5] == cotangent_values("f", [r], [2.5])
+    assert cotangent_values("f", [pair], [1, 2]) == [[1, 2]] == cotangent_values("f", [pair], [[1, 2]])
+    assert cotangent_values("f", [r, pair], [3, [1, 2]]) == [3, [1, 2]]
+    for types, ct in (([r], [1, 2]), ([pair], [1]), ([pair], 1), ([r, pair], [3, 1]),
+                      ([r, pair], [3, [1, 2], 4]), ([r, pair], 3), ([r, r], [[1], 2])):
+        with pytest.raises(UsageError, match="does not match the results of `f`"):
+            cotangent_values("f", types, ct)
+    for types in ([pair], [r, r], []):
+        with pytest.raises(TransformError, match="a gradient needs exactly one real result"):
+            cotangent_values("f", types, None)
