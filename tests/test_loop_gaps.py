@@ -603,11 +603,11 @@ def test_unroll_refuses_arrays_and_reverse_loops():
     from linear_a.semantics.errors import TransformError
     with pytest.raises(TransformError, match="only loops without arrays") as e:
         unroll_loops(parse_program(STACKING_LOOP, "stack.la"))
-    assert e.value.rule == "Loop" and e.value.pos.line == 7
+    assert e.value.rule == "Loop" and e.value.pos.line == 7 and e.value.file == "stack.la"
     backwards = TWO_LOOPS.replace("loop 3 spin", "loop reverse 3 spin")
     with pytest.raises(TransformError, match="a reverse loop without arrays is a forward loop") as e:
         unroll_loops(parse_program(backwards, "rev.la"))
-    assert e.value.pos.line == 8
+    assert e.value.pos.line == 8 and e.value.location() == "rev.la:8:19"
 
 
 @pytest.mark.parametrize("staged", ["x", "k"])

@@ -421,12 +421,16 @@ def unroll_loops(prog):
     function, one after another (loops that read or stack arrays are
     refused).  The loop-free program the loop rules are tested against; its
     size grows with N."""
+    from linear_a.semantics.errors import LinearAError
     from linear_a.semantics.syntax import Def, Program
     from .fresh import Fresh, def_names
     out = []
     for d in prog.defs:
         fresh = Fresh(def_names(d))
-        body = _unroll_expr(d.body, fresh)
+        try:
+            body = _unroll_expr(d.body, fresh)
+        except LinearAError as e:
+            raise e.located(prog.file)
         out.append(d if body is d.body else
                    Def(d.name, d.nl_params, d.lin_params, d.nl_out, d.lin_out, body, d.pos))
     return Program(out, prog.file)
