@@ -2,14 +2,20 @@
 pins (issue 19: the survivors of the mutation run in transforms/loop_ckpt.py,
 transforms/loops.py and transforms/oracle.py, and their neighbours).
 
-* every:K's memory bound (``loop_ckpt.memory_bound``): the measured M is within
-  it on loops written differently, and the bound is the formula it prints, term
-  by term (each term computed here from its definition);
+* the memory bounds of every:K and binomial:S (``loop_ckpt.memory_bound``): the
+  measured M is within them on loops written differently (a tuple carry, a
+  step calling a function, other names), each bound is the formula it prints
+  term by term (c and A measured again here from their definitions), and M
+  and the every:K bound grow with K by their per-iteration terms; a bound
+  refuses two loops (check: unknown);
 * ``budget_candidates``: the cheap/fallback split at r(N, S) = ``MAX_REPS``, the
   S = 1 cut at N = 150, and N read from a loop in any position;
-* the names loop checkpointing invents, when the program already uses them;
+* the names loop checkpointing and ULoopInv invent, when the program already
+  uses them; the schedules' and ULoop's refusals (located, with hints);
 * ULoopInv's residual tree at its depth limit (16 nested calls);
-* the tape oracle's loop: one value per result, stacks included."""
+* the tape oracle: its loop returns one value per result (stacks included), a
+  reverse loop runs backwards over its array, linear code is refused, and the
+  forms a cotangent may take; the unrolled reference's refusals."""
 import math
 import re
 from pathlib import Path
