@@ -24,7 +24,7 @@ states of the carry (k reals), the forward step evaluations and the extra
 ones (steps − N; fractional where a policy recomputes only part of a step,
 as recompute-all does inside the step) -- for binomial:S next to t(N, S) --,
 the bound on M the schedule states (``loop_ckpt.memory_bound``: binomial
-snaps·k + c + A, every:K Q·k + max(K, R)·ρ + k + c + A) and the number of
+snaps·k + c + A, every:K Q·k + K·ρ + k + c + A) and the number of
 definitions the schedule added.
 Steps are counted by W under a cost table pricing only the step's primal
 primitives that the JVP does not introduce (``STEP_OPS``), less fn's own, over

@@ -117,23 +117,6 @@ class LoopPlan:
 # Finding and rewriting fn's loops
 
 
-def _loop_lets(fn_def: Def):
-    """The ``let``s of fn's body whose right-hand side is a loop, nested right-hand sides included
-    (recursion on nesting depth only, walks chains iteratively)."""
-    out, stack = [], [fn_def.body]
-    while stack:
-        e = stack.pop()
-        if type(e) is not Block:
-            continue
-        for b in e.binds:
-            if type(b) is Let:
-                if type(b.rhs) is Loop:
-                    out.append(b)
-                elif type(b.rhs) is Block:
-                    stack.append(b.rhs)
-    return out
-
-
 def _rewrite_fn(d: Def, replace) -> Def:
     """d with each ``let`` whose right-hand side is a loop replaced by
     ``replace(let)`` (a list of bindings); a loop in tail position is first
@@ -179,9 +162,11 @@ def _namer(prog: Program, fn: str):
     taken = set(prog.names)
 
     def new_name(base):
+        """The first of ``fn_base``, ``fn_base_1``, ``fn_base_2``, … that is free
+        and whose JVP name (``…_jvp``) is free too; it is taken from then on."""
         k = 0
         name = f"{fn}_{base}"
-        while name in taken or any(name + s in taken for s in ("_jvp",)):
+        while name in taken or name + "_jvp" in taken:
             k += 1
             name = f"{fn}_{base}_{k}"
         taken.add(name)
@@ -478,9 +463,7 @@ def budget_candidates(prog: Program, fn: str) -> tuple[list[str], list[str]]:
     nests N calls)."""
     from math import isqrt
     d = prog.get(fn)
-    n = max((b.rhs.n for b in _loop_lets(d)), default=0)
-    if type(d.body) is Loop:
-        n = max(n, d.body.n)
+    n = max((x.n for x in iter_nodes(d.body) if type(x) is Loop), default=0)  # let-bound or tail
     r = max(1, isqrt(max(n, 1)))
     ks = sorted({max(1, r // 2), r, 2 * r})
     snaps = (20, 10, 6, 4, 3, 2, 1)
@@ -536,8 +519,8 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
 
     * ``binomial:S``: snaps ≤ S snapshots of the carry: M ≤ snaps·k + c + A.
     * ``every:K``: the Q segment-start states and one segment's re-stacked
-      residual tuples (ρ reals each; the remainder's R if longer) and the
-      segment's copy of its start state: M ≤ Q·k + max(K, R)·ρ + k + c + A.
+      residual tuples (ρ reals each; the remainder's R < K fit in their place)
+      and the segment's copy of its start state: M ≤ Q·k + K·ρ + k + c + A.
 
     ``cache``: a dict kept across calls for the same program and loop (c, A and
     ρ do not depend on the policy)."""
@@ -554,10 +537,9 @@ def memory_bound(plan: LoopPlan, source: Program, fn: str, at, domain="z3",
     if plan.kind == "binomial":
         snaps = plan.trees[0][1] if plan.trees else 0
         return snaps * k + c + a, f"snaps·k + c + A = {snaps}·{k} + {c} + {a}"
-    q, r = divmod(n, plan.param)
+    q, seg = n // plan.param, plan.param
     if "rho" not in cache:
         cache["rho"] = size_of_type(vjp_program(source, step).get(step + "_jvp_nl").nl_out[-1])
     rho = cache["rho"]
-    m = max(plan.param, r)
-    return (q * k + m * rho + k + c + a,
-            f"Q·k + max(K, R)·ρ + k + c + A = {q}·{k} + {m}·{rho} + {k} + {c} + {a}")
+    return (q * k + seg * rho + k + c + a,
+            f"Q·k + K·ρ + k + c + A = {q}·{k} + {seg}·{rho} + {k} + {c} + {a}")

@@ -246,7 +246,9 @@ class LoopSplits:
 
     def _tree(self, sig, env, by_nl, depth=0):
         """The residual tree of ``sig``'s residual tuple, ``env``: the names of
-        its definition that are invariant carries (name -> carry position)."""
+        its definition that are invariant carries (name -> carry position).
+        ``depth``: the calls between the step and this definition; calls are
+        followed up to 16 deep, a residual tuple deeper is stacked whole."""
         nl_def = self.out.get(sig.nl_name)
         calls = {}
         if nl_def is not None and depth < 16:
@@ -419,12 +421,16 @@ def unroll_loops(prog):
     function, one after another (loops that read or stack arrays are
     refused).  The loop-free program the loop rules are tested against; its
     size grows with N."""
+    from linear_a.semantics.errors import LinearAError
     from linear_a.semantics.syntax import Def, Program
     from .fresh import Fresh, def_names
     out = []
     for d in prog.defs:
         fresh = Fresh(def_names(d))
-        body = _unroll_expr(d.body, fresh)
+        try:
+            body = _unroll_expr(d.body, fresh)
+        except LinearAError as e:
+            raise e.located(prog.file)
         out.append(d if body is d.body else
                    Def(d.name, d.nl_params, d.lin_params, d.nl_out, d.lin_out, body, d.pos))
     return Program(out, prog.file)

@@ -67,7 +67,7 @@ class Tape:
         nc = len(e.nl)
         carry = [env[x] for x in e.nl]
         arrays = [env[a] for a in e.over]
-        stacks = [[None] * e.n for _ in range(len(d.nl_out) - nc)]
+        stacks = [[None] * e.n for _ in d.nl_out[nc:]]     # one per stacked output
         for k in (range(e.n - 1, -1, -1) if e.reverse else range(e.n)):
             outs = self.run(e.fn, carry + [a[k] for a in arrays])
             carry = list(outs[:nc])
