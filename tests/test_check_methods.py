@@ -12,18 +12,21 @@ the programs compared, the diff shown) do what they say.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+import time
 from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
 import sympy
 
-from linear_a.proofs import checks, selftest
-from linear_a.proofs.checks import Refuted, Subject, Verdicts
+from linear_a.proofs import checks, measure, selftest
+from linear_a.proofs.checks import Refuted, Subject, Verdicts, run_check
 from linear_a.proofs.normalform import NormalForm
 from linear_a.proofs.refute import sample_range
 from linear_a.semantics import parse_program
+from linear_a.semantics.syntax import Program
 
 # The self-test's programs, and one written differently: a tuple input, a call,
 # other names, two results.
@@ -264,3 +267,74 @@ def test_exact_points_refute_with_the_rational_point(tiny_normal_form, bad_name)
     assert set(point) == {p.name for p in d.nl_params}
     lo, hi = sample_range(True)
     assert all(lo <= Fraction(x) <= hi for x in point.values()), point
+
+
+# ---------------------------------------------------------------------------
+# the symbolic cross-checks run on programs of at most SMALL nodes
+
+
+def _linear_program_of_size(size: int) -> Program:
+    """``g(x ; a)``: a chain of scalings, padded with dropped sines, of exactly
+    ``size`` nodes (``measure.program_size``)."""
+    for pads in range(8):
+        for n in range(size):
+            lines = ["def g(x: real ; a: real) -> (; real) ="]
+            prev = "a"
+            for i in range(n):
+                lines.append(f"  let (; c{i}) = x *. {prev} in")
+                prev = f"c{i}"
+            for i in range(pads):
+                lines += [f"  let (y{i} ;) = sin(x) in", f"  let (;) = drop(y{i}) in"]
+            prog = parse_program("\n".join(lines + [f"  (; {prev})"]) + "\n", "<sized>")
+            if measure.program_size(prog) == size:
+                return prog
+            if measure.program_size(prog) > size:
+                break
+    raise AssertionError(f"no program of size {size}")
+
+
+@pytest.mark.parametrize("size,cross_checked", [(checks.SMALL, True), (checks.SMALL + 1, False)])
+def test_sympy_and_z3_cross_check_programs_up_to_small(size, cross_checked):
+    s = Subject("sized", _linear_program_of_size(size))
+    assert s.kind == "linear"
+    v = Verdicts()
+    checks.check_typing_sound(s, v)
+    methods = [m for m, _, _ in v.items]
+    assert ("sympy" in methods and "z3" in methods) == cross_checked, methods
+    assert "normal form" in methods
+
+
+# ---------------------------------------------------------------------------
+# what an outcome reports
+
+
+def test_an_outcome_times_its_own_run_whatever_the_status(monkeypatch):
+    prog = parse_program(selftest.SEED, "<seed>")
+    runs = {"proved": lambda: run_check(Subject("seed", prog, positive=True), "jvp-correct")}
+    bad = next(b for b in selftest.CORPUS if b.name.startswith("unzip: two residuals swapped"))
+
+    def refuted():
+        saved = selftest._apply(bad.patch())
+        try:
+            return run_check(Subject("seed", prog, positive=True), bad.theorem)
+        finally:
+            selftest._undo(saved)
+    runs["refuted"] = refuted
+
+    def crashed():
+        monkeypatch.setitem(checks.CHECKS, "jvp-size", lambda s, v: {}["boom"])
+        return run_check(Subject("seed", prog, positive=True), "jvp-size")
+    runs["crash"] = crashed
+    for kind, run in runs.items():
+        t0 = time.perf_counter()
+        o = run()
+        wall = time.perf_counter() - t0
+        assert (o.status, o.method == "crash") == ("proved" if kind == "proved" else "refuted", kind == "crash")
+        assert 0 <= o.seconds <= wall, (kind, o.seconds, wall)
+
+
+def test_a_counterexample_is_made_json_keeping_numbers_numbers():
+    cex = {"point": {"x": 0.5, "n": 3}, 7: (1, None, True, "s"), "q": Fraction(1, 8), "nested": [{"k": (2,)}]}
+    got = checks._jsonable(cex)
+    assert got == {"point": {"x": 0.5, "n": 3}, "7": [1, None, True, "s"], "q": "1/8", "nested": [{"k": [2]}]}
+    assert json.loads(json.dumps(got)) == got
