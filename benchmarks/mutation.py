@@ -94,9 +94,11 @@ TESTS = {   # the test stage without coverage data
     "transforms/tradeoff.py": ["tests/test_checkpoint.py"],
     "transforms/compose.py": ["tests/test_compose.py"],
     "transforms/compile.py": ["tests/test_compile.py"],
-    "transforms/oracle.py": ["tests/test_oracle.py"],
+    "transforms/oracle.py": ["tests/test_oracle.py", "tests/test_loop_gaps.py"],
+    "transforms/loops.py": ["tests/test_loops.py", "tests/test_loop_invariants.py", "tests/test_loop_gaps.py"],
+    "transforms/loop_ckpt.py": ["tests/test_loop_checkpoint.py", "tests/test_loop_gaps.py"],
     "transforms/programs.py": ["tests/test_programs.py", "tests/test_policies.py", "tests/test_sched.py"],
-    "proofs/checks.py": ["tests/test_theorems.py", "tests/test_selftest.py"],
+    "proofs/checks.py": ["tests/test_check_methods.py", "tests/test_theorems.py", "tests/test_selftest.py"],
 }
 
 SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
