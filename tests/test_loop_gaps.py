@@ -15,7 +15,13 @@ transforms/loops.py and transforms/oracle.py, and their neighbours).
 * ULoopInv's residual tree at its depth limit (16 nested calls);
 * the tape oracle: its loop returns one value per result (stacks included), a
   reverse loop runs backwards over its array, linear code is refused, and the
-  forms a cotangent may take; the unrolled reference's refusals."""
+  forms a cotangent may take; the unrolled reference's refusals;
+* the untaped-advance post-pass (``untape_advances``): the tape and its drop
+  go, also when the call is the first binding and the drop the last, and a
+  tape read elsewhere is kept; ``invariant_carries`` on a program never type
+  checked (a parameter rebound by a let or an unpack is not invariant);
+  ``unroll_loops`` inside a nested let's right-hand side (the bindings without
+  a loop kept as the same objects)."""
 import math
 import re
 from pathlib import Path
@@ -649,3 +655,112 @@ def test_cotangent_values_one_per_result_in_each_accepted_form():
     for types in ([pair], [r, r], []):
         with pytest.raises(TransformError, match="a gradient needs exactly one real result"):
             cotangent_values("f", types, None)
+
+
+# ----------------------------------------------------------------------------
+# the untaped-advance post-pass, invariant carries on untyped input, and
+# unrolling inside a nested let
+
+ADVANCE_VP = """
+def h_jvp_nl(x: real) -> (real, real ;) =
+  let (y ;) = sin(x) in
+  (y, x ;)
+
+def g_jvp_nl(x: real) -> (real ;) =
+{pre}  let (y, t ;) = h_jvp_nl(x) in
+  let (;) = drop(t) in
+  (y ;)
+"""
+
+
+@pytest.mark.parametrize("pre", ["", "  let (u ;) = x * x in\n  let (;) = drop(u) in\n"],
+                         ids=["call-first", "call-third"])
+def test_untape_advances_drops_the_tape_and_its_drop(pre):
+    """An advance ``g_jvp_nl`` whose call's tape ``t`` is read only by a later
+    ``drop(t)`` becomes ``loop m step(x)`` without the tape, and the drop goes
+    -- also when the call is the first binding and the drop the last (the
+    search for the drop starts after the call).  A tape read by anything else
+    is left alone (the program comes back as it was)."""
+    from linear_a.semantics import evaluate
+    from linear_a.transforms.loop_ckpt import untape_advances
+    vp = parse_program(ADVANCE_VP.format(pre=pre), "vp.la")
+    typecheck(vp)
+    src = parse_program("def step(x: real) -> (real ;) =\n  sin(x)\n", "src.la")
+    out = untape_advances(vp, src, {"g": (1, "step")}, ("g_jvp_nl",))
+    assert out.names == ["step", "g_jvp_nl"]
+    body = show(out.get("g_jvp_nl"))
+    assert "drop(t)" not in body and "h_jvp_nl" not in body
+    assert "let (y ;) = loop 1 step(x) in" in body
+    typecheck(parse_program(show(out), "untaped.la"))
+    x = 0.8
+    assert evaluate(out, "g_jvp_nl", ([x], [])).nl == evaluate(vp, "g_jvp_nl", ([x], [])).nl
+    kept = parse_program(ADVANCE_VP.format(pre=pre).replace("  (y ;)", "  y + t"), "vp.la")
+    typecheck(kept)
+    assert untape_advances(kept, src, {"g": (1, "step")}, ("g_jvp_nl",)) is kept
+
+
+def test_invariant_carries_exclude_a_rebound_parameter():
+    """A carry is invariant when the step's tail returns the parameter *and* no
+    binding rebinds its name.  The type checker rejects a rebinding, but
+    ``invariant_carries`` also reads programs that were never type checked
+    (transpose_program(trusted=True), unzip of a JVP): a parameter rebound by a
+    let (x) or by an unpack (k) is not invariant, though the tail names it."""
+    from linear_a.semantics.errors import ScopeError
+    from linear_a.transforms.loops import invariant_carries
+    text = """
+def step(x: real, k: real, p: (real, real)) -> (real, real, (real, real) ;) =
+  let (x ;) = x + x in
+  let (k, b) = p in
+  let (;) = drop(b) in
+  (x, k, p ;)
+"""
+    p = parse_program(text, "rebind.la")
+    assert invariant_carries(p.get("step"), 3) == (2,)
+    with pytest.raises(ScopeError, match="bound twice"):
+        typecheck(p)
+    fresh = parse_program(text.replace("let (x ;) = x + x", "let (x2 ;) = x + x")
+                          .replace("let (k, b)", "let (k2, b)"), "fresh.la")
+    assert invariant_carries(fresh.get("step"), 3) == (0, 1, 2)
+
+
+NESTED_LOOP = """
+def spin(x: real) -> (real ;) =
+  let (s ;) = sin(x) in
+  let (y ;) = s + x in
+  (y ;)
+
+def f(a: real) -> (real ;) =
+  let (pr ;) = (a, a) in
+  let (a1, a2) = pr in
+  let (b ;) =
+    let (c ;) = a1 * a2 in
+    let (d ;) = loop 3 spin(c) in
+    (d ;)
+  in
+  let (e ;) =
+    let (g ;) = a + a in
+    (g ;)
+  in
+  b * e
+"""
+
+
+def test_unroll_reaches_a_loop_inside_a_nested_let():
+    """A loop in the right-hand side of a let (a block) is unrolled there; the
+    other nested let, without a loop, is kept as the same binding (an unpack
+    too), and a definition without loops as the same definition; the values
+    agree."""
+    from linear_a.semantics import evaluate
+    p = parse_program(NESTED_LOOP, "nested.la")
+    typecheck(p)
+    u = unroll_loops(p)
+    typecheck(parse_program(show(u), "unrolled.la"))
+    assert not [x for d in u.defs for x in iter_nodes(d.body) if type(x) is Loop]
+    assert show(u.get("f")).count("spin(") == 3
+    assert u.get("spin") is p.get("spin")
+    assert [x is y for x, y in zip(u.get("f").body.binds, p.get("f").body.binds)] == \
+        [True, True, False, True]                                   # pr, (a1, a2), b, e
+    for a in (0.7, -1.3):
+        assert evaluate(u, "f", ([a], [])).nl == evaluate(p, "f", ([a], [])).nl
+    no_loop = parse_program(NESTED_LOOP.replace("loop 3 spin(c)", "spin(c)"), "plain.la")
+    assert unroll_loops(no_loop).get("f") is no_loop.get("f")

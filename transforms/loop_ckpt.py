@@ -181,8 +181,14 @@ def _carry_params(step: Def):
     return [Param(f"x{j + 1}", p.ty) for j, p in enumerate(step.nl_params[:nc])], list(step.nl_out)
 
 
+def _numbered(prefix: str, n: int) -> tuple:
+    """``prefix1``, …, ``prefixn``: the results of a call or loop in a generated
+    definition (local names: its parameters are ``x1``, …, so no clash)."""
+    return tuple(f"{prefix}{j + 1}" for j in range(n))
+
+
 def _call_def(name, params, outs, rhs) -> Def:
-    ys = tuple(f"y{j + 1}" for j in range(len(outs)))
+    ys = _numbered("y", len(outs))
     return Def(name, params, [], list(outs), [], Block([Let(ys, (), rhs)], Ret(ys, ())))
 
 
@@ -320,8 +326,7 @@ def _revolve_defs(cx: _Rewriting, step: Def, n: int, snaps: int) -> str:
     of its schedule's subproblems that are not written yet (callees first)."""
     params, outs = _carry_params(step)
     xs = tuple(p.name for p in params)
-    ys = tuple(f"y{j + 1}" for j in range(len(outs)))
-    zs = tuple(f"z{j + 1}" for j in range(len(outs)))
+    ys, zs = _numbered("y", len(outs)), _numbered("z", len(outs))
     memo = cx.memo
     order, split, cost = _subproblems(n, snaps)
     for length, k in order:
