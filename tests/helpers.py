@@ -436,3 +436,27 @@ def f(x: real, v: real, k: real) -> (real ;) =
   let (p ;) = x1 * v1 in
   (p ;)
 """
+
+# a loop with a linear carry (the checkpoint schedules over iterations refuse it)
+LINEAR_LOOP = """
+def g(k: real ; y: real) -> (real ; real) =
+  let (; y2) = k *. y in
+  (k ; y2)
+
+def f(k: real ; y: real) -> (; real) =
+  let (k1 ; y1) = loop 3 g(k ; y) in
+  let (;) = drop(k1) in
+  (; y1)
+"""
+
+# a loop that stacks an output into an array ({n}: the loop count; every:K refuses it)
+STACKING_LOOP = """
+def g(x: real) -> (real, real ;) =
+  let (y ;) = sin(x) in
+  (y, x ;)
+
+def f(x: real) -> (real ;) =
+  let (y, ys ;) = loop {n} g(x) in
+  let (;) = drop(ys) in
+  (y ;)
+"""

@@ -19,7 +19,7 @@ from linear_a.transforms.loop_ckpt import binomial_bound, segment
 from linear_a.transforms.loops import unroll_loops
 from linear_a.transforms.oracle import oracle_grad
 from linear_a.transforms.revolve import Binomial, optimal_forward_steps, step_costs
-from helpers import LOOP_CALLSTEP
+from helpers import LOOP_CALLSTEP, STACKING_LOOP
 
 from pathlib import Path
 
@@ -265,16 +265,7 @@ def test_bad_loop_policies_are_located_errors(tmp_path, capsys, argv, msg):
 def test_loop_reading_arrays_is_refused_by_every_k():
     """A loop that stacks outputs cannot be segmented: a located Policy error."""
     from linear_a.semantics.errors import TransformError
-    text = """
-def g(x: real) -> (real, real ;) =
-  let (y ;) = sin(x) in
-  (y, x ;)
-
-def f(x: real) -> (real ;) =
-  let (y, ys ;) = loop 4 g(x) in
-  let (;) = drop(ys) in
-  (y ;)
-"""
+    text = STACKING_LOOP.format(n=4)
     p = parse_program(text, "arr.la")
     with pytest.raises(TransformError, match="read or stack no arrays") as e:
         segment(p, "f", 2)

@@ -39,7 +39,7 @@ from linear_a.transforms.loops import unroll_loops
 from linear_a.transforms.oracle import Tape, oracle_grad
 from linear_a.transforms.revolve import repetitions
 
-from helpers import LOOP_CALLSTEP
+from helpers import LINEAR_LOOP, LOOP_CALLSTEP, STACKING_LOOP
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EULER = (EXAMPLES / "euler.la").read_text(encoding="utf-8").replace("loop 200", "loop {n}")
@@ -243,30 +243,7 @@ def test_the_bounds_are_stated_for_one_loop_and_check_says_unknown(tmp_path, cap
     assert "this one has 2" in rows[0]["detail"]
 
 
-LINEAR_LOOP = """
-def g(k: real ; y: real) -> (real ; real) =
-  let (; y2) = k *. y in
-  (k ; y2)
-
-def f(k: real ; y: real) -> (; real) =
-  let (k1 ; y1) = loop 3 g(k ; y) in
-  let (;) = drop(k1) in
-  (; y1)
-"""
-
-STACKING_LOOP = """
-def g(x: real) -> (real, real ;) =
-  let (y ;) = sin(x) in
-  (y, x ;)
-
-def f(x: real) -> (real ;) =
-  let (y, ys ;) = loop 4 g(x) in
-  let (;) = drop(ys) in
-  (y ;)
-"""
-
-
-@pytest.mark.parametrize("text", [LINEAR_LOOP, STACKING_LOOP], ids=["linear-carry", "stacking"])
+@pytest.mark.parametrize("text", [LINEAR_LOOP, STACKING_LOOP.format(n=4)], ids=["linear-carry", "stacking"])
 @pytest.mark.parametrize("schedule", ["every", "binomial"])
 def test_schedules_refuse_a_loop_they_cannot_restructure(text, schedule):
     """A loop with a linear carry, or one that stacks an output, is refused by
@@ -614,7 +591,7 @@ def test_unroll_refuses_arrays_and_reverse_loops():
     forwards: a loop that stacks outputs, or a reverse loop, is refused at the loop."""
     from linear_a.semantics.errors import TransformError
     with pytest.raises(TransformError, match="only loops without arrays") as e:
-        unroll_loops(parse_program(STACKING_LOOP, "stack.la"))
+        unroll_loops(parse_program(STACKING_LOOP.format(n=4), "stack.la"))
     assert e.value.rule == "Loop" and e.value.pos.line == 7 and e.value.file == "stack.la"
     backwards = TWO_LOOPS.replace("loop 3 spin", "loop reverse 3 spin")
     with pytest.raises(TransformError, match="a reverse loop without arrays is a forward loop") as e:

@@ -16,6 +16,8 @@ from linear_a.transforms.loops import invariant_carries, unroll_loops
 from linear_a.transforms.oracle import oracle_grad
 from linear_a.transforms.transpose import transpose_program
 
+from helpers import LINEAR_LOOP
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EULER_AT = {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1}
 RNN_AT = {"h0": 0.1, "w": 0.9, "u": 0.5, "b": -0.1, "v": 1.3}
@@ -183,20 +185,10 @@ def test_printed_programs_reparse_and_typecheck(case):
         typecheck(again)
 
 
-LINEAR = """
-def g(k: real ; y: real) -> (real ; real) =
-  let (; y2) = k *. y in
-  (k ; y2)
-
-def f(k: real ; y: real) -> (; real) =
-  let (k1 ; y1) = loop 3 g(k ; y) in
-  let (;) = drop(k1) in
-  (; y1)
-"""
 
 
 def test_a_users_linear_loop_with_an_invariant_carry_transposes():
-    p = parse_program(LINEAR, "lin.la")
+    p = parse_program(LINEAR_LOOP, "lin.la")
     t = transpose_program(p, ["f"])
     typecheck(t)
     (rev,) = loops_in(t)
@@ -207,7 +199,7 @@ def test_a_users_linear_loop_with_an_invariant_carry_transposes():
 
 
 def test_a_varying_non_linear_carry_in_linear_code_is_refused():
-    bad = LINEAR.replace("(k ; y2)", "let (k2 ;) = k * k in\n  (k2 ; y2)")
+    bad = LINEAR_LOOP.replace("(k ; y2)", "let (k2 ;) = k * k in\n  (k2 ; y2)")
     p = parse_program(bad, "bad.la")
     typecheck(p)
     with pytest.raises(TransformError, match="does not return unchanged"):

@@ -17,6 +17,8 @@ from linear_a.transforms.oracle import oracle_grad
 from linear_a.transforms.transpose import transpose_program
 from linear_a.transforms.unzip import unzip_program
 
+from helpers import STACKING_LOOP
+
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -289,15 +291,7 @@ def test_transpose_conserves_work_on_a_loop():
 
 
 def test_jvp_refuses_a_loop_over_arrays():
-    p = parse_program("""def g(x: real) -> (real, real ;) =
-  let (y ;) = sin(x) in
-  (y, x ;)
-
-def f(x: real) -> (real ;) =
-  let (y, xs ;) = loop 3 g(x) in
-  let (;) = drop(xs) in
-  (y ;)
-""")
+    p = parse_program(STACKING_LOOP.format(n=3))
     with pytest.raises(TransformError) as e:
         jvp_program(p, ["f"])
     assert e.value.rule == "JLoop" and "arrays carry no tangent" in e.value.message
