@@ -69,12 +69,12 @@ from __future__ import annotations
 from linear_a.semantics.derivation import Derivation
 from linear_a.semantics.errors import TransformError
 from linear_a.semantics.rules import rule
-from linear_a.semantics.syntax import (Block, Call, Def, Drop, Let, Loop, Param, Program, RealType,
+from linear_a.semantics.syntax import (Block, Call, Def, Let, Loop, Param, Program, RealType,
                                        Ret, iter_nodes)
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint
 from .fresh import Fresh, def_names
-from .revolve import insert_before, optimal_forward_steps, optimal_split, repetitions, with_primals
+from .revolve import drop_after, insert_before, optimal_forward_steps, optimal_split, repetitions, with_primals
 
 
 def has_loops(prog: Program, fn: str) -> bool:
@@ -396,8 +396,7 @@ def untape_advances(vp: Program, source: Program, advances: dict, roots) -> Prog
             tape = b.nl[-1]
             if counts.get(tape) != 1:
                 continue
-            j = next((j for j in range(i + 1, len(binds)) if type(binds[j]) is Let
-                      and type(binds[j].rhs) is Drop and binds[j].rhs.v == tape), None)
+            j = drop_after(binds, i, tape)
             if j is None:
                 continue
             binds[i] = Let(b.nl[:-1], (), Loop(m, step, b.rhs.nl, (), (), False, b.rhs.pos), b.pos)

@@ -91,7 +91,7 @@ from math import comb
 from linear_a.semantics.errors import LinearAError, TransformError
 from linear_a.semantics.evaluate import Costs, _typing_info
 from linear_a.semantics.printer import show_expr
-from linear_a.semantics.syntax import (REAL, Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, NTup,
+from linear_a.semantics.syntax import (Block, Call, Def, Drop, Dup, LAdd, Let, Lit, Loop, LTup, NTup,
                               Param, Prim, Program, Ret, Scale, TupleType, Zero, bind_uses,
                               leaf_uses, size_of_type)
 
@@ -573,9 +573,7 @@ def advance_calls(vp: Program, source: Program, roots) -> Program:
             g = primal_of(b)
             if g is None or counts.get(b.nl[-1]) != 1:
                 continue
-            drop = next((j for j in range(i + 1, len(binds))
-                         if type(binds[j]) is Let and type(binds[j].rhs) is Drop
-                         and binds[j].rhs.v == b.nl[-1]), None)
+            drop = drop_after(binds, i, b.nl[-1])
             if drop is None:
                 continue
             binds[i] = Let(b.nl[:-1], (), Call(g.name, b.rhs.nl, (), b.rhs.pos), b.pos,
@@ -597,6 +595,13 @@ def advance_calls(vp: Program, source: Program, roots) -> Program:
     if not primal_roots:
         return vp
     return with_primals(vp, source, defs, primal_roots, roots)
+
+
+def drop_after(binds: list, i: int, name: str) -> int | None:
+    """The index of the binding ``let (;) = drop(name)`` after ``binds[i]``, or
+    None: where a tape read only by a drop is dropped (the untaping rewrites)."""
+    return next((j for j in range(i + 1, len(binds)) if type(binds[j]) is Let
+                 and type(binds[j].rhs) is Drop and binds[j].rhs.v == name), None)
 
 
 def insert_before(prog: Program, fn: str, new_defs, new_fn: Def) -> Program:
