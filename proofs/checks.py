@@ -46,6 +46,11 @@ from .checkpoint_checks import check_checkpoint_memory, check_sched_invariance
 from .theorems import FOR_LINEAR, FOR_MIXED, FOR_NONLINEAR, constants
 
 SMALL = 120          # programs up to this size also get sympy / z3 cross-checks
+
+
+def cross_checked(size: int) -> bool:
+    """Whether a program of ``size`` nodes also gets the sympy / z3 cross-checks."""
+    return size <= SMALL
 Z3_TIMEOUT_MS = 2000
 SYMPY_SECONDS = 5.0   # one sympy / z3 cross-check (expression building, expand, simplify)
 CHECK_SECONDS = 20.0  # one theorem on one program, all its methods
@@ -352,7 +357,7 @@ def check_typing_sound(s: Subject, v: Verdicts):
         except NotLinear as e:
             v.refute("normal form", f"{fn}: {e.message}", {"function": fn})
         v.add("normal form", "proved", fn)
-        if measure.program_size(prog) <= SMALL:
+        if cross_checked(measure.program_size(prog)):
             _limited("sympy", _sympy_linearity, prog, fn, v)
             _limited("z3", _z3_linearity, prog, fn, v)
 
@@ -493,7 +498,7 @@ def check_jvp_correct(s: Subject, v: Verdicts):
             _nf_differ(s, v, dom, want, got, "textbook tangent vs f_jvp's tangent")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
-    if s.size <= SMALL:
+    if cross_checked(s.size):
         _limited("sympy", _sympy_jvp, s, v)
     _points_jvp(s, v)
 
@@ -911,7 +916,7 @@ def _vjp_correct_on(s: Subject, v: Verdicts, label: str, vp: Program):
             _nf_differ(s, v, dom, transpose_rows(J, i), got, f"{label}: textbook Jᵀ ȳ vs the gradient")
     except TooBig as e:
         v.add("normal form", "unknown", str(e))
-    if s.size <= SMALL:
+    if cross_checked(s.size):
         _limited("sympy", lambda s, v: _sympy_vjp(s, v, label, vp), s, v)
     pts = _points(s)
     for args in pts:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import time
 from fractions import Fraction
 from types import SimpleNamespace
@@ -273,19 +274,22 @@ def test_exact_points_refute_with_the_rational_point(tiny_normal_form, bad_name)
 # the symbolic cross-checks run on programs of at most SMALL nodes
 
 
-def _linear_program_of_size(size: int) -> Program:
-    """``g(x ; a)``: a chain of scalings, padded with dropped sines, of exactly
-    ``size`` nodes (``measure.program_size``)."""
+def _program_of_size(size: int, linear: bool) -> Program:
+    """A chain (scalings ``g(x ; a)``, or sines and products ``f(x, y)``),
+    padded with dropped sines, of exactly ``size`` nodes (``measure.program_size``)."""
+    head, prev, step, tail = (("def g(x: real ; a: real) -> (; real) =", "a", "  let (; c{i}) = x *. {p} in",
+                               "  (; {p})") if linear else
+                              ("def f(x: real, y: real) -> (real ;) =", "x", "  let (c{i} ;) = sin({p}) in",
+                               "  {p} * y"))
     for pads in range(8):
         for n in range(size):
-            lines = ["def g(x: real ; a: real) -> (; real) ="]
-            prev = "a"
+            lines, p = [head], prev
             for i in range(n):
-                lines.append(f"  let (; c{i}) = x *. {prev} in")
-                prev = f"c{i}"
+                lines.append(step.format(i=i, p=p))
+                p = f"c{i}"
             for i in range(pads):
                 lines += [f"  let (y{i} ;) = sin(x) in", f"  let (;) = drop(y{i}) in"]
-            prog = parse_program("\n".join(lines + [f"  (; {prev})"]) + "\n", "<sized>")
+            prog = parse_program("\n".join(lines + [tail.format(p=p)]) + "\n", "<sized>")
             if measure.program_size(prog) == size:
                 return prog
             if measure.program_size(prog) > size:
@@ -295,13 +299,44 @@ def _linear_program_of_size(size: int) -> Program:
 
 @pytest.mark.parametrize("size,cross_checked", [(checks.SMALL, True), (checks.SMALL + 1, False)])
 def test_sympy_and_z3_cross_check_programs_up_to_small(size, cross_checked):
-    s = Subject("sized", _linear_program_of_size(size))
+    s = Subject("sized", _program_of_size(size, linear=True))
     assert s.kind == "linear"
     v = Verdicts()
     checks.check_typing_sound(s, v)
     methods = [m for m, _, _ in v.items]
     assert ("sympy" in methods and "z3" in methods) == cross_checked, methods
     assert "normal form" in methods
+
+
+@pytest.mark.parametrize("size,cross_checked", [(checks.SMALL, True), (checks.SMALL + 1, False)])
+@pytest.mark.parametrize("theorem", ["jvp-correct", "vjp-correct"])
+def test_sympy_cross_checks_derivatives_of_programs_up_to_small(size, cross_checked, theorem):
+    s = Subject("sized", _program_of_size(size, linear=False), path="reference")
+    assert s.kind == "nonlinear" and s.size == size
+    v = Verdicts()
+    checks.CHECKS[theorem](s, v)
+    methods = [m for m, _, _ in v.items]
+    assert ("sympy" in methods) == cross_checked and "normal form" in methods, methods
+
+
+@pytest.mark.parametrize("src", [
+    "def f(x: real, y: real) -> (real ;) =\n  let (a ;) = sin(x) in\n  a * y\n",
+    "def g(p: real, q: real) -> (real ;) =\n  let (t ;) = exp(q) in\n  p * t\n"])
+def test_budget_is_checked_at_the_least_memory_any_schedule_reaches(src):
+    """check's budget:M runs at the least M of the frontier: no more than what
+    save-all or recompute-all peak at (measured by the evaluator), and the
+    program budget picks peaks at exactly M."""
+    from linear_a.transforms.compose import vjp
+    prog = parse_program(src, "<budget>")
+    f = prog.defs[-1]
+    v = Verdicts()
+    checks._check_budget(Subject("b", prog, positive=True), v)
+    (note,) = [n for m, st, n in v.items if m == "points" and st == "checked"]
+    m, measured = (int(x) for x in re.match(r"budget:(\d+) \(the least M\): save-all's gradient, M = (\d+) ≤",
+                                            note).groups())
+    args = {p.name: 0.7 + i for i, p in enumerate(f.nl_params)}
+    peaks = [vjp(prog, f.name, args, 1.0, policy=pol).memory for pol in ("save-all", "recompute-all")]
+    assert measured == m <= min(peaks), (note, peaks)
 
 
 # ---------------------------------------------------------------------------
