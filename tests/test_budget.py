@@ -11,6 +11,7 @@ from linear_a.transforms.budget import Budget, Fixed, budget_vjp_program, choice
 from linear_a.transforms.checkpoint import RECOMPUTE, SAVE, policy_from_string
 from linear_a.transforms.compose import grad
 from linear_a.transforms.oracle import oracle_grad
+from linear_a.transforms.programs import chain_xw
 from linear_a.transforms.revolve import chain_source
 
 from helpers import SEED
@@ -100,3 +101,26 @@ def test_policy_string_and_misuse():
 
 def pts_first(prog):
     return choice_points(prog, "f")[0]
+
+
+def _brute_front(table):
+    """The non-dominated (W, M) points of the table, by brute force."""
+    pts = {(w, m) for w, m, _ in table}
+    return {(w, m) for w, m in pts
+            if not any(ow <= w and om <= m and (ow, om) != (w, m) for ow, om in pts)}
+
+
+@pytest.mark.parametrize("source", [chain_source(5), chain_xw(3, name="g")], ids=["chain5", "chain_xw3"])
+def test_frontier_is_the_brute_force_front(source):
+    # both have a front of several points (recomputing trades work for memory:
+    # chain5 (17, 5) (16, 6) (15, 7)); a program whose front is one point would not
+    # tell the front's construction from picking the least-work vector
+    prog = parse_program(source, "p")
+    fn = prog.defs[0].name
+    _, table, pareto = frontier(prog, fn)
+    assert len(pareto) >= 3
+    front = [(w, m) for w, m, _ in pareto]
+    assert len(front) == len(set(front))          # one representative per (W, M)
+    assert set(front) == _brute_front(table)
+    for w, m, c in pareto:                        # each with a vector of the table that has it
+        assert (w, m) == measure(prog, fn, c)
