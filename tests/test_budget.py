@@ -9,7 +9,7 @@ from linear_a.semantics import parse_program
 from linear_a.semantics.errors import TransformError
 from linear_a.transforms.budget import Budget, Fixed, budget_vjp_program, choice_points, frontier, measure
 from linear_a.transforms.checkpoint import RECOMPUTE, SAVE, policy_from_string
-from linear_a.transforms.compose import grad
+from linear_a.transforms.compose import grad, vjp_program
 from linear_a.transforms.oracle import oracle_grad
 from linear_a.transforms.programs import chain_xw
 from linear_a.transforms.revolve import chain_source
@@ -124,3 +124,24 @@ def test_frontier_is_the_brute_force_front(source):
     assert set(front) == _brute_front(table)
     for w, m, c in pareto:                        # each with a vector of the table that has it
         assert (w, m) == measure(prog, fn, c)
+
+
+def test_budget_prepared_loop_program_is_not_searched_again():
+    """On a loop, budget:M's prepare returns the program rewritten for its chosen
+    schedule; handing that program back (as ``binomial_vjp_program`` does) keeps
+    the choice: searching the rewritten program again would measure other
+    candidates (here: none fits 100) and lose the schedule."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "examples" / "euler.la").read_text()
+    prog = parse_program(text, "euler.la")
+    at = {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1}
+    pol = Budget(100)
+    rp = pol.prepare(prog, "euler")
+    chosen = (pol.method, pol.cost)
+    assert chosen[0].startswith("heuristic: binomial:") and chosen[1][1] <= 100
+    assert pol.prepare(rp, "euler") is rp and (pol.method, pol.cost) == chosen
+    vjp_program(rp, "euler", pol)
+    got = grad(rp, "euler", at, policy=pol)
+    assert (pol.method, pol.cost) == chosen and (got.work, got.memory) == chosen[1]
+    ref = grad(prog, "euler", at)
+    assert got.gradient == pytest.approx(ref.gradient, rel=1e-9, abs=1e-12)
