@@ -9,8 +9,9 @@ from linear_a.semantics import parse_program
 from linear_a.semantics.errors import TransformError
 from linear_a.transforms.budget import Budget, Fixed, budget_vjp_program, choice_points, frontier, measure
 from linear_a.transforms.checkpoint import RECOMPUTE, SAVE, policy_from_string
-from linear_a.transforms.compose import grad
+from linear_a.transforms.compose import grad, vjp_program
 from linear_a.transforms.oracle import oracle_grad
+from linear_a.transforms.programs import chain_xw
 from linear_a.transforms.revolve import chain_source
 
 from helpers import SEED
@@ -100,3 +101,47 @@ def test_policy_string_and_misuse():
 
 def pts_first(prog):
     return choice_points(prog, "f")[0]
+
+
+def _brute_front(table):
+    """The non-dominated (W, M) points of the table, by brute force."""
+    pts = {(w, m) for w, m, _ in table}
+    return {(w, m) for w, m in pts
+            if not any(ow <= w and om <= m and (ow, om) != (w, m) for ow, om in pts)}
+
+
+@pytest.mark.parametrize("source", [chain_source(5), chain_xw(3, name="g")], ids=["chain5", "chain_xw3"])
+def test_frontier_is_the_brute_force_front(source):
+    # both have a front of several points (recomputing trades work for memory:
+    # chain5 (17, 5) (16, 6) (15, 7)); a program whose front is one point would not
+    # tell the front's construction from picking the least-work vector
+    prog = parse_program(source, "p")
+    fn = prog.defs[0].name
+    _, table, pareto = frontier(prog, fn)
+    assert len(pareto) >= 3
+    front = [(w, m) for w, m, _ in pareto]
+    assert len(front) == len(set(front))          # one representative per (W, M)
+    assert set(front) == _brute_front(table)
+    for w, m, c in pareto:                        # each with a vector of the table that has it
+        assert (w, m) == measure(prog, fn, c)
+
+
+def test_budget_prepared_loop_program_is_not_searched_again():
+    """On a loop, budget:M's prepare returns the program rewritten for its chosen
+    schedule; handing that program back (as ``binomial_vjp_program`` does) keeps
+    the choice: searching the rewritten program again would measure other
+    candidates (here: none fits 100) and lose the schedule."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "examples" / "euler.la").read_text()
+    prog = parse_program(text, "euler.la")
+    at = {"x0": 1.0, "y0": 0.5, "a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1}
+    pol = Budget(100)
+    rp = pol.prepare(prog, "euler")
+    chosen = (pol.method, pol.cost)
+    assert chosen[0].startswith("heuristic: binomial:") and chosen[1][1] <= 100
+    assert pol.prepare(rp, "euler") is rp and (pol.method, pol.cost) == chosen
+    vjp_program(rp, "euler", pol)
+    got = grad(rp, "euler", at, policy=pol)
+    assert (pol.method, pol.cost) == chosen and (got.work, got.memory) == chosen[1]
+    ref = grad(prog, "euler", at)
+    assert got.gradient == pytest.approx(ref.gradient, rel=1e-9, abs=1e-12)

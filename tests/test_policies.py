@@ -152,6 +152,26 @@ def test_every_k_saves_a_state_every_k_steps():
     assert pol.segment_reals["f_jvp"] > 0
 
 
+@pytest.mark.parametrize("source, k, cuts, reals", [
+    # no binding at all: nothing is recomputed
+    ("def f(x: real) -> (real ;) =\n  (x ;)\n", 1, [], 0),
+    # one step, no cut: its one segment recomputes sin x and the partial cos x
+    (chain_source(1), 1, [], 2),
+    # x1 … x6 = sin(…), cuts after x2 and x4 (saved): the segments recompute
+    # (x1, cos x0, cos x1), (x3, cos x2, cos x3), (x5, cos x4, x6, cos x5): at most 4
+    (chain_source(6), 2, [1, 1], 4),
+    # aᵢ = sin xᵢ₋₁, xᵢ = aᵢ * w, 24 steps, a cut after every 4th (state x₂ⱼ, w):
+    # a middle segment recomputes a, cos, x, a, cos (5), the last one also x12 (6)
+    (chain_xw(12), 4, [2] * 5, 6),
+], ids=["no-binding", "one-step", "sin6-every2", "xw12-every4"])
+def test_every_k_segment_reals_counted_by_hand(source, k, cuts, reals):
+    from linear_a.transforms.every import EveryK
+    pol = EveryK(k)
+    vjp_program(parse_program(source), "f", pol)
+    assert pol.cuts["f_jvp"] == cuts
+    assert pol.segment_reals["f_jvp"] == reals
+
+
 @pytest.mark.parametrize("cmd", ["grad", "vjp", "linearize", "unzip", "trace"])
 @pytest.mark.parametrize("policy", ["every:2", "binomial:2", "budget:30", "recompute-all"])
 def test_policy_strings_reach_every_command(capsys, cmd, policy):

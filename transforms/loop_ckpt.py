@@ -74,7 +74,8 @@ from linear_a.semantics.syntax import (Block, Call, Def, Let, Loop, Param, Progr
 
 from .checkpoint import RECOMPUTE, SAVE, ChoicePoint
 from .fresh import Fresh, def_names
-from .revolve import drop_after, insert_before, optimal_forward_steps, optimal_split, repetitions, with_primals
+from .revolve import (drop_after, insert_before, numbered, optimal_forward_steps, optimal_split, repetitions,
+                      with_primals)
 
 
 def has_loops(prog: Program, fn: str) -> bool:
@@ -181,14 +182,8 @@ def _carry_params(step: Def):
     return [Param(f"x{j + 1}", p.ty) for j, p in enumerate(step.nl_params[:nc])], list(step.nl_out)
 
 
-def _numbered(prefix: str, n: int) -> tuple:
-    """``prefix1``, …, ``prefixn``: the results of a call or loop in a generated
-    definition (local names: its parameters are ``x1``, …, so no clash)."""
-    return tuple(f"{prefix}{j + 1}" for j in range(n))
-
-
 def _call_def(name, params, outs, rhs) -> Def:
-    ys = _numbered("y", len(outs))
+    ys = numbered("y", len(outs))
     return Def(name, params, [], list(outs), [], Block([Let(ys, (), rhs)], Ret(ys, ())))
 
 
@@ -326,7 +321,7 @@ def _revolve_defs(cx: _Rewriting, step: Def, n: int, snaps: int) -> str:
     of its schedule's subproblems that are not written yet (callees first)."""
     params, outs = _carry_params(step)
     xs = tuple(p.name for p in params)
-    ys, zs = _numbered("y", len(outs)), _numbered("z", len(outs))
+    ys, zs = numbered("y", len(outs)), numbered("z", len(outs))
     memo = cx.memo
     order, split, cost = _subproblems(n, snaps)
     for length, k in order:

@@ -202,6 +202,12 @@ def schedule_cost(root: Node) -> tuple[int, int]:
 # Renaming (for canonical step bodies).
 
 
+def numbered(prefix: str, n: int) -> tuple:
+    """``prefix1``, …, ``prefixn``: the parameters or results of a call in a
+    generated definition (local names, one prefix per role, so no clash)."""
+    return tuple(f"{prefix}{j + 1}" for j in range(n))
+
+
 def _rename(e, m: dict):
     """A copy of expression e with variables renamed by m (names not in m kept).
     Iterative on chains; recursion only on nested right-hand sides."""
@@ -429,9 +435,7 @@ def restructure(prog: Program, fn: str, s: int) -> Restructured:
         h, t = name_of[id(n.head)], name_of[id(n.tail)]
         ins, mid = sig[h]
         outs = sig[t][1]
-        xs = [f"x{j + 1}" for j in range(len(ins))]
-        ys = [f"y{j + 1}" for j in range(len(mid))]
-        zs = [f"z{j + 1}" for j in range(len(outs))]
+        xs, ys, zs = numbered("x", len(ins)), numbered("y", len(mid)), numbered("z", len(outs))
         w = make(("wrap", h), "wrap", ins, mid,
                  lambda h=h, xs=xs, ys=ys: Block([call_let(ys, h, xs)], Ret(tuple(ys), ())))
         wrappers.add(w)
