@@ -92,3 +92,23 @@ def test_a_wrong_memory_count_is_refuted(monkeypatch):
     monkeypatch.setattr(ev.Evaluator, "alloc", alloc)
     o = run_check(Subject("h", parse_program(LINEAR_FORMS, "<h>")), "cost-oracle")
     assert o.status == "refuted" and "evaluator" in o.detail
+
+
+def test_equations_costs_literals_nothing_and_each_operation_one():
+    """Costs.equations() (the jaxpr-like table): a literal is inline (0), dup and
+    drop are fan-out (0), every other operation 1 -- so W counts the operations."""
+    prog = parse_program(
+        "def f(x: real) -> (real ;) =\n"
+        "  let (a ;) = 2.0 in\n"
+        "  let (b ;) = 3.0 in\n"
+        "  let (c ;) = 0.5 in\n"
+        "  let (y ;) = x * a in\n"        # op 1
+        "  let (z ;) = y + b in\n"        # op 2
+        "  let (s ;) = sin(z) in\n"       # op 3
+        "  let (;) = drop(c) in\n"
+        "  (s ;)\n")
+    t = Costs.equations()
+    assert (t.lit, t.dup, t.drop) == (0, 0, 0)
+    r = evaluate(prog, "f", {"x": 1.0}, costs=t)
+    assert r.work == 3, r.work                           # three operations, three literals free
+    assert evaluate(prog, "f", {"x": 1.0}).work == 6         # the default table: a literal costs 1
