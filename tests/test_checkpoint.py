@@ -280,3 +280,46 @@ def test_recompute_all_trades_memory_for_work_on_a_chain(capsys):
     assert rec.work_nl + rec.work_lin > save.work_nl + save.work_lin
     for policy in (SaveAll(), RecomputeAll()):
         check_recombination(p, unzip(p, policy), "f", points=1, symbolic=False)
+
+
+# ----------------------------------------------------------------------------
+# The trade-off table (transforms/tradeoff.py).
+
+SIN_CHAIN = ("def f(x: real, w: real) -> (real ;) =\n"
+             "  let (a1 ;) = sin(x) in\n  let (b1 ;) = a1 * w in\n"
+             "  let (a2 ;) = sin(b1) in\n  let (b2 ;) = a2 * w in\n"
+             "  let (a3 ;) = sin(b2) in\n  a3 * w\n")
+
+
+def _non_dominated(points):
+    return {p for p in points if not any(q != p and q[0] <= p[0] and q[1] <= p[1] for q in points)}
+
+
+def test_pareto_front_is_the_non_dominated_points_once_each():
+    """pareto keeps one row per non-dominated (W, M) point: a row tying a front
+    row in W (with no less M) is dropped."""
+    from linear_a.transforms.tradeoff import DEFAULT_POLICIES, Row, pareto, tradeoff
+    prog = parse_program(SIN_CHAIN, "sin_chain")
+    args = {"x": 0.5, "w": 1.5}
+    tied = tradeoff(prog, "f", args, policies=("recompute-all", "every:16", "binomial:8"))
+    assert len({r.work for r in tied}) == 1 and len(tied) == 3      # three policies, one W
+    for rows in (tied, tradeoff(prog, "f", args, policies=DEFAULT_POLICIES),
+                 [Row("a", 5, 1), Row("b", 3, 2), Row("c", 3, 4), Row("d", 3, 2), Row("e", 1, 9),
+                  Row("f", 2, 9), Row("g", error="does not apply")]):
+        ok = [r for r in rows if r.error is None]
+        front = pareto(rows)
+        points = {(r.work, r.memory) for r in front}
+        assert len({r.work for r in front}) == len(front), [(r.policy, r.work, r.memory) for r in front]
+        assert points == _non_dominated({(r.work, r.memory) for r in ok})
+        assert [r.memory for r in front] == sorted(r.memory for r in front)
+    assert [r.policy for r in pareto(tied)] == ["recompute-all"]
+
+
+def test_tradeoff_close_compares_nested_tuples_by_shape_and_value():
+    from linear_a.transforms.tradeoff import _close
+    assert _close((1.0, (2.0, 3.0)), (1.0, (2.0, 3.0)))
+    assert _close((0.1 + 0.2, ()), (0.3, ()))                 # within 1e-12 relative
+    assert not _close((1.0, 2.0), (1.0, 2.0, 3.0))            # a shorter tuple is not a prefix match
+    assert not _close((1.0, (2.0,)), (1.0, (2.0, 5.0)))
+    assert not _close((1.0, (2.0, 3.0)), (1.0, (2.0, 3.5)))
+    assert not _close(1.0, "x")

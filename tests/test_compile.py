@@ -110,3 +110,17 @@ def test_errors_are_the_interpreters():
     div = parse_program("def f(x: real, y: real) -> (real ;) =\n  x / y\n", "d")
     with pytest.raises(DomainError):
         compile_program(div).run("f", {"x": 1.0, "y": 0.0})
+
+
+def test_linear_add_of_reals_and_of_tuples():
+    """`+.` compiles to Python's + on reals and to the componentwise vadd on
+    tuples (where Python's + would concatenate): both agree with the evaluator."""
+    prog = parse_program(
+        "def r(; a: real, b: real) -> (; real) =\n"
+        "  a +. b\n"
+        "def t(; p: (real, (real, real)), q: (real, (real, real))) -> (; (real, (real, real))) =\n"
+        "  p +. q\n", "ladd")
+    agree(prog, "r", {"a": 0.25, "b": 1.5})
+    agree(prog, "t", {"p": [1.0, [2.0, 3.0]], "q": [0.5, [0.25, 4.0]]})
+    got = compile_program(prog).run("t", {"p": [1.0, [2.0, 3.0]], "q": [0.5, [0.25, 4.0]]})
+    assert same(got[1], ((1.5, (2.25, 7.0)),)), got

@@ -163,3 +163,26 @@ def test_long_chain_vjp_without_recursion():
     gx, gw = chain_gradient(n, 0.3, 1.1)
     assert r.gradient["x"] == pytest.approx(gx, rel=1e-9, abs=1e-15)
     assert r.gradient["w"] == pytest.approx(gw, rel=1e-9, abs=1e-15)
+
+
+def test_missing_function_error_names_the_defined_ones():
+    """Each composition refuses a function the program lacks, listing the ones it
+    defines -- or `none` for an empty program."""
+    from linear_a.semantics.syntax import Program
+    from linear_a.transforms.compose import vjp_cost
+    calls = {
+        "vjp_program": lambda p: vjp_program(p, "nope"),
+        "vjp": lambda p: vjp(p, "nope", {"x": 1.0}, 1.0),
+        "vjp_cost": lambda p: vjp_cost(p, "nope"),
+        "grad": lambda p: grad(p, "nope", {"x": 1.0}),
+        "prepared": lambda p: linearize(p, "binomial:2", names=["nope"]),
+    }
+    two = parse_program("def f(x: real) -> (real ;) =\n  sin(x)\n"
+                        "def g(x: real) -> (real ;) =\n  cos(x)\n", "two")
+    for name, call in calls.items():
+        with pytest.raises(UsageError) as e:
+            call(two)
+        assert "no function `nope`" in str(e.value) and "(defined: f, g)" in str(e.value), (name, e.value)
+        with pytest.raises(UsageError) as e:
+            call(Program([]))
+        assert "(defined: none)" in str(e.value), (name, e.value)

@@ -92,3 +92,48 @@ def test_a_wrong_memory_count_is_refuted(monkeypatch):
     monkeypatch.setattr(ev.Evaluator, "alloc", alloc)
     o = run_check(Subject("h", parse_program(LINEAR_FORMS, "<h>")), "cost-oracle")
     assert o.status == "refuted" and "evaluator" in o.detail
+
+
+def test_equations_costs_literals_nothing_and_each_operation_one():
+    """Costs.equations() (the jaxpr-like table): a literal is inline (0), dup and
+    drop are fan-out (0), every other operation 1 -- so W counts the operations."""
+    prog = parse_program(
+        "def f(x: real) -> (real ;) =\n"
+        "  let (a ;) = 2.0 in\n"
+        "  let (b ;) = 3.0 in\n"
+        "  let (c ;) = 0.5 in\n"
+        "  let (y ;) = x * a in\n"        # op 1
+        "  let (z ;) = y + b in\n"        # op 2
+        "  let (s ;) = sin(z) in\n"       # op 3
+        "  let (;) = drop(c) in\n"
+        "  (s ;)\n")
+    t = Costs.equations()
+    assert (t.lit, t.dup, t.drop) == (0, 0, 0)
+    r = evaluate(prog, "f", {"x": 1.0}, costs=t)
+    assert r.work == 3, r.work                           # three operations, three literals free
+    assert evaluate(prog, "f", {"x": 1.0}).work == 6         # the default table: a literal costs 1
+
+
+def test_eval_derivation_puts_unpacked_components_on_their_side():
+    """The evaluation derivation's premise for an unpack: the components of a
+    non-linear tuple (NUnpack) are non-linear results, those of a linear tuple
+    (LUnpack) linear ones."""
+    prog = parse_program(
+        "def f(x: real, y: real) -> (real ;) =\n"
+        "  let (p ;) = (x, y) in\n"
+        "  let (a, b) = p in\n"
+        "  let (s ;) = a * b in\n"
+        "  (s ;)\n"
+        "def g(x: real ; dx: real, dy: real) -> (; real, real) =\n"
+        "  let (;) = drop(x) in\n"
+        "  let (; p) = (dx, dy) in\n"
+        "  let (a, b) = p in\n"
+        "  (; a, b)\n")
+    unpacks = {}
+    for fn, args in (("f", {"x": 2.0, "y": 3.0}), ("g", {"x": 1.0, "dx": 4.0, "dy": 5.0})):
+        r = evaluate(prog, fn, args, derive=True)
+        found = [d for d in r.derivation.walk() if d.rule in ("NUnpack", "LUnpack")]
+        assert len(found) == 1, (fn, found)
+        unpacks[fn] = found[0]
+    assert unpacks["f"].rule == "NUnpack" and unpacks["f"].result == ((2.0, 3.0), ())
+    assert unpacks["g"].rule == "LUnpack" and unpacks["g"].result == ((), (4.0, 5.0))
