@@ -38,6 +38,14 @@ NL_SUFFIX = "_nl"      # unzip's names (contract in transforms/unzip.py)
 LIN_SUFFIX = "_lin"
 
 
+
+def definition(prog: Program, fn: str):
+    """``prog``'s definition of ``fn``, or a UsageError naming the defined ones."""
+    d = prog.get(fn)
+    if d is None:
+        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    return d
+
 def _unzip_program(prog: Program, policy=None) -> Program:
     # JVP output is well typed by construction; unzip need not re-check it.
     return unzip_program(prog, policy=policy, trusted=True)
@@ -66,9 +74,7 @@ def prepared(prog: Program, names, policy):
         if getattr(policy, "whole_program", False):     # every:K cuts every definition
             return prog, policy
         raise UsageError(f"policy `{policy.describe()}` schedules one function: name it with --fn")
-    if prog.get(names[0]) is None:
-        raise UsageError(f"no function `{names[0]}` in the program "
-                         f"(defined: {', '.join(prog.names) or 'none'})")
+    definition(prog, names[0])
     return _prepared(prog, names[0], policy)
 
 
@@ -82,8 +88,7 @@ def _prepared(prog: Program, fn: str, policy):
 
 def vjp_program(prog: Program, fn: str, policy=None) -> Program:
     """``fn_jvp_nl`` and ``fn_jvp_lin_T`` and the definitions they call, callees first."""
-    if prog.get(fn) is None:
-        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    definition(prog, fn)
     prog, policy = _prepared(prog, fn, policy)
     lin = _unzip_program(jvp_program(prog, [fn]), policy)
     nl_name, t_name = names_for(fn)
@@ -116,9 +121,7 @@ def vjp(prog: Program, fn: str, args, cotangent, policy=None, domain="float",
         costs: Costs | None = None, program: Program | None = None) -> VJPResult:
     """The vector–Jacobian product ``J_fn(args)ᵀ · cotangent`` by the composed
     transformations.  ``program``: a ``vjp_program`` already built for fn."""
-    d = prog.get(fn)
-    if d is None:
-        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    d = definition(prog, fn)
     if not d.is_nonlinear:
         raise TransformError(f"vjp needs a purely non-linear function, but `{fn}` has linear "
                              f"parameters or results", d.pos, file=prog.file, rule="JDef")
@@ -145,9 +148,7 @@ def vjp_cost(prog: Program, fn: str, policy=None, costs: Costs | None = None,
     time independent of the loops' lengths.  W and M of a vjp do not depend on
     the point or the cotangent, so none is given."""
     from linear_a.semantics.cost import evaluate_cost
-    d = prog.get(fn)
-    if d is None:
-        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    d = definition(prog, fn)
     if not d.is_nonlinear:
         raise TransformError(f"vjp needs a purely non-linear function, but `{fn}` has linear "
                              f"parameters or results", d.pos, file=prog.file, rule="JDef")
@@ -160,8 +161,6 @@ def vjp_cost(prog: Program, fn: str, policy=None, costs: Costs | None = None,
 def grad(prog: Program, fn: str, args, policy=None, domain="float", costs: Costs | None = None,
          program: Program | None = None) -> VJPResult:
     """``vjp`` with cotangent 1; ``fn`` must have exactly one real result."""
-    d = prog.get(fn)
-    if d is None:
-        raise UsageError(f"no function `{fn}` in the program (defined: {', '.join(prog.names) or 'none'})")
+    d = definition(prog, fn)
     cotangent_values(fn, d.nl_out, None)     # refuses anything but one real result
     return vjp(prog, fn, args, None, policy, domain, costs, program)
